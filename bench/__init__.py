@@ -1,0 +1,1 @@
+"""ollamon's benchmark harness: `python -m bench` (or `just bench`)."""

@@ -1,0 +1,73 @@
+"""Every event and message model of ollamon (pydantic v2, frozen, extra fields forbidden)."""
+
+from ollamon_core.events.alerts import (
+    AlertState,
+    ModelScore,
+    OllamaPerformanceAlert,
+    Recommendation,
+)
+from ollamon_core.events.base import (
+    Event,
+    FrozenModel,
+    ServiceName,
+    Severity,
+    default_host_label,
+    new_event_id,
+    utc_now,
+)
+from ollamon_core.events.control import (
+    HealthCheckReply,
+    HealthCheckRequest,
+    Heartbeat,
+    MonitoringAction,
+    MonitoringControl,
+    Silence,
+    ThresholdUpdate,
+)
+from ollamon_core.events.ollama import (
+    CatalogModel,
+    LifecycleChange,
+    LoadedModel,
+    ModelLifecycleEvent,
+    OllamaHealth,
+    OllamaModelsSnapshot,
+)
+from ollamon_core.events.requests import OllamaModelMetrics
+from ollamon_core.events.system import (
+    GpuProcessSample,
+    GpuSample,
+    OllamaProcessSample,
+    OllamaSystemMetrics,
+)
+
+__all__ = [
+    "AlertState",
+    "CatalogModel",
+    "Event",
+    "FrozenModel",
+    "GpuProcessSample",
+    "GpuSample",
+    "HealthCheckReply",
+    "HealthCheckRequest",
+    "Heartbeat",
+    "LifecycleChange",
+    "LoadedModel",
+    "ModelLifecycleEvent",
+    "ModelScore",
+    "MonitoringAction",
+    "MonitoringControl",
+    "OllamaHealth",
+    "OllamaModelMetrics",
+    "OllamaModelsSnapshot",
+    "OllamaPerformanceAlert",
+    "OllamaProcessSample",
+    "OllamaSystemMetrics",
+    "Recommendation",
+    "ServiceName",
+    "Severity",
+    "Silence",
+    "ThresholdUpdate",
+    "default_host_label",
+    "new_event_id",
+    "utc_now",
+]

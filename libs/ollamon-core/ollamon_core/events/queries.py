@@ -1,0 +1,204 @@
+"""Typed request/reply models for storage queries (`ollamon.query.*`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from ollamon_core.events.alerts import ModelScore, OllamaPerformanceAlert, Recommendation
+from ollamon_core.events.base import FrozenModel, Severity, utc_now
+from ollamon_core.events.ollama import ModelLifecycleEvent
+from ollamon_core.events.requests import OllamaModelMetrics
+from ollamon_core.events.system import OllamaSystemMetrics
+
+MAX_HOURS = 24 * 366
+
+
+class QueryError(FrozenModel):
+    """A query that could not be answered; `status_code` follows HTTP (400 bad input, 500...)."""
+
+    error: str
+    status_code: int = 400
+
+
+class ModelSummary(FrozenModel):
+    """Aggregates for one model over a period (all hosts unless `host` is set)."""
+
+    model_name: str
+    hosts: list[str] = Field(default_factory=list)
+    request_count: int = 0
+    success_count: int = 0
+    error_count: int = 0
+    success_rate_percent: float | None = None
+    response_time_mean_ms: float | None = None
+    response_time_p50_ms: float | None = None
+    response_time_p95_ms: float | None = None
+    response_time_p99_ms: float | None = None
+    time_to_first_token_p50_ms: float | None = None
+    time_to_first_token_p95_ms: float | None = None
+    time_to_first_token_p99_ms: float | None = None
+    tokens_per_second_mean: float | None = None
+    load_duration_mean_ms: float | None = None
+    cold_start_count: int = 0
+    last_used: AwareDatetime | None = None
+    score: float | None = None
+
+
+class SummaryQuery(FrozenModel):
+    """Ask for the overall summary of the last `hours`."""
+
+    hours: float = Field(default=24.0, gt=0, le=MAX_HOURS)
+    recent_alert_limit: int = Field(default=20, ge=0, le=1000)
+
+
+class SummaryReply(FrozenModel):
+    """The overall picture: models, latest system sample, alerts, recommendations."""
+
+    generated_at: AwareDatetime = Field(default_factory=utc_now)
+    hours: float
+    total_requests: int = 0
+    models: list[ModelSummary] = Field(default_factory=list)
+    latest_system: OllamaSystemMetrics | None = None
+    gpu_available: bool = False
+    recent_alerts: list[OllamaPerformanceAlert] = Field(default_factory=list)
+    active_alerts: list[OllamaPerformanceAlert] = Field(default_factory=list)
+    recommendations: list[Recommendation] = Field(default_factory=list)
+
+
+class ModelMetricsQuery(FrozenModel):
+    """Ask for one model's metrics over the last `hours`."""
+
+    model_name: str = Field(min_length=1, max_length=512)
+    hours: float = Field(default=24.0, gt=0, le=MAX_HOURS)
+    recent_limit: int = Field(default=50, ge=0, le=1000)
+
+
+class ModelMetricsReply(FrozenModel):
+    """One model's aggregates, its latest requests and its latest score."""
+
+    summary: ModelSummary | None = None
+    recent: list[OllamaModelMetrics] = Field(default_factory=list)
+    latest_score: ModelScore | None = None
+
+
+class SystemHistoryQuery(FrozenModel):
+    """Ask for system samples of the last `hours`, at most `limit` (evenly thinned)."""
+
+    hours: float = Field(default=1.0, gt=0, le=MAX_HOURS)
+    limit: int = Field(default=500, ge=1, le=2000)
+    host: str | None = None
+
+
+class SystemHistoryReply(FrozenModel):
+    """System samples, oldest first."""
+
+    samples: list[OllamaSystemMetrics] = Field(default_factory=list)
+    total_in_period: int = 0
+
+
+class AlertsQuery(FrozenModel):
+    """Ask for alert history (newest first) and the alerts firing now."""
+
+    severity: Severity | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class AlertsReply(FrozenModel):
+    """Alert history and the alerts firing now."""
+
+    alerts: list[OllamaPerformanceAlert] = Field(default_factory=list)
+    active: list[OllamaPerformanceAlert] = Field(default_factory=list)
+
+
+class TrendBucket(StrEnum):
+    """Trend resolution."""
+
+    MINUTE = "minute"
+    HOUR = "hour"
+
+
+class TrendsQuery(FrozenModel):
+    """Ask for per-minute or per-hour buckets of request metrics."""
+
+    hours: float = Field(default=6.0, gt=0, le=MAX_HOURS)
+    bucket: TrendBucket = TrendBucket.MINUTE
+    model_name: str | None = None
+
+
+class TrendPoint(FrozenModel):
+    """One bucket of one model's requests."""
+
+    bucket_start: AwareDatetime
+    model_name: str
+    request_count: int
+    error_count: int
+    response_time_p50_ms: float | None = None
+    response_time_p95_ms: float | None = None
+    time_to_first_token_p95_ms: float | None = None
+    tokens_per_second_mean: float | None = None
+
+
+class TrendsReply(FrozenModel):
+    """Trend buckets, oldest first."""
+
+    points: list[TrendPoint] = Field(default_factory=list)
+
+
+class LifecycleQuery(FrozenModel):
+    """Ask for the model lifecycle timeline."""
+
+    hours: float = Field(default=24.0, gt=0, le=MAX_HOURS)
+    limit: int = Field(default=200, ge=1, le=2000)
+
+
+class LifecycleReply(FrozenModel):
+    """Lifecycle events, newest first."""
+
+    events: list[ModelLifecycleEvent] = Field(default_factory=list)
+
+
+class ExportFormat(StrEnum):
+    """Export file format."""
+
+    JSON = "json"
+    CSV = "csv"
+
+
+class ExportRequest(FrozenModel):
+    """Export the history to a file inside the export folder."""
+
+    format: ExportFormat = ExportFormat.JSON
+    filepath: str | None = Field(default=None, max_length=1024)
+
+
+class ExportReply(FrozenModel):
+    """Where the export went and how many rows of each table it holds."""
+
+    path: str
+    row_counts: dict[str, int]
+
+
+class CleanupRequest(FrozenModel):
+    """Delete history older than `days_to_keep` days."""
+
+    days_to_keep: int = Field(default=30, ge=0, le=36600)
+
+
+class CleanupReply(FrozenModel):
+    """Rows deleted per table."""
+
+    deleted: dict[str, int]
+
+
+class BackupRequest(FrozenModel):
+    """Make a consistent online copy of the database."""
+
+    filepath: str | None = Field(default=None, max_length=1024)
+
+
+class BackupReply(FrozenModel):
+    """Where the backup went."""
+
+    path: str
+    size_bytes: int

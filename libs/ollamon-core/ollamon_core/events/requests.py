@@ -1,0 +1,55 @@
+"""One event per measured Ollama request (published by the probe's proxy)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ollamon_core.events.base import Event
+
+
+class OllamaModelMetrics(Event):
+    """What one request to Ollama cost, seen from the proxy.
+
+    The first block keeps the field names of the original specification; the rest is
+    what only a proxy can see. Durations are milliseconds (Ollama sends nanoseconds).
+    Prompts and replies are never part of this event.
+    """
+
+    kind: str = Field(default="request", pattern="^request$")
+    model_name: str = Field(max_length=512)
+    response_time_ms: float = Field(ge=0)
+    tokens_generated: int = Field(default=0, ge=0)
+    tokens_input: int = Field(default=0, ge=0)
+    eval_duration_ms: float = Field(default=0.0, ge=0)
+    load_duration_ms: float = Field(default=0.0, ge=0)
+    prompt_eval_duration_ms: float = Field(default=0.0, ge=0)
+    total_duration_ms: float = Field(default=0.0, ge=0)
+    memory_usage_mb: float | None = None
+    gpu_utilization_percent: float | None = None
+    model_size_gb: float | None = None
+    context_length: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    error_occurred: bool = False
+    error_message: str | None = Field(default=None, max_length=4096)
+
+    # Beyond the specification: what the proxy measures.
+    ollama_url: str = ""
+    endpoint: str = ""
+    method: str = "POST"
+    status_code: int = 200
+    streamed: bool = False
+    cancelled: bool = False
+    time_to_first_token_ms: float | None = None
+    chunk_count: int = 0
+    inter_chunk_gap_mean_ms: float | None = None
+    inter_chunk_gap_p95_ms: float | None = None
+    inter_chunk_gap_max_ms: float | None = None
+    tokens_per_second: float | None = None
+    prompt_tokens_per_second: float | None = None
+    done_reason: str | None = None
+    num_ctx: int | None = None
+    context_utilization_percent: float | None = None
+    cold_start: bool | None = None
+    request_bytes: int = 0
+    response_bytes: int = 0

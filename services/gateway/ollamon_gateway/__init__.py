@@ -1,0 +1,1 @@
+"""ollamon gateway service."""

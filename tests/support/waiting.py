@@ -1,0 +1,37 @@
+"""Waiting for asynchronous conditions with a bound, never a bare sleep."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+
+async def wait_for(
+    condition: Callable[[], object], timeout: float = 5.0, message: str = "condition"
+) -> None:
+    """Poll `condition` until truthy; fail with `message` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} not met within {timeout}s")
+        await asyncio.sleep(0.01)
+
+
+async def wait_for_async(
+    condition: Callable[[], Awaitable[object]], timeout: float = 5.0, message: str = "condition"
+) -> object:
+    """Like wait_for with an async condition; returns its first truthy result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} not met within {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+async def collect(target: list[object], event: object, _msg: object = None) -> None:
+    """A bus handler that keeps what it receives."""
+    target.append(event)
