@@ -325,8 +325,14 @@ class Bus:
 
     # Setup and shutdown -----------------------------------------------------------------
 
-    async def ensure_streams(self, *, max_age_seconds: float = 30 * 86400) -> None:
-        """Create or update the event stream and the dead-letter stream (file storage)."""
+    async def ensure_streams(
+        self, *, max_age_seconds: float = 30 * 86400, update_existing: bool = False
+    ) -> None:
+        """Create the event stream and the dead-letter stream (file storage) if missing.
+
+        Any service may call this at start so early publishes are kept; only storage, which
+        owns retention, passes `update_existing=True` to apply its max age to a live stream.
+        """
         for name, stream_subjects in (
             (subjects.STREAM_EVENTS, subjects.STREAM_EVENTS_SUBJECTS),
             (subjects.STREAM_DEADLETTER, subjects.STREAM_DEADLETTER_SUBJECTS),
@@ -341,7 +347,8 @@ class Bus:
             try:
                 await self.js.add_stream(config)
             except nats.js.errors.BadRequestError:
-                await self.js.update_stream(config)
+                if update_existing:
+                    await self.js.update_stream(config)
 
     async def close(self, *, flush_timeout: float = 5.0) -> None:
         """Flush the outbox (reporting what could not be sent), then drain the connection."""
