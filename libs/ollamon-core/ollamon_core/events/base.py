@@ -58,10 +58,11 @@ class Severity(StrEnum):
 
 
 class ServiceName(StrEnum):
-    """The five ollamon services."""
+    """The five ollamon services, and the command line (which sends requests only)."""
 
     COLLECTOR = "collector"
     PROBE = "probe"
     ALERTING = "alerting"
     STORAGE = "storage"
     GATEWAY = "gateway"
+    CLI = "cli"

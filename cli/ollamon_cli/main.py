@@ -1,0 +1,103 @@
+"""The `ollamon` command.
+
+    ollamon up         start NATS (embedded unless OLLAMON_NATS_URL is set) and the five services
+    ollamon demo       the same, plus an Ollama emulator and traffic, for a first look
+    ollamon alerts     print alerts from ollamon.alerts.> as they fire and resolve
+    ollamon selftest   call every endpoint of a running stack and save the results
+    ollamon backup     ask storage for a consistent online copy of the database
+    ollamon settings   print every setting as a table
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+
+from ollamon_core.settings import GatewaySettings, ProbeSettings, StackSettings, settings_table
+
+
+def _nats_url(settings: StackSettings) -> str:
+    return settings.nats_url or f"nats://127.0.0.1:{settings.embedded_nats_port}"
+
+
+def command_up(_: argparse.Namespace) -> int:
+    from ollamon_cli.stack import run_stack
+
+    return run_stack(StackSettings(), ollama_url=ProbeSettings().ollama_urls[0])
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    from ollamon_cli.demo import run_demo
+
+    return run_demo(StackSettings(), emulator_port=args.emulator_port, rate=args.rate)
+
+
+def command_alerts(args: argparse.Namespace) -> int:
+    from ollamon_cli.alerts_tail import tail_alerts
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(tail_alerts(_nats_url(StackSettings()), args.severity, sys.stdout))
+    return 0
+
+
+def command_selftest(args: argparse.Namespace) -> int:
+    from ollamon_cli.selftest import run_selftest
+
+    settings = GatewaySettings()
+    base_url = args.url or f"http://{settings.gateway_host}:{settings.gateway_port}"
+    path = run_selftest(base_url, Path(args.out), settings.api_token)
+    print(f"selftest results written to {path}")
+    return 0
+
+
+def command_backup(_: argparse.Namespace) -> int:
+    from ollamon_cli.backup import request_backup
+
+    print(asyncio.run(request_backup(_nats_url(StackSettings()))))
+    return 0
+
+
+def command_settings(_: argparse.Namespace) -> int:
+    print(settings_table())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ollamon",
+        description="Performance monitor for local LLM servers (Ollama first).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start the whole stack").set_defaults(handler=command_up)
+    demo = commands.add_parser("demo", help="the stack with an Ollama emulator and traffic")
+    demo.add_argument("--emulator-port", type=int, default=11434)
+    demo.add_argument("--rate", type=float, default=2.0, help="demo requests per second")
+    demo.set_defaults(handler=command_demo)
+    alerts = commands.add_parser("alerts", help="tail alerts in the terminal")
+    alerts.add_argument("--severity", choices=["low", "medium", "high", "critical"])
+    alerts.set_defaults(handler=command_alerts)
+    selftest = commands.add_parser("selftest", help="check every endpoint of a running stack")
+    selftest.add_argument("--url", help="gateway base URL (default from settings)")
+    selftest.add_argument("--out", default=".", help="folder for the results file")
+    selftest.set_defaults(handler=command_selftest)
+    commands.add_parser("backup", help="online backup of the database").set_defaults(
+        handler=command_backup
+    )
+    commands.add_parser("settings", help="print every setting").set_defaults(
+        handler=command_settings
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

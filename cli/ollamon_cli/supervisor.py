@@ -1,0 +1,128 @@
+"""Run a set of service processes: start in order, restart crashes, stop in reverse.
+
+The supervisor is deliberately synchronous: it only watches child processes. Children run
+in their own session so a terminal's Ctrl-C reaches the supervisor alone, which then stops
+them in order (NATS last, by the caller); on Linux each child also gets SIGTERM if the
+supervisor itself dies, so nothing is left half-running.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+RESTART_WINDOW_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 10.0
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class ServiceSpec:
+    """One process to supervise."""
+
+    name: str
+    argv: list[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Running:
+    spec: ServiceSpec
+    process: subprocess.Popen[bytes]
+    restarts: deque[float] = field(default_factory=deque)
+
+
+class StackFailedError(Exception):
+    """A service kept crashing; the stack was stopped."""
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    libc_name = ctypes.util.find_library("c")
+    if libc_name and sys.platform.startswith("linux"):
+        ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Supervisor:
+    """Starts services, restarts a crashed one up to `max_restarts` a minute, stops all."""
+
+    def __init__(
+        self,
+        specs: list[ServiceSpec],
+        *,
+        max_restarts: int = 5,
+        report: Callable[[str], None] = print,
+    ) -> None:
+        self.specs = specs
+        self.max_restarts = max_restarts
+        self.report = report
+        self.running: dict[str, _Running] = {}
+        self._stop_requested = False
+
+    def _spawn(self, spec: ServiceSpec) -> subprocess.Popen[bytes]:
+        env = {**os.environ, **spec.env}
+        return subprocess.Popen(
+            spec.argv,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+        )
+
+    def start(self) -> None:
+        """Start every service in the order given."""
+        for spec in self.specs:
+            self.running[spec.name] = _Running(spec, self._spawn(spec))
+
+    def request_stop(self, *_: object) -> None:
+        """Ask the watch loop to return (signal-handler safe)."""
+        self._stop_requested = True
+
+    def watch(self, poll_seconds: float = 0.25) -> None:
+        """Block until a stop is requested; restart crashed services or raise StackFailedError."""
+        while not self._stop_requested:
+            for name, running in self.running.items():
+                code = running.process.poll()
+                if code is None or self._stop_requested:
+                    continue
+                self._restart_or_fail(name, running, code)
+            time.sleep(poll_seconds)
+
+    def _restart_or_fail(self, name: str, running: _Running, code: int) -> None:
+        now = time.monotonic()
+        while running.restarts and now - running.restarts[0] > RESTART_WINDOW_SECONDS:
+            running.restarts.popleft()
+        if len(running.restarts) >= self.max_restarts:
+            message = (
+                f"service {name} exited with code {code} and crashed {len(running.restarts) + 1} "
+                f"times within {RESTART_WINDOW_SECONDS:.0f}s; stopping the stack"
+            )
+            self.report(message)
+            raise StackFailedError(message)
+        running.restarts.append(now)
+        self.report(
+            f"service {name} exited with code {code}; restarting "
+            f"({len(running.restarts)}/{self.max_restarts} in the last minute)"
+        )
+        running.process = self._spawn(running.spec)
+
+    def stop(self, timeout_seconds: float = STOP_TIMEOUT_SECONDS) -> None:
+        """SIGTERM every service in reverse order, wait, then SIGKILL what is left."""
+        for running in reversed(list(self.running.values())):
+            if running.process.poll() is None:
+                running.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_seconds
+        for name, running in reversed(list(self.running.items())):
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                running.process.wait(remaining)
+            except subprocess.TimeoutExpired:
+                self.report(f"service {name} did not stop in time; killing it")
+                running.process.kill()
+                running.process.wait()
