@@ -48,7 +48,7 @@ class BenchResult:
         """ours / reference, where there is a reference."""
         if self.reference in (None, 0):
             return None
-        return self.ours / self.reference  # type: ignore[operator]
+        return self.ours / self.reference
 
 
 def discover() -> dict[str, ModuleType]:

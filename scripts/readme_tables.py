@@ -1,7 +1,7 @@
 """Regenerate the README's generated tables (settings, subjects) from the code.
 
-    python scripts/readme_tables.py          # rewrite README.md in place
-    python scripts/readme_tables.py --check  # exit 1 if README.md is out of date (CI, tests)
+python scripts/readme_tables.py          # rewrite README.md in place
+python scripts/readme_tables.py --check  # exit 1 if README.md is out of date (CI, tests)
 """
 
 from __future__ import annotations
@@ -53,11 +53,16 @@ def render(text: str) -> str:
     """README text with every generated block replaced by fresh output."""
     for name, make in TABLES.items():
         pattern = re.compile(
-            rf"(<!-- {name}-table:start -->\n).*?(\n<!-- {name}-table:end -->)", re.DOTALL
+            rf"(<!-- {name}-table:start -->\n).*?(<!-- {name}-table:end -->)", re.DOTALL
         )
         if not pattern.search(text):
             raise SystemExit(f"README.md lacks the {name}-table markers")
-        text = pattern.sub(lambda match, make=make: match.group(1) + make() + match.group(2), text)
+        fresh = make()
+
+        def replace(match: re.Match[str], fresh: str = fresh) -> str:
+            return f"{match.group(1)}{fresh}\n{match.group(2)}"
+
+        text = pattern.sub(replace, text)
     return text
 
 

@@ -1,11 +1,11 @@
 """The `ollamon` command.
 
-    ollamon up         start NATS (embedded unless OLLAMON_NATS_URL is set) and the five services
-    ollamon demo       the same, plus an Ollama emulator and traffic, for a first look
-    ollamon alerts     print alerts from ollamon.alerts.> as they fire and resolve
-    ollamon selftest   call every endpoint of a running stack and save the results
-    ollamon backup     ask storage for a consistent online copy of the database
-    ollamon settings   print every setting as a table
+ollamon up         start NATS (embedded unless OLLAMON_NATS_URL is set) and the five services
+ollamon demo       the same, plus an Ollama emulator and traffic, for a first look
+ollamon alerts     print alerts from ollamon.alerts.> as they fire and resolve
+ollamon selftest   call every endpoint of a running stack and save the results
+ollamon backup     ask storage for a consistent online copy of the database
+ollamon settings   print every setting as a table
 """
 
 from __future__ import annotations

@@ -9,10 +9,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ollamon_cli.supervisor import ServiceSpec, StackFailedError, Supervisor
 from ollamon_core.nats_server import NatsServer
 from ollamon_core.settings import StackSettings
-
-from ollamon_cli.supervisor import ServiceSpec, StackFailedError, Supervisor
 
 # Storage first: it sets the stream's retention before others publish.
 SERVICE_ORDER = ("storage", "alerting", "collector", "probe", "gateway")
@@ -74,7 +73,8 @@ def banner(settings: StackSettings, nats_url: str, embedded: bool, ollama_url: s
         [
             "ollamon is up",
             f"  dashboard     {gateway}/ollama-performance-dashboard",
-            f"  API           {gateway}/api/ai/ollama/performance/summary  (OpenAPI: {gateway}/schema)",
+            f"  API           {gateway}/api/ai/ollama/performance/summary",
+            f"  OpenAPI       {gateway}/schema",
             f"  Ollama proxy  {proxy}  ->  {ollama_url}",
             f"                point clients at it: export OLLAMA_HOST={proxy}",
             f"  NATS          {nats_url} ({nats_where}); alerts on ollamon.alerts.>",

@@ -72,7 +72,7 @@ class Supervisor:
             spec.argv,
             env=env,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
 
     def start(self) -> None:

@@ -75,6 +75,18 @@ class CollectorSettings(ServiceSettings):
 
     monitoring_interval_seconds: float = _monitoring_interval_field()
     storage_path: Path = _storage_path_field()
+    process_rescan_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest time between two scans of all processes for Ollama's server and "
+        "runners (also rescanned when a tracked one exits or the loaded models change)",
+    )
+    connections_fallback_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Where /proc/net/snmp is missing, how long a psutil.net_connections() "
+        "count of active TCP connections is reused (that call is expensive)",
+    )
 
 
 def _split_urls(value: object) -> object:
@@ -116,6 +128,135 @@ class AlertingSettings(ServiceSettings):
         validation_alias=_env("OLLAMON_ALERT_RESPONSE_TIME_MS"),
         description="Slow-response threshold (ms)",
     )
+    model_load_time_ms: float = Field(
+        default=60000.0,
+        gt=0,
+        validation_alias=_env("OLLAMON_ALERT_MODEL_LOAD_TIME_MS"),
+        description="Model-load threshold: a request's load_duration (ms)",
+    )
+    context_length_utilization: float = Field(
+        default=90.0,
+        gt=0,
+        le=100,
+        validation_alias=_env("OLLAMON_ALERT_CONTEXT_LENGTH_UTILIZATION"),
+        description="Context-overflow threshold: percent of num_ctx a request used",
+    )
+    error_rate_percent: float = Field(
+        default=10.0,
+        gt=0,
+        le=100,
+        validation_alias=_env("OLLAMON_ALERT_ERROR_RATE_PERCENT"),
+        description="Low-success-rate threshold: percent of failed requests in the window",
+    )
+    memory_usage_percent: float = Field(
+        default=95.0,
+        gt=0,
+        le=100,
+        validation_alias=_env("OLLAMON_ALERT_MEMORY_USAGE_PERCENT"),
+        description="High-memory threshold (percent of host memory used)",
+    )
+    cpu_usage_percent: float = Field(
+        default=98.0,
+        gt=0,
+        le=100,
+        validation_alias=_env("OLLAMON_ALERT_CPU_USAGE_PERCENT"),
+        description="High-CPU threshold (percent)",
+    )
+    gpu_usage_percent: float = Field(
+        default=95.0,
+        gt=0,
+        le=100,
+        validation_alias=_env("OLLAMON_ALERT_GPU_USAGE_PERCENT"),
+        description="High-GPU threshold (percent utilisation)",
+    )
+    disk_usage_percent: float = Field(
+        default=90.0,
+        gt=0,
+        le=100,
+        validation_alias=_env("OLLAMON_ALERT_DISK_USAGE_PERCENT"),
+        description="Disk-space threshold (percent of the disk used)",
+    )
+    time_to_first_token_p95_ms: float = Field(
+        default=10000.0,
+        gt=0,
+        validation_alias=_env("OLLAMON_ALERT_TTFT_P95_MS"),
+        description="Time-to-first-token threshold: p95 over the window (ms)",
+    )
+    tokens_per_second_drop_percent: float = Field(
+        default=30.0,
+        gt=0,
+        le=100,
+        validation_alias=_env("OLLAMON_ALERT_TOKENS_PER_SECOND_DROP_PERCENT"),
+        description="Tokens/s regression threshold: percent below the model's own baseline",
+    )
+    cpu_offload_percent: float = Field(
+        default=0.0,
+        ge=0,
+        lt=100,
+        validation_alias=_env("OLLAMON_ALERT_CPU_OFFLOAD_PERCENT"),
+        description="Partial-offload threshold: percent of a loaded model outside VRAM",
+    )
+    window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        validation_alias=_env("OLLAMON_ALERT_WINDOW_SECONDS"),
+        description="Sliding window of the success-rate, TTFT p95, tokens/s rules and scores",
+    )
+    min_requests: int = Field(
+        default=10,
+        ge=1,
+        validation_alias=_env("OLLAMON_ALERT_MIN_REQUESTS"),
+        description="Requests a window needs before its success-rate, TTFT and tokens/s rules act",
+    )
+    baseline_min_samples: int = Field(
+        default=20,
+        ge=1,
+        validation_alias=_env("OLLAMON_ALERT_BASELINE_MIN_SAMPLES"),
+        description="Requests that set a model's tokens/s baseline (median) on a host",
+    )
+    for_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        validation_alias=_env("OLLAMON_ALERT_FOR_SECONDS"),
+        description="How long a condition must hold (pending) before the alert fires",
+    )
+    resolve_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        validation_alias=_env("OLLAMON_ALERT_RESOLVE_SECONDS"),
+        description="How long a firing alert must stay below its resolve level before resolving",
+    )
+    hysteresis_percent: float = Field(
+        default=10.0,
+        ge=0,
+        lt=100,
+        validation_alias=_env("OLLAMON_ALERT_HYSTERESIS_PERCENT"),
+        description="Resolve level: a value must fall to threshold x (1 - this/100) or below",
+    )
+    repeat_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        validation_alias=_env("OLLAMON_ALERT_REPEAT_INTERVAL_SECONDS"),
+        description="Seconds between repeat notifications of a still-firing alert",
+    )
+    stale_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        validation_alias=_env("OLLAMON_ALERT_STALE_SECONDS"),
+        description="A condition with no new data for this long counts as cleared",
+    )
+    evaluation_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        validation_alias=_env("OLLAMON_ALERT_EVALUATION_INTERVAL"),
+        description="Seconds between evaluations of pending, resolving and windowed alerts",
+    )
+    score_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=_env("OLLAMON_ALERT_SCORE_INTERVAL"),
+        description="Seconds between ModelScore publications",
+    )
 
 
 class StorageSettings(ServiceSettings):
@@ -134,11 +275,69 @@ class StorageSettings(ServiceSettings):
         validation_alias=_env("OLLAMON_STORAGE_BATCH_INTERVAL"),
         description="Longest a received event waits before its batch commits",
     )
+    retention_days: int = Field(
+        default=30,
+        ge=1,
+        validation_alias=_env("OLLAMON_STORAGE_RETENTION_DAYS"),
+        description="Days of history kept in SQLite and in the JetStream stream (max age)",
+    )
+    cleanup_interval_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        validation_alias=_env("OLLAMON_STORAGE_CLEANUP_INTERVAL"),
+        description="Seconds between scheduled cleanups (retention days and row caps)",
+    )
+    max_request_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        validation_alias=_env("OLLAMON_STORAGE_MAX_REQUEST_ROWS"),
+        description="Most raw request rows kept (oldest deleted first; rollups stay)",
+    )
+    max_system_rows: int = Field(
+        default=600_000,
+        ge=1,
+        validation_alias=_env("OLLAMON_STORAGE_MAX_SYSTEM_ROWS"),
+        description="Most system samples kept (oldest deleted first)",
+    )
+    max_alert_rows: int = Field(
+        default=10_000,
+        ge=1,
+        validation_alias=_env("OLLAMON_STORAGE_MAX_ALERT_ROWS"),
+        description="Most alert history rows kept (oldest deleted first)",
+    )
+    max_other_rows: int = Field(
+        default=200_000,
+        ge=1,
+        validation_alias=_env("OLLAMON_STORAGE_MAX_OTHER_ROWS"),
+        description="Most rows kept in each of the scores, lifecycle and health tables",
+    )
+    export_dir_name: str = Field(
+        default="exports",
+        min_length=1,
+        validation_alias=_env("OLLAMON_STORAGE_EXPORT_DIR"),
+        description="Folder under the storage path that exports are confined to",
+    )
+    backup_dir_name: str = Field(
+        default="backups",
+        min_length=1,
+        validation_alias=_env("OLLAMON_STORAGE_BACKUP_DIR"),
+        description="Folder under the storage path that backups are confined to",
+    )
 
     @property
     def database_path(self) -> Path:
         """The SQLite file."""
         return self.storage_path / "ollamon.db"
+
+    @property
+    def export_path(self) -> Path:
+        """The folder every export is written inside."""
+        return self.storage_path / self.export_dir_name
+
+    @property
+    def backup_path(self) -> Path:
+        """The folder every backup is written inside."""
+        return self.storage_path / self.backup_dir_name
 
 
 class GatewaySettings(ServiceSettings):
@@ -148,6 +347,31 @@ class GatewaySettings(ServiceSettings):
     gateway_port: int = Field(default=8000, ge=0, le=65535, description="Port of the gateway")
     api_token: str | None = Field(
         default=None, description="When set, every POST needs `Authorization: Bearer <token>`"
+    )
+    monitoring_interval_seconds: float = _monitoring_interval_field()
+    sse_buffer_size: int = Field(
+        default=1000,
+        ge=1,
+        validation_alias=_env("OLLAMON_SSE_BUFFER_SIZE"),
+        description="Latest stream events the gateway keeps for `Last-Event-ID` replay",
+    )
+    sse_client_queue_size: int = Field(
+        default=500,
+        ge=1,
+        validation_alias=_env("OLLAMON_SSE_CLIENT_QUEUE_SIZE"),
+        description="Events queued per stream client before its oldest are dropped",
+    )
+    sse_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias=_env("OLLAMON_SSE_HEARTBEAT"),
+        description="Seconds between comment heartbeats on an idle stream",
+    )
+    export_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=_env("OLLAMON_EXPORT_TIMEOUT"),
+        description="Longest the gateway waits for storage to finish an export or cleanup",
     )
 
 

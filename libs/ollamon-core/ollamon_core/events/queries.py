@@ -177,6 +177,9 @@ class ExportReply(FrozenModel):
 
     path: str
     row_counts: dict[str, int]
+    files: list[str] = Field(
+        default_factory=list, description="Every file written (CSV writes one per table)"
+    )
 
 
 class CleanupRequest(FrozenModel):

@@ -1,0 +1,146 @@
+"""End-to-end ingest: events published through JetStream until committed in SQLite.
+
+The reference is the raw JetStream publish rate of the same publisher (publish_async with
+many in flight, pre-encoded payloads) into the same stream with nobody consuming. Ours is
+the same publish followed by the storage service (`python -m ollamon_storage`, its own
+process) committing every event: N / (time from the first publish to the last commit).
+Target: ours >= 75 % of the reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import nats
+
+from bench.harness import BenchContext, BenchResult
+from ollamon_core import subjects
+from ollamon_core.bus import MSG_ID_HEADER, Bus, encode
+from ollamon_core.events import OllamaModelMetrics, ServiceName
+from ollamon_core.nats_server import NatsServer
+
+NAME = "storage_ingest"
+TARGET_RATIO = 0.75
+IN_FLIGHT = 4000
+
+Payload = tuple[str, bytes, str]
+
+
+def _payloads(count: int) -> list[Payload]:
+    models = ["llama3.2:1b", "qwen2.5:7b", "mistral:7b", "phi3:mini"]
+    payloads = []
+    for index in range(count):
+        event = OllamaModelMetrics(
+            model_name=models[index % len(models)],
+            response_time_ms=50.0 + index % 5000,
+            time_to_first_token_ms=10.0 + index % 300,
+            tokens_generated=100,
+            tokens_per_second=40.0 + index % 20,
+            host="bench",
+        )
+        payloads.append((subjects.subject_for(event), encode(event), event.event_id))
+    return payloads
+
+
+async def _publish(nc: nats.NATS, payloads: list[Payload]) -> float:
+    """Publish every payload with IN_FLIGHT outstanding; return the seconds it took."""
+    js = nc.jetstream(publish_async_max_pending=IN_FLIGHT)
+    started = time.perf_counter()
+    futures = [
+        await js.publish_async(subject, data, headers={MSG_ID_HEADER: event_id})
+        for subject, data, event_id in payloads
+    ]
+    await asyncio.gather(*futures)
+    return time.perf_counter() - started
+
+
+def _count(database_path: Path) -> int:
+    try:
+        conn = sqlite3.connect(database_path, timeout=10)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+async def _wait_consuming(url: str, timeout: float = 30.0) -> None:
+    bus = await Bus.connect(url, ServiceName.GATEWAY)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                info = await bus.js.consumer_info(subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE)
+                if info.push_bound:
+                    return
+            except Exception:  # not created yet
+                pass
+            await asyncio.sleep(0.05)
+        raise RuntimeError("storage did not start consuming")
+    finally:
+        await bus.close()
+
+
+async def _storage_process(url: str, storage_path: Path) -> asyncio.subprocess.Process:
+    env = os.environ | {
+        "OLLAMON_NATS_URL": url,
+        "OLLAMA_PERFORMANCE_STORAGE_PATH": str(storage_path),
+        "OLLAMON_LOG_LEVEL": "WARNING",
+    }
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "ollamon_storage", env=env)
+    await _wait_consuming(url)
+    return process
+
+
+async def run(ctx: BenchContext) -> list[BenchResult]:
+    """Measure ingest events/s against the raw publish rate."""
+    count = 5_000 if ctx.quick else 50_000
+    reference_payloads = _payloads(count)
+    payloads = _payloads(count)
+    storage_path = ctx.work_dir / "storage"
+    with NatsServer(ctx.work_dir / "nats") as server:
+        setup = await Bus.connect(server.url, ServiceName.GATEWAY)
+        await setup.ensure_streams()
+        nc = await nats.connect(server.url)
+        reference_seconds = await _publish(nc, reference_payloads)
+        await setup.js.purge_stream(subjects.STREAM_EVENTS)
+        process = await _storage_process(server.url, storage_path)
+        try:
+            started = time.perf_counter()
+            publish_seconds = await _publish(nc, payloads)
+            database_path = storage_path / "ollamon.db"
+            while await asyncio.to_thread(_count, database_path) < count:
+                await asyncio.sleep(0.01)
+            ours_seconds = time.perf_counter() - started
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 30)
+            await nc.close()
+            await setup.close()
+    reference_rate = count / reference_seconds
+    ours_rate = count / ours_seconds
+    return [
+        BenchResult(
+            scenario=NAME,
+            metric="ingest events/s (publish -> SQLite)",
+            ours=ours_rate,
+            unit="events/s",
+            reference=reference_rate,
+            reference_label="raw JetStream publish_async rate",
+            target=f">= {TARGET_RATIO:.0%} of reference",
+            met=ours_rate >= TARGET_RATIO * reference_rate,
+            notes={
+                "events": count,
+                "publish_seconds_while_ingesting": round(publish_seconds, 3),
+                "ingest_seconds": round(ours_seconds, 3),
+                "reference_seconds": round(reference_seconds, 3),
+            },
+        )
+    ]

@@ -1,0 +1,202 @@
+"""The alerting engine: events in, alerts and scores out (pure code, time passed in).
+
+It holds the thresholds, the request windows, the baselines, the silences and the alert
+tracker; the service feeds it events and publishes what it returns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ollamon_alerting import observations as obs
+from ollamon_alerting import recommendations
+from ollamon_alerting.baselines import BaselineBook
+from ollamon_alerting.lifecycle import (
+    AlertRecord,
+    AlertTracker,
+    LifecycleTiming,
+    Notification,
+    fingerprint,
+)
+from ollamon_alerting.messages import build_alert, build_score
+from ollamon_alerting.rules import RuleName, resolve_rule, thresholds_from_settings
+from ollamon_alerting.scoring import ScoreThresholds
+from ollamon_alerting.silences import SilenceBook
+from ollamon_alerting.windows import RequestSample, RequestWindow, WindowStats
+from ollamon_core.events import (
+    ModelLifecycleEvent,
+    ModelScore,
+    OllamaHealth,
+    OllamaModelMetrics,
+    OllamaModelsSnapshot,
+    OllamaPerformanceAlert,
+    OllamaSystemMetrics,
+    Silence,
+    ThresholdUpdate,
+)
+from ollamon_core.settings import AlertingSettings
+
+WindowKey = tuple[str, str]  # host, model
+
+
+def timing_from_settings(settings: AlertingSettings) -> LifecycleTiming:
+    """The lifecycle timing of the settings."""
+    return LifecycleTiming(
+        for_seconds=settings.for_seconds,
+        resolve_seconds=settings.resolve_seconds,
+        hysteresis_fraction=settings.hysteresis_percent / 100.0,
+        repeat_interval_seconds=settings.repeat_interval_seconds,
+        stale_seconds=settings.stale_seconds,
+    )
+
+
+class AlertEngine:
+    """Every rule, window and alert of one alerting service."""
+
+    def __init__(self, settings: AlertingSettings) -> None:
+        self.settings = settings
+        self.thresholds: dict[RuleName, float] = thresholds_from_settings(settings)
+        self.silences = SilenceBook()
+        self.tracker = AlertTracker(timing_from_settings(settings), self.silences)
+        self.baselines = BaselineBook(settings.baseline_min_samples)
+        self.windows: dict[WindowKey, RequestWindow] = {}
+        self.loaded: dict[str, dict[str, float]] = {}  # host -> model -> percent offloaded
+
+    # Events ----------------------------------------------------------------------------
+
+    def on_request(self, event: OllamaModelMetrics, now: datetime) -> list[OllamaPerformanceAlert]:
+        """A measured request: per-request rules, then the model's windowed rules."""
+        key = (event.host, event.model_name)
+        sample = RequestSample.from_event(event, now)
+        self.windows.setdefault(key, RequestWindow(self.settings.window_seconds)).add(sample)
+        if sample.tokens_per_second is not None:
+            self.baselines.add(event.host, event.model_name, sample.tokens_per_second)
+        found = obs.request_observations(event) + self._window_observations(key, now)
+        return self._apply(found, now)
+
+    def on_system(self, event: OllamaSystemMetrics, now: datetime) -> list[OllamaPerformanceAlert]:
+        """A host sample: memory, CPU, GPU, disk."""
+        return self._apply(obs.system_observations(event), now)
+
+    def on_health(self, event: OllamaHealth, now: datetime) -> list[OllamaPerformanceAlert]:
+        """An Ollama health poll: reachable or not."""
+        return self._apply([obs.health_observation(event)], now)
+
+    def on_models(self, event: OllamaModelsSnapshot, now: datetime) -> list[OllamaPerformanceAlert]:
+        """An `/api/ps` snapshot: digests for the baselines, partial offload per model."""
+        for model in event.loaded:
+            self.baselines.set_digest(event.host, model.name, model.digest)
+        previous = set(self.loaded.get(event.host, {}))
+        found = obs.offload_observations(event, previous)
+        self.loaded[event.host] = {
+            model.name: obs.offload_percent(model.size_bytes, model.size_vram_bytes)
+            for model in event.loaded
+        }
+        return self._apply(found, now)
+
+    def on_lifecycle(
+        self, event: ModelLifecycleEvent, now: datetime
+    ) -> list[OllamaPerformanceAlert]:
+        """A model loaded, unloaded or evicted: its offload share."""
+        return self._apply([obs.lifecycle_observation(event)], now)
+
+    def tick(self, now: datetime) -> list[OllamaPerformanceAlert]:
+        """Advance time: slide the windows, fire, resolve, repeat, expire silences."""
+        self.silences.expire(now)
+        found: list[obs.Observation] = []
+        for key in list(self.windows):
+            found.extend(self._window_observations(key, now))
+            if not self.windows[key].samples:
+                del self.windows[key]
+        alerts = self._apply(found, now)
+        return alerts + self._to_alerts(self.tracker.tick(now), now)
+
+    # Control ---------------------------------------------------------------------------
+
+    def set_threshold(self, update: ThresholdUpdate) -> RuleName:
+        """Change one rule's threshold (by alert type or setting name).
+
+        Raises:
+            UnknownRuleError: when the rule is unknown.
+            ValueError: when the threshold is not positive.
+        """
+        rule = resolve_rule(update.rule)
+        if update.threshold < 0:
+            raise ValueError(f"threshold of {rule} must not be negative")
+        self.thresholds[rule] = update.threshold
+        return rule
+
+    def add_silence(self, silence: Silence, now: datetime) -> bool:
+        """Add (or, when already expired, lift) a silence."""
+        return self.silences.add(silence, now)
+
+    def restore(self, records: list[AlertRecord], silences: list[Silence], now: datetime) -> None:
+        """Load the state kept across a restart."""
+        self.tracker.restore(records, now)
+        for silence in silences:
+            self.silences.add(silence, now)
+
+    # Scores ----------------------------------------------------------------------------
+
+    def scores(self, now: datetime) -> list[ModelScore]:
+        """A score for every (host, model) with requests in its window."""
+        thresholds = ScoreThresholds(
+            error_rate_percent=self.thresholds[RuleName.LOW_SUCCESS_RATE],
+            response_time_ms=self.thresholds[RuleName.SLOW_RESPONSE],
+            time_to_first_token_p95_ms=self.thresholds[RuleName.TTFT_P95],
+            model_load_time_ms=self.thresholds[RuleName.MODEL_LOAD],
+        )
+        found = []
+        for (host, model_name), window in sorted(self.windows.items()):
+            stats = window.stats(now, self.thresholds[RuleName.CONTEXT_OVERFLOW])
+            if stats is None:
+                continue
+            advice = recommendations.for_model(
+                stats,
+                self.loaded.get(host, {}).get(model_name, 0.0),
+                self._memory_pressure(host),
+            )
+            baseline = self.baselines.baseline(host, model_name)
+            found.append(build_score(host, model_name, stats, thresholds, baseline, advice, now))
+        return found
+
+    # Internals -------------------------------------------------------------------------
+
+    def _stats(self, key: WindowKey, now: datetime) -> WindowStats | None:
+        window = self.windows.get(key)
+        if window is None:
+            return None
+        return window.stats(now, self.thresholds[RuleName.CONTEXT_OVERFLOW])
+
+    def _window_observations(self, key: WindowKey, now: datetime) -> list[obs.Observation]:
+        host, model_name = key
+        return obs.window_observations(
+            host,
+            model_name,
+            self._stats(key, now),
+            self.baselines.baseline(host, model_name),
+            self.settings.min_requests,
+        )
+
+    def _apply(self, found: list[obs.Observation], now: datetime) -> list[OllamaPerformanceAlert]:
+        notifications = []
+        for observation in found:
+            threshold = self.thresholds[observation.rule]
+            notifications.extend(self.tracker.observe(observation, threshold, now))
+        return self._to_alerts(notifications, now)
+
+    def _to_alerts(
+        self, notifications: list[Notification], now: datetime
+    ) -> list[OllamaPerformanceAlert]:
+        alerts = []
+        for notification in notifications:
+            record = notification.record
+            stats = (
+                self._stats((record.host, record.model_name), now) if record.model_name else None
+            )
+            alerts.append(build_alert(notification, stats, now))
+        return alerts
+
+    def _memory_pressure(self, host: str) -> bool:
+        key = fingerprint(RuleName.HIGH_MEMORY, host, None)
+        return key in self.tracker.records

@@ -1,0 +1,140 @@
+"""Turn events into observations: one rule's current value for a (host, model).
+
+Pure functions over the event models. A value of None means "no data" (too few requests in
+the window), which counts as cleared for an alert already firing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ollamon_alerting.baselines import drop_percent
+from ollamon_alerting.rules import RuleName
+from ollamon_alerting.windows import WindowStats, context_utilization_percent
+from ollamon_core.events import (
+    LifecycleChange,
+    ModelLifecycleEvent,
+    OllamaHealth,
+    OllamaModelMetrics,
+    OllamaModelsSnapshot,
+    OllamaSystemMetrics,
+)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One rule's value for one (host, model) at one moment."""
+
+    rule: RuleName
+    host: str
+    model_name: str | None
+    value: float | None
+    detail: str = ""
+
+
+def request_observations(event: OllamaModelMetrics) -> list[Observation]:
+    """Per-request rules: slow response, slow load, context overflow (successful requests)."""
+    if event.error_occurred or event.status_code >= 400 or event.cancelled:
+        return []
+    host, model = event.host, event.model_name
+    found = [
+        Observation(RuleName.SLOW_RESPONSE, host, model, event.response_time_ms),
+        Observation(RuleName.MODEL_LOAD, host, model, event.load_duration_ms),
+    ]
+    utilization = context_utilization_percent(event)
+    if utilization is not None:
+        detail = f"num_ctx={event.num_ctx}" if event.num_ctx else ""
+        found.append(Observation(RuleName.CONTEXT_OVERFLOW, host, model, utilization, detail))
+    return found
+
+
+def window_observations(
+    host: str,
+    model_name: str,
+    stats: WindowStats | None,
+    baseline_tokens_per_second: float | None,
+    min_requests: int,
+) -> list[Observation]:
+    """Windowed rules: success rate, TTFT p95 and tokens/s against the baseline."""
+    error_rate: float | None = None
+    ttft_p95: float | None = None
+    regression: float | None = None
+    detail = ""
+    if stats is not None:
+        if stats.request_count >= min_requests:
+            error_rate = stats.error_rate_percent
+        if stats.time_to_first_token_count >= min_requests:
+            ttft_p95 = stats.time_to_first_token_p95_ms
+        if (
+            baseline_tokens_per_second is not None
+            and stats.tokens_per_second_mean is not None
+            and stats.tokens_per_second_count >= min_requests
+        ):
+            regression = drop_percent(stats.tokens_per_second_mean, baseline_tokens_per_second)
+            detail = (
+                f"{stats.tokens_per_second_mean:.1f} tokens/s against a baseline of "
+                f"{baseline_tokens_per_second:.1f}"
+            )
+    return [
+        Observation(RuleName.LOW_SUCCESS_RATE, host, model_name, error_rate),
+        Observation(RuleName.TTFT_P95, host, model_name, ttft_p95),
+        Observation(RuleName.TOKENS_PER_SECOND_REGRESSION, host, model_name, regression, detail),
+    ]
+
+
+def system_observations(event: OllamaSystemMetrics) -> list[Observation]:
+    """Host rules: memory, CPU, GPU (when known) and disk."""
+    host = event.host
+    found = [
+        Observation(RuleName.HIGH_MEMORY, host, None, event.memory_usage_percent),
+        Observation(RuleName.HIGH_CPU, host, None, event.cpu_usage_percent),
+    ]
+    gpu_values = [gpu.utilization_percent for gpu in event.gpus if gpu.utilization_percent]
+    gpu = event.gpu_usage_percent
+    if gpu_values:
+        gpu = max([*gpu_values, gpu or 0.0])
+    if gpu is not None:
+        found.append(Observation(RuleName.HIGH_GPU, host, None, gpu))
+    disk = max(event.disk_usage_percent, event.storage_disk_usage_percent or 0.0)
+    found.append(Observation(RuleName.DISK_SPACE, host, None, disk))
+    return found
+
+
+def health_observation(event: OllamaHealth) -> Observation:
+    """Ollama reachable (0) or not (1)."""
+    detail = event.ollama_url + (f": {event.error_message}" if event.error_message else "")
+    return Observation(
+        RuleName.OLLAMA_UNREACHABLE, event.host, None, 0.0 if event.up else 1.0, detail
+    )
+
+
+def offload_percent(size_bytes: int, size_vram_bytes: int) -> float:
+    """Percent of a loaded model held outside VRAM (0 when the size is unknown)."""
+    if size_bytes <= 0:
+        return 0.0
+    return max(0.0, 100.0 * (size_bytes - size_vram_bytes) / size_bytes)
+
+
+def offload_observations(
+    event: OllamaModelsSnapshot, previously_loaded: set[str]
+) -> list[Observation]:
+    """Partial offload of every loaded model; models no longer loaded observe 0."""
+    found = []
+    loaded_names = set()
+    for model in event.loaded:
+        loaded_names.add(model.name)
+        percent = offload_percent(model.size_bytes, model.size_vram_bytes)
+        detail = f"{model.size_vram_bytes} of {model.size_bytes} bytes in VRAM"
+        found.append(Observation(RuleName.PARTIAL_OFFLOAD, event.host, model.name, percent, detail))
+    for name in sorted(previously_loaded - loaded_names):
+        found.append(Observation(RuleName.PARTIAL_OFFLOAD, event.host, name, 0.0))
+    return found
+
+
+def lifecycle_observation(event: ModelLifecycleEvent) -> Observation:
+    """A model load tells its offload share; an unload or eviction clears it."""
+    if event.change is LifecycleChange.LOADED:
+        percent = offload_percent(event.size_bytes, event.size_vram_bytes)
+    else:
+        percent = 0.0
+    return Observation(RuleName.PARTIAL_OFFLOAD, event.host, event.model_name, percent)

@@ -1,0 +1,49 @@
+"""Silences: hold back notifications of alerts matching rule/host/model until they expire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ollamon_core.events import Silence
+
+
+def silence_matches(silence: Silence, rule: str, host: str, model_name: str | None) -> bool:
+    """True when every matcher the silence sets equals the alert's (unset matches any)."""
+    return (
+        (silence.match_rule is None or silence.match_rule == rule)
+        and (silence.match_host is None or silence.match_host == host)
+        and (silence.match_model is None or silence.match_model == model_name)
+    )
+
+
+class SilenceBook:
+    """The silences in force, by id."""
+
+    def __init__(self) -> None:
+        self.silences: dict[str, Silence] = {}
+
+    def add(self, silence: Silence, now: datetime) -> bool:
+        """Add or replace a silence; one already expired removes its id instead.
+
+        Returns:
+            True when the silence is now in force.
+        """
+        if silence.expires_at <= now:
+            self.silences.pop(silence.silence_id, None)
+            return False
+        self.silences[silence.silence_id] = silence
+        return True
+
+    def expire(self, now: datetime) -> list[str]:
+        """Drop silences past their expiry; returns their ids."""
+        expired = [key for key, silence in self.silences.items() if silence.expires_at <= now]
+        for key in expired:
+            del self.silences[key]
+        return expired
+
+    def silenced(self, rule: str, host: str, model_name: str | None, now: datetime) -> bool:
+        """True when a silence in force matches."""
+        return any(
+            silence.expires_at > now and silence_matches(silence, rule, host, model_name)
+            for silence in self.silences.values()
+        )

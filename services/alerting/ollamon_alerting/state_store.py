@@ -1,0 +1,102 @@
+"""Alert state kept across restarts in the JetStream key-value bucket `ALERT_STATE_BUCKET`.
+
+Keys: `alert.<fingerprint>` (an `AlertRecord`), `silence.<hash of id>` (a `Silence`),
+`threshold.<rule>` (a runtime threshold, as text). A resolved alert or a lifted silence is
+purged, so what the bucket holds is exactly the state to restore.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+import nats.js.errors
+from nats.js import JetStreamContext, api
+from nats.js.kv import KeyValue
+from pydantic import ValidationError
+
+from ollamon_alerting.lifecycle import AlertRecord
+from ollamon_alerting.rules import RuleName
+from ollamon_core import subjects
+from ollamon_core.events import Silence
+
+log = logging.getLogger(__name__)
+
+ALERT_PREFIX = "alert."
+SILENCE_PREFIX = "silence."
+THRESHOLD_PREFIX = "threshold."
+
+
+@dataclass
+class StoredState:
+    """What the bucket held at start."""
+
+    records: list[AlertRecord] = field(default_factory=list)
+    silences: list[Silence] = field(default_factory=list)
+    thresholds: dict[RuleName, float] = field(default_factory=dict)
+
+
+def silence_key(silence_id: str) -> str:
+    """The key of a silence (ids may hold characters keys cannot)."""
+    return SILENCE_PREFIX + hashlib.sha256(silence_id.encode()).hexdigest()[:32]
+
+
+class AlertStateStore:
+    """Reads and writes alerting's state in the key-value bucket."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+
+    @classmethod
+    async def open(
+        cls, js: JetStreamContext, bucket: str = subjects.ALERT_STATE_BUCKET
+    ) -> AlertStateStore:
+        """Create the bucket (file storage, latest value only) or bind to the existing one."""
+        try:
+            kv = await js.create_key_value(bucket=bucket, history=1, storage=api.StorageType.FILE)
+        except nats.js.errors.BadRequestError:
+            kv = await js.key_value(bucket)
+        return cls(kv)
+
+    async def load(self) -> StoredState:
+        """Everything the bucket holds; entries that no longer parse are logged and skipped."""
+        state = StoredState()
+        try:
+            keys = await self.kv.keys()
+        except nats.js.errors.NoKeysError:
+            return state
+        for key in keys:
+            try:
+                entry = await self.kv.get(key)
+            except nats.js.errors.KeyNotFoundError:
+                continue
+            raw = entry.value or b""
+            try:
+                if key.startswith(ALERT_PREFIX):
+                    state.records.append(AlertRecord.model_validate_json(raw))
+                elif key.startswith(SILENCE_PREFIX):
+                    state.silences.append(Silence.model_validate_json(raw))
+                elif key.startswith(THRESHOLD_PREFIX):
+                    state.thresholds[RuleName(key.removeprefix(THRESHOLD_PREFIX))] = float(raw)
+            except (ValidationError, ValueError) as error:
+                log.warning("skipping unreadable alert state %s: %s", key, error)
+        return state
+
+    async def save_records(self, changed: list[tuple[str, bytes]], removed: list[str]) -> None:
+        """Write changed records (fingerprint, JSON) and purge resolved ones."""
+        for key, payload in changed:
+            await self.kv.put(ALERT_PREFIX + key, payload)
+        for key in removed:
+            await self.kv.purge(ALERT_PREFIX + key)
+
+    async def save_silence(self, silence: Silence, in_force: bool) -> None:
+        """Keep a silence in force, or purge one lifted or expired."""
+        if in_force:
+            await self.kv.put(silence_key(silence.silence_id), silence.model_dump_json().encode())
+        else:
+            await self.kv.purge(silence_key(silence.silence_id))
+
+    async def save_threshold(self, rule: RuleName, threshold: float) -> None:
+        """Keep a runtime threshold."""
+        await self.kv.put(THRESHOLD_PREFIX + rule.value, repr(threshold).encode())

@@ -1,0 +1,25 @@
+"""`python -m ollamon_collector`: the collector service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ollamon_collector.service import run_collector
+from ollamon_core.events import ServiceName
+from ollamon_core.runtime import configure_logging, run_service
+from ollamon_core.settings import CollectorSettings
+
+
+def main() -> None:
+    """Read the settings, then run the collector until SIGTERM or SIGINT."""
+    settings = CollectorSettings()
+    configure_logging(settings.log_level, ServiceName.COLLECTOR.value)
+
+    async def collector(stop: asyncio.Event) -> None:
+        await run_collector(settings, stop)
+
+    run_service(collector)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""One full system sample: the host, the GPUs (where NVML is there) and the model counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from ollamon_collector.connections import TcpConnectionCounter
+from ollamon_collector.gpu_detection import (
+    PROC_DRIVER_NVIDIA,
+    GpuDetection,
+    NvmlLoader,
+    detect_gpu,
+    load_pynvml,
+)
+from ollamon_collector.host import HostSampler
+from ollamon_collector.metrics import build_system_metrics
+from ollamon_collector.models_state import ModelCounts
+from ollamon_collector.nvml_reader import NvmlReader
+from ollamon_collector.ollama_processes import OllamaProcessTracker
+from ollamon_core.events import OllamaSystemMetrics
+from ollamon_core.settings import CollectorSettings
+
+
+class SystemSampler:
+    """Takes complete samples (blocking: call it off the event loop).
+
+    Args:
+        host: the host sampler.
+        detection: the GPU detection outcome.
+        gpu_reader: the NVML reader, on the NVML path only.
+    """
+
+    def __init__(
+        self, host: HostSampler, detection: GpuDetection, gpu_reader: NvmlReader | None
+    ) -> None:
+        self.host = host
+        self.detection = detection
+        self.gpu_reader = gpu_reader
+
+    def sample(
+        self, models: ModelCounts, *, host_label: str, interval_seconds: float
+    ) -> OllamaSystemMetrics:
+        """Read everything now and build the event."""
+        host = self.host.sample()
+        gpus = (
+            self.gpu_reader.read(self.host.ollama_processes.pids())
+            if self.gpu_reader is not None
+            else []
+        )
+        return build_system_metrics(
+            host,
+            gpus,
+            self.detection,
+            models,
+            host_label=host_label,
+            interval_seconds=interval_seconds,
+        )
+
+    def close(self) -> None:
+        """Release NVML."""
+        if self.gpu_reader is not None:
+            self.gpu_reader.close()
+
+
+def build_system_sampler(
+    settings: CollectorSettings,
+    *,
+    load_nvml: NvmlLoader = load_pynvml,
+    proc_driver_path: Path = PROC_DRIVER_NVIDIA,
+    environ: Mapping[str, str] | None = None,
+) -> SystemSampler:
+    """Detect the GPU path and prepare every reader (blocking: NVML init, psutil priming)."""
+    detection = detect_gpu(load_nvml, proc_driver_path, environ)
+    reader = NvmlReader(detection.nvml, detection.gpu_count) if detection.nvml is not None else None
+    host = HostSampler(
+        settings.storage_path,
+        TcpConnectionCounter(
+            fallback_interval_seconds=settings.connections_fallback_interval_seconds
+        ),
+        OllamaProcessTracker(settings.process_rescan_interval_seconds),
+    )
+    return SystemSampler(host, detection, reader)

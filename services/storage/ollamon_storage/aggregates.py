@@ -1,0 +1,124 @@
+"""Turning rollups and stored rows into query answers (pure code, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from ollamon_core.events import ModelScore, OllamaSystemMetrics, Recommendation
+from ollamon_core.events.queries import ModelSummary, TrendPoint
+from ollamon_storage import histogram
+from ollamon_storage.rollups import Rollup, RollupKey
+
+
+def datetime_from_ms(timestamp_ms: int) -> datetime:
+    """Aware UTC datetime of epoch milliseconds."""
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+
+
+def _ratio(numerator: float, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def combine_by_model(
+    rollups: Iterable[tuple[RollupKey, Rollup]],
+) -> dict[str, tuple[set[str], Rollup]]:
+    """Merge rollups of every host and bucket into one per model, with the hosts seen."""
+    by_model: dict[str, tuple[set[str], Rollup]] = {}
+    for (_, _, host, model_name), rollup in rollups:
+        entry = by_model.get(model_name)
+        if entry is None:
+            entry = by_model[model_name] = (set(), Rollup())
+        entry[0].add(host)
+        entry[1].merge(rollup)
+    return by_model
+
+
+def model_summary(
+    model_name: str, hosts: Iterable[str], rollup: Rollup, score: float | None = None
+) -> ModelSummary:
+    """A model's aggregates from its merged rollup."""
+    latency = rollup.latency_histogram
+    ttft = rollup.ttft_histogram
+    count = rollup.request_count
+    success_count = count - rollup.error_count
+    return ModelSummary(
+        model_name=model_name,
+        hosts=sorted(hosts),
+        request_count=count,
+        success_count=success_count,
+        error_count=rollup.error_count,
+        success_rate_percent=None if not count else 100.0 * success_count / count,
+        response_time_mean_ms=_ratio(rollup.response_time_sum_ms, count),
+        response_time_p50_ms=histogram.percentile(latency, 0.50),
+        response_time_p95_ms=histogram.percentile(latency, 0.95),
+        response_time_p99_ms=histogram.percentile(latency, 0.99),
+        time_to_first_token_p50_ms=histogram.percentile(ttft, 0.50),
+        time_to_first_token_p95_ms=histogram.percentile(ttft, 0.95),
+        time_to_first_token_p99_ms=histogram.percentile(ttft, 0.99),
+        tokens_per_second_mean=_ratio(rollup.tokens_per_second_sum, rollup.tokens_per_second_count),
+        load_duration_mean_ms=_ratio(rollup.load_duration_sum_ms, count),
+        cold_start_count=rollup.cold_start_count,
+        last_used=datetime_from_ms(rollup.last_timestamp_ms) if count else None,
+        score=score,
+    )
+
+
+def trend_points(rollups: Iterable[tuple[RollupKey, Rollup]]) -> list[TrendPoint]:
+    """One point per (bucket, model), hosts merged, oldest first."""
+    merged: dict[tuple[int, str], Rollup] = {}
+    for (_, bucket_start_s, _, model_name), rollup in rollups:
+        key = (bucket_start_s, model_name)
+        target = merged.get(key)
+        if target is None:
+            target = merged[key] = Rollup()
+        target.merge(rollup)
+    points = []
+    for (bucket_start_s, model_name), rollup in sorted(merged.items()):
+        points.append(
+            TrendPoint(
+                bucket_start=datetime.fromtimestamp(bucket_start_s, tz=UTC),
+                model_name=model_name,
+                request_count=rollup.request_count,
+                error_count=rollup.error_count,
+                response_time_p50_ms=histogram.percentile(rollup.latency_histogram, 0.50),
+                response_time_p95_ms=histogram.percentile(rollup.latency_histogram, 0.95),
+                time_to_first_token_p95_ms=histogram.percentile(rollup.ttft_histogram, 0.95),
+                tokens_per_second_mean=_ratio(
+                    rollup.tokens_per_second_sum, rollup.tokens_per_second_count
+                ),
+            )
+        )
+    return points
+
+
+def thin_evenly(count: int, limit: int) -> list[int]:
+    """Indices of at most `limit` items spread evenly over `count`, first and last kept."""
+    if limit <= 0 or count <= 0:
+        return []
+    if count <= limit:
+        return list(range(count))
+    if limit == 1:
+        return [count - 1]
+    step = (count - 1) / (limit - 1)
+    return sorted({round(position * step) for position in range(limit)})
+
+
+def recommendations_from(scores: Sequence[ModelScore]) -> list[Recommendation]:
+    """Every distinct recommendation of the latest scores, in score order (worst first)."""
+    seen: set[tuple[str, str]] = set()
+    found: list[Recommendation] = []
+    for score in sorted(scores, key=lambda item: item.score):
+        for recommendation in score.recommendations:
+            key = (recommendation.setting, recommendation.action)
+            if key not in seen:
+                seen.add(key)
+                found.append(recommendation)
+    return found
+
+
+def gpu_available(sample: OllamaSystemMetrics | None) -> bool:
+    """Whether the latest system sample saw a GPU."""
+    if sample is None:
+        return False
+    return bool(sample.gpus) or sample.gpu_usage_percent is not None

@@ -1,0 +1,119 @@
+"""Batching the durable consumer's messages into SQLite, acking only after the commit.
+
+The consumer callback only queues (event, message); one flusher task commits a batch when
+it holds `batch_size` events or its oldest event has waited `batch_interval_seconds`, then
+acks every message of it. A failed commit naks the batch (JetStream redelivers it later),
+so nothing is acked that is not stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+
+from nats.aio.msg import Msg
+
+from ollamon_core.events import Event
+from ollamon_storage import rows, writer
+from ollamon_storage.database import Database
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAY_SECONDS = 1.0
+
+
+class Ingestor:
+    """Receives events from the bus and commits them in batches."""
+
+    def __init__(
+        self,
+        database: Database,
+        counters: Counter[str],
+        *,
+        batch_size: int,
+        batch_interval_seconds: float,
+    ) -> None:
+        self.database = database
+        self.counters = counters
+        self.batch_size = batch_size
+        self.batch_interval_seconds = batch_interval_seconds
+        self._pending: list[tuple[Event, Msg]] = []
+        self._oldest_at = 0.0
+        self._arrived = asyncio.Event()
+        self._full = asyncio.Event()
+        self._stopping = False
+
+    async def handle(self, event: Event, msg: Msg) -> None:
+        """Bus handler: queue one validated event until its batch commits."""
+        if not self._pending:
+            self._oldest_at = time.monotonic()
+            self._arrived.set()
+        self._pending.append((event, msg))
+        if len(self._pending) >= self.batch_size:
+            self._full.set()
+
+    async def run(self) -> None:
+        """Commit batches until `stop()`; a commit in progress always finishes."""
+        while not self._stopping:
+            await self._arrived.wait()
+            if self._stopping:
+                return
+            wait_seconds = self._oldest_at + self.batch_interval_seconds - time.monotonic()
+            if wait_seconds > 0 and len(self._pending) < self.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), wait_seconds)
+            await self.flush_once()
+
+    async def flush_once(self) -> int:
+        """Commit and ack up to one batch of what is queued; return its size."""
+        batch = self._pending[: self.batch_size]
+        self._pending = self._pending[self.batch_size :]
+        self._full.clear()
+        if self._pending:
+            self._oldest_at = time.monotonic()
+            if len(self._pending) >= self.batch_size:
+                self._full.set()
+        else:
+            self._arrived.clear()
+        if not batch:
+            return 0
+        grouped = rows.group_rows((event, msg.data.decode()) for event, msg in batch)
+        try:
+            new_requests = await writer.write_batch(self.database, grouped)
+        except Exception:
+            self.counters["batch_failures"] += 1
+            log.exception("batch of %d events not stored; it will be redelivered", len(batch))
+            for _, msg in batch:
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=RETRY_DELAY_SECONDS)
+            return 0
+        for _, msg in batch:
+            try:
+                await msg.ack()
+            except Exception as error:  # stored already: a redelivery is ignored
+                self.counters["ack_failures"] += 1
+                log.debug("ack failed: %r", error)
+        self.counters["ingested"] += len(batch)
+        self.counters["ingested_requests_new"] += new_requests
+        self.counters["batches"] += 1
+        self.counters["last_batch_size"] = len(batch)
+        return len(batch)
+
+    def stop(self) -> None:
+        """Make `run` return after the batch in progress (call `drain` for the rest)."""
+        self._stopping = True
+        self._arrived.set()
+        self._full.set()
+
+    async def drain(self) -> None:
+        """Commit everything still queued (at shutdown, after the consumer stopped)."""
+        while self._pending:
+            await self.flush_once()
+
+    @property
+    def pending(self) -> int:
+        """Events received and not yet committed."""
+        return len(self._pending)

@@ -1,0 +1,176 @@
+"""How each event becomes a row: the columns that queries filter on, plus the full JSON.
+
+Pure code: `to_row` maps a validated event and its JSON to (table, row), and `group_rows`
+sorts a batch into per-table lists ready for `executemany`, dropping repeats of an
+`event_id` within the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ollamon_core.events import (
+    Event,
+    ModelLifecycleEvent,
+    ModelScore,
+    OllamaHealth,
+    OllamaModelMetrics,
+    OllamaModelsSnapshot,
+    OllamaPerformanceAlert,
+    OllamaSystemMetrics,
+)
+from ollamon_storage.rollups import RequestSample
+
+INSERT_SQL: dict[str, str] = {
+    "requests": (
+        "INSERT OR IGNORE INTO requests (event_id, ts_ms, host, model_name, response_time_ms, "
+        "time_to_first_token_ms, tokens_per_second, load_duration_ms, error_occurred, "
+        "cold_start, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "system_samples": (
+        "INSERT OR IGNORE INTO system_samples (event_id, ts_ms, host, data) VALUES (?, ?, ?, ?)"
+    ),
+    "alerts": (
+        "INSERT OR IGNORE INTO alerts (event_id, ts_ms, host, severity, state, fingerprint, "
+        "model_name, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "scores": (
+        "INSERT OR IGNORE INTO scores (event_id, ts_ms, host, model_name, score, data) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    ),
+    "lifecycle": (
+        "INSERT OR IGNORE INTO lifecycle (event_id, ts_ms, host, model_name, change, data) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    ),
+    "health": (
+        "INSERT OR IGNORE INTO health (event_id, ts_ms, host, up, data) VALUES (?, ?, ?, ?, ?)"
+    ),
+}
+
+# Latest-only tables: a row replaces the stored one only when it is not older.
+UPSERT_ALERT_STATE_SQL = (
+    "INSERT INTO alert_state (fingerprint, ts_ms, state, severity, data) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (fingerprint) DO UPDATE SET ts_ms = excluded.ts_ms, state = excluded.state, "
+    "severity = excluded.severity, data = excluded.data WHERE excluded.ts_ms >= alert_state.ts_ms"
+)
+UPSERT_SNAPSHOT_SQL = (
+    "INSERT INTO model_snapshots (host, ollama_url, ts_ms, event_id, data) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (host, ollama_url) DO UPDATE SET ts_ms = excluded.ts_ms, "
+    "event_id = excluded.event_id, data = excluded.data "
+    "WHERE excluded.ts_ms >= model_snapshots.ts_ms"
+)
+
+
+def timestamp_ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime."""
+    return int(moment.timestamp() * 1000)
+
+
+def alert_fingerprint(alert: OllamaPerformanceAlert) -> str:
+    """The alert's fingerprint, or one made from what identifies it when it has none."""
+    if alert.fingerprint:
+        return alert.fingerprint
+    return f"{alert.alert_type}|{alert.host}|{alert.model_name or ''}"
+
+
+def request_sample(event: OllamaModelMetrics, ts_ms: int | None = None) -> RequestSample:
+    """What the rollups need from one request event (`ts_ms` if already computed)."""
+    return RequestSample(
+        timestamp_ms=timestamp_ms(event.timestamp) if ts_ms is None else ts_ms,
+        host=event.host,
+        model_name=event.model_name,
+        response_time_ms=event.response_time_ms,
+        error_occurred=event.error_occurred,
+        time_to_first_token_ms=event.time_to_first_token_ms,
+        tokens_per_second=event.tokens_per_second,
+        load_duration_ms=event.load_duration_ms,
+        cold_start=bool(event.cold_start),
+    )
+
+
+@dataclass
+class BatchRows:
+    """A batch sorted by table; requests also keep their rollup samples by event id."""
+
+    inserts: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    samples: dict[str, RequestSample] = field(default_factory=dict)
+    alert_states: list[tuple[Any, ...]] = field(default_factory=list)
+    snapshots: list[tuple[Any, ...]] = field(default_factory=list)
+    skipped: int = 0
+
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
+        """Queue one row for `table`."""
+        self.inserts.setdefault(table, []).append(row)
+
+
+def add_event(batch: BatchRows, event: Event, data: str) -> None:
+    """Sort one validated event (and its JSON) into the batch."""
+    ts = timestamp_ms(event.timestamp)
+    match event:
+        case OllamaModelMetrics():
+            if event.event_id in batch.samples:
+                return
+            sample = request_sample(event, ts)
+            batch.samples[event.event_id] = sample
+            batch.add(
+                "requests",
+                (
+                    event.event_id,
+                    ts,
+                    event.host,
+                    event.model_name,
+                    event.response_time_ms,
+                    event.time_to_first_token_ms,
+                    event.tokens_per_second,
+                    event.load_duration_ms,
+                    int(event.error_occurred),
+                    int(bool(event.cold_start)),
+                    data,
+                ),
+            )
+        case OllamaSystemMetrics():
+            batch.add("system_samples", (event.event_id, ts, event.host, data))
+        case OllamaPerformanceAlert():
+            fingerprint = alert_fingerprint(event)
+            batch.add(
+                "alerts",
+                (
+                    event.event_id,
+                    ts,
+                    event.host,
+                    event.severity.value,
+                    event.state.value,
+                    fingerprint,
+                    event.model_name,
+                    data,
+                ),
+            )
+            batch.alert_states.append(
+                (fingerprint, ts, event.state.value, event.severity.value, data)
+            )
+        case ModelScore():
+            batch.add(
+                "scores", (event.event_id, ts, event.host, event.model_name, event.score, data)
+            )
+        case ModelLifecycleEvent():
+            batch.add(
+                "lifecycle",
+                (event.event_id, ts, event.host, event.model_name, event.change.value, data),
+            )
+        case OllamaHealth():
+            batch.add("health", (event.event_id, ts, event.host, int(event.up), data))
+        case OllamaModelsSnapshot():
+            batch.snapshots.append((event.host, event.ollama_url, ts, event.event_id, data))
+        case _:
+            batch.skipped += 1  # not a stored kind (heartbeats and controls are live only)
+
+
+def group_rows(events: Iterable[tuple[Event, str]]) -> BatchRows:
+    """Sort a batch of (event, JSON) into rows per table."""
+    batch = BatchRows()
+    for event, data in events:
+        add_event(batch, event, data)
+    return batch

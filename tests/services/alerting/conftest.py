@@ -1,0 +1,59 @@
+"""Fixtures of the alerting tests: a fake clock and settings with short timings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ollamon_alerting.lifecycle import AlertTracker, LifecycleTiming
+from ollamon_alerting.silences import SilenceBook
+from ollamon_core.settings import AlertingSettings
+
+START = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def timing() -> LifecycleTiming:
+    return LifecycleTiming(
+        for_seconds=30,
+        resolve_seconds=60,
+        hysteresis_fraction=0.1,
+        repeat_interval_seconds=3600,
+        stale_seconds=600,
+    )
+
+
+@pytest.fixture
+def silences() -> SilenceBook:
+    return SilenceBook()
+
+
+@pytest.fixture
+def tracker(timing: LifecycleTiming, silences: SilenceBook) -> AlertTracker:
+    return AlertTracker(timing, silences)
+
+
+def make_settings(**overrides: object) -> AlertingSettings:
+    """Settings for tests: defaults unless overridden, nothing read from the environment."""
+    values: dict[str, object] = {"host_label": "test-host"} | overrides
+    return AlertingSettings.model_validate(values)

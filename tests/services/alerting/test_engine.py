@@ -1,0 +1,229 @@
+"""The engine over event models with a fake clock: every rule, thresholds, scores."""
+
+from __future__ import annotations
+
+import pytest
+
+from ollamon_alerting.engine import AlertEngine
+from ollamon_alerting.rules import RuleName, UnknownRuleError
+from ollamon_core.events import (
+    AlertState,
+    LifecycleChange,
+    LoadedModel,
+    ModelLifecycleEvent,
+    OllamaHealth,
+    OllamaModelsSnapshot,
+    OllamaPerformanceAlert,
+    OllamaSystemMetrics,
+    Severity,
+    ThresholdUpdate,
+)
+from tests.services.alerting.conftest import FakeClock, make_settings
+from tests.services.alerting.factories import HOST, MODEL, failed_request, request
+
+
+@pytest.fixture
+def engine() -> AlertEngine:
+    return AlertEngine(
+        make_settings(for_seconds=0, resolve_seconds=0, min_requests=5, baseline_min_samples=5)
+    )
+
+
+def kinds(alerts: list[OllamaPerformanceAlert]) -> list[tuple[str, AlertState]]:
+    return [(alert.alert_type, alert.state) for alert in alerts]
+
+
+def test_a_slow_request_fires_and_a_fast_one_resolves(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    (firing,) = engine.on_request(request(response_time_ms=45000), clock())
+    assert firing.alert_type == "slow_response"
+    assert firing.severity is Severity.MEDIUM
+    assert firing.model_name == MODEL
+    assert firing.host == HOST
+    assert firing.metric_value == 45000
+    assert firing.threshold == 30000
+    assert firing.fingerprint
+    assert firing.recommendation
+    assert "45000 ms" in firing.message
+    clock.advance(1)
+    (resolved,) = engine.on_request(request(), clock())
+    assert resolved.state is AlertState.RESOLVED
+    assert resolved.fingerprint == firing.fingerprint
+    assert resolved.starts_at == firing.starts_at
+    assert resolved.ends_at == clock()
+
+
+def test_a_failing_model_fires_low_success_rate_once_enough_requests_failed(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    alerts = []
+    for _ in range(4):
+        alerts += engine.on_request(failed_request(status_code=503), clock())
+    assert alerts == []  # fewer than min_requests
+    (firing,) = engine.on_request(failed_request(status_code=503), clock())
+    assert (firing.alert_type, firing.severity) == ("low_success_rate", Severity.CRITICAL)
+    assert "OLLAMA_NUM_PARALLEL" in (firing.recommendation or "")
+    alerts = []
+    for _ in range(60):  # 5 failed of 65 is 7.7 %, below the resolve level of 9 %
+        alerts += engine.on_request(request(), clock())
+    assert kinds(alerts) == [("low_success_rate", AlertState.RESOLVED)]
+
+
+def test_the_window_slides_so_old_failures_age_out(engine: AlertEngine, clock: FakeClock) -> None:
+    for _ in range(5):
+        engine.on_request(failed_request(), clock())
+    clock.advance(301)
+    assert kinds(engine.tick(clock())) == [("low_success_rate", AlertState.RESOLVED)]
+    assert engine.windows == {}
+
+
+def test_slow_loads_and_full_contexts_fire_their_rules(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    alerts = engine.on_request(
+        request(load_duration_ms=70000, num_ctx=2048, tokens_input=1900, tokens_generated=100),
+        clock(),
+    )
+    assert {alert.alert_type for alert in alerts} == {"model_load", "context_overflow"}
+    context = next(alert for alert in alerts if alert.alert_type == "context_overflow")
+    assert "num_ctx" in (context.recommendation or "")
+    load = next(alert for alert in alerts if alert.alert_type == "model_load")
+    assert "OLLAMA_KEEP_ALIVE" in (load.recommendation or "")
+
+
+def test_ttft_p95_over_its_threshold_fires(engine: AlertEngine, clock: FakeClock) -> None:
+    alerts = []
+    for _ in range(5):
+        alerts += engine.on_request(request(time_to_first_token_ms=15000), clock())
+    assert kinds(alerts) == [("ttft_p95", AlertState.FIRING)]
+
+
+def snapshot(digest: str, size_vram: int = 1000) -> OllamaModelsSnapshot:
+    return OllamaModelsSnapshot(
+        host=HOST,
+        ollama_url="http://127.0.0.1:11434",
+        loaded=[LoadedModel(name=MODEL, digest=digest, size_bytes=1000, size_vram_bytes=size_vram)],
+    )
+
+
+def test_tokens_per_second_regression_is_measured_against_the_models_own_baseline(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    engine.on_models(snapshot("sha-a"), clock())
+    for _ in range(5):
+        assert engine.on_request(request(tokens_per_second=50.0), clock()) == []
+    assert engine.baselines.baseline(HOST, MODEL) == 50.0
+    clock.advance(301)  # the learning requests leave the window
+    alerts = []
+    for _ in range(5):
+        alerts += engine.on_request(request(tokens_per_second=25.0), clock())
+    (firing,) = alerts
+    assert firing.alert_type == "tokens_per_second_regression"
+    assert firing.metric_value == 50.0
+    assert "baseline of 50.0" in firing.message
+
+
+def test_a_new_digest_learns_its_own_baseline(engine: AlertEngine, clock: FakeClock) -> None:
+    engine.on_models(snapshot("sha-a"), clock())
+    for _ in range(5):
+        engine.on_request(request(tokens_per_second=50.0), clock())
+    engine.on_models(snapshot("sha-b"), clock())
+    assert engine.baselines.baseline(HOST, MODEL) is None
+
+
+def test_partial_offload_fires_from_snapshots_and_clears_when_unloaded(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    (firing,) = engine.on_models(snapshot("sha-a", size_vram=600), clock())
+    assert (firing.alert_type, firing.metric_value) == ("partial_offload", 40.0)
+    assert "OLLAMA_MAX_LOADED_MODELS" in (firing.recommendation or "")
+    empty = OllamaModelsSnapshot(host=HOST, ollama_url="http://127.0.0.1:11434")
+    assert kinds(engine.on_models(empty, clock())) == [("partial_offload", AlertState.RESOLVED)]
+
+
+def test_a_lifecycle_load_reports_offload(engine: AlertEngine, clock: FakeClock) -> None:
+    event = ModelLifecycleEvent(
+        host=HOST,
+        ollama_url="u",
+        model_name=MODEL,
+        change=LifecycleChange.LOADED,
+        size_bytes=1000,
+        size_vram_bytes=100,
+    )
+    assert kinds(engine.on_lifecycle(event, clock())) == [("partial_offload", AlertState.FIRING)]
+
+
+def system(**overrides: float) -> OllamaSystemMetrics:
+    values: dict[str, object] = {
+        "host": HOST,
+        "cpu_usage_percent": 10.0,
+        "memory_usage_percent": 50.0,
+        "memory_available_gb": 8.0,
+        "disk_usage_percent": 40.0,
+        "gpu_usage_percent": 20.0,
+    } | overrides
+    return OllamaSystemMetrics.model_validate(values)
+
+
+def test_host_rules_fire_on_their_seed_thresholds(engine: AlertEngine, clock: FakeClock) -> None:
+    assert (
+        engine.on_system(system(cpu_usage_percent=97.9, memory_usage_percent=95.0), clock()) == []
+    )
+    alerts = engine.on_system(
+        system(
+            cpu_usage_percent=99.0,
+            memory_usage_percent=96.0,
+            gpu_usage_percent=99.0,
+            disk_usage_percent=91.0,
+        ),
+        clock(),
+    )
+    assert sorted(alert.alert_type for alert in alerts) == [
+        "disk_space",
+        "high_cpu",
+        "high_gpu",
+        "high_memory",
+    ]
+    assert all(alert.model_name is None for alert in alerts)
+
+
+def test_ollama_unreachable_is_critical_and_inhibits_request_alerts(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    down = OllamaHealth(host=HOST, ollama_url="http://x", up=False, error_message="refused")
+    (firing,) = engine.on_health(down, clock())
+    assert (firing.alert_type, firing.severity) == ("ollama_unreachable", Severity.CRITICAL)
+    alerts = []
+    for _ in range(5):
+        alerts += engine.on_request(failed_request(), clock())
+    assert alerts == []
+
+
+def test_a_threshold_update_changes_when_a_rule_fires(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    assert engine.set_threshold(ThresholdUpdate(rule="response_time_ms", threshold=1000)) is (
+        RuleName.SLOW_RESPONSE
+    )
+    (firing,) = engine.on_request(request(response_time_ms=1500), clock())
+    assert firing.threshold == 1000
+    with pytest.raises(UnknownRuleError):
+        engine.set_threshold(ThresholdUpdate(rule="nope", threshold=1))
+
+
+def test_scores_cover_every_model_with_recent_requests(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    for _ in range(3):
+        engine.on_request(request(load_duration_ms=2000), clock())
+    engine.on_request(request(model_name="qwen2:0.5b"), clock())
+    scores = {score.model_name: score for score in engine.scores(clock())}
+    assert set(scores) == {MODEL, "qwen2:0.5b"}
+    llama = scores[MODEL]
+    assert llama.host == HOST
+    assert llama.request_count == 3
+    assert 0 < llama.score < 10
+    assert llama.components["load"] < 1
+    assert [r.setting for r in llama.recommendations] == ["OLLAMA_KEEP_ALIVE / keep_alive"]
+    assert scores["qwen2:0.5b"].recommendations == []

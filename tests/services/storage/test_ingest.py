@@ -1,0 +1,156 @@
+"""Ingest through a real nats-server into a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+from nats.aio.msg import Msg
+
+from ollamon_core import subjects
+from ollamon_core.bus import ERROR_HEADER, Bus
+from ollamon_core.events import Heartbeat, ServiceName
+from ollamon_core.settings import StorageSettings
+from ollamon_storage.__main__ import main as storage_main
+from tests.conftest import BusFactory
+from tests.services.storage import factories
+from tests.services.storage.conftest import (
+    count_rows_async,
+    make_settings,
+    publish_all,
+    wait_for_ready,
+)
+from tests.support.waiting import wait_for, wait_for_async
+
+
+async def _rows_reach(settings: StorageSettings, table: str, expected: int) -> None:
+    async def reached() -> bool:
+        return await count_rows_async(settings.database_path, table) >= expected
+
+    await wait_for_async(reached, timeout=15, message=f"{expected} rows in {table}")
+
+
+async def test_every_kind_of_event_lands_in_its_table(
+    running_storage: StorageSettings, bus_factory: BusFactory
+) -> None:
+    bus = await bus_factory(ServiceName.PROBE)
+    await bus.publish_persistent(factories.request())
+    await bus.publish_persistent(factories.system())
+    await bus.publish_persistent(factories.alert())
+    await bus.publish_persistent(factories.score("m", 7.5))
+    for table in ("requests", "system_samples", "alerts", "scores", "alert_state"):
+        await _rows_reach(running_storage, table, 1)
+    for resolution in (60, 3600):
+        conn = sqlite3.connect(running_storage.database_path)
+        try:
+            count = conn.execute(
+                "SELECT request_count FROM request_rollups WHERE resolution_s = ?", (resolution,)
+            ).fetchone()
+        finally:
+            conn.close()
+        assert count == (1,)
+
+
+async def test_a_resent_event_is_stored_once(
+    running_storage: StorageSettings, bus_factory: BusFactory
+) -> None:
+    bus = await bus_factory(ServiceName.PROBE)
+    event = factories.request()
+    # Plain publishes bypass the stream's duplicate window only when ids differ, so resend
+    # it under other message ids: storage's INSERT OR IGNORE must catch it.
+    for attempt in range(3):
+        await bus.js.publish(
+            subjects.subject_for(event),
+            event.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": f"{event.event_id}-{attempt}"},
+        )
+    marker = factories.request(model_name="marker")
+    await bus.publish_persistent(marker)
+    await _rows_reach(running_storage, "requests", 2)
+    await _rows_reach(running_storage, "request_rollups", 4)
+    conn = sqlite3.connect(running_storage.database_path)
+    try:
+        rows = conn.execute("SELECT event_id FROM requests ORDER BY id").fetchall()
+        rollup_total = conn.execute(
+            "SELECT SUM(request_count) FROM request_rollups WHERE resolution_s = 60"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    assert sorted(row[0] for row in rows) == sorted([event.event_id, marker.event_id])
+    assert rollup_total == 2
+
+
+async def test_poison_messages_are_dead_lettered_and_good_ones_stored(
+    running_storage: StorageSettings, bus_factory: BusFactory
+) -> None:
+    bus = await bus_factory(ServiceName.PROBE)
+    dead: list[Msg] = []
+
+    async def keep(msg: Msg) -> None:
+        dead.append(msg)
+
+    await bus.nc.subscribe(subjects.DEADLETTER_ALL, cb=keep)
+    good = [factories.request(response_time_ms=float(index + 1)) for index in range(200)]
+    poison = [b"{not json", b'{"model_name": 5}', b"", json.dumps({"kind": "request"}).encode()]
+    for index, event in enumerate(good):
+        await bus.publish_persistent(event)
+        if index % 50 == 0:
+            await bus.js.publish("ollamon.requests.poison", poison[index // 50])
+    await _rows_reach(running_storage, "requests", len(good))
+    await wait_for(lambda: len(dead) == len(poison), timeout=10, message="dead letters")
+    assert sorted(msg.data for msg in dead) == sorted(poison)
+    assert all(msg.headers and msg.headers.get(ERROR_HEADER) for msg in dead)
+    conn = sqlite3.connect(running_storage.database_path)
+    try:
+        stored = {row[0] for row in conn.execute("SELECT event_id FROM requests")}
+    finally:
+        conn.close()
+    assert stored == {event.event_id for event in good}
+
+    async def all_acked() -> bool:  # the consumer moved past the poison
+        info = await bus.js.consumer_info(subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE)
+        return info.num_pending == 0 and info.num_ack_pending == 0
+
+    await wait_for_async(all_acked, timeout=10, message="every message acked")
+
+
+async def test_heartbeats_carry_ingest_counters(
+    running_storage: StorageSettings, bus_factory: BusFactory
+) -> None:
+    bus = await bus_factory(ServiceName.GATEWAY)
+    beats: list[Heartbeat] = []
+
+    async def keep(event: object, _msg: Msg) -> None:
+        if isinstance(event, Heartbeat) and event.service == ServiceName.STORAGE:
+            beats.append(event)
+
+    await bus.subscribe(subjects.HEARTBEAT_ALL, keep)
+    await bus.js.publish("ollamon.requests.poison", b"{bad")
+    await publish_all(bus, [factories.request() for _ in range(30)])
+    await wait_for(
+        lambda: beats and beats[-1].counters.get("ingested", 0) >= 30,
+        timeout=10,
+        message="heartbeat with ingested >= 30",
+    )
+    counters = beats[-1].counters
+    assert counters["batches"] >= 1
+    assert counters["last_batch_size"] >= 1
+    assert counters["dead_lettered"] == 1
+
+
+async def test_storage_sets_the_stream_max_age_to_its_retention(
+    tmp_path: Path, bus_factory: BusFactory, clean_nats_url: str
+) -> None:
+    bus: Bus = await bus_factory(ServiceName.GATEWAY)  # creates the stream with 30 days
+    settings = make_settings(tmp_path / "data", clean_nats_url, retention_days=7)
+    stop = asyncio.Event()
+    task = asyncio.create_task(storage_main(stop, settings))
+    try:
+        await wait_for_ready(settings)
+        info = await bus.js.stream_info(subjects.STREAM_EVENTS)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+    assert info.config.max_age == 7 * 86400

@@ -1,0 +1,117 @@
+"""Run the whole stack the way a user does (`ollamon up`) on free ports, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ollamon_core.nats_server import free_port
+
+BANNER = "ollamon is up"
+START_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class RunningStack:
+    """Where a stack started by `ollamon up` listens, and its output so far."""
+
+    process: subprocess.Popen[str]
+    gateway_url: str
+    proxy_url: str
+    nats_url: str
+    storage_path: Path
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file storage writes."""
+        return self.storage_path / "ollamon.db"
+
+    def text(self) -> str:
+        """Everything the stack printed so far."""
+        return "\n".join(self.output)
+
+
+def stack_environment(
+    storage_path: Path, ollama_url: str, nats_url: str | None = None, **extra: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Environment for `ollamon up` on free ports; returns (env, urls)."""
+    gateway_port, proxy_port, nats_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "OLLAMA_PERFORMANCE_STORAGE_PATH": str(storage_path),
+        "OLLAMON_OLLAMA_URL": ollama_url,
+        "OLLAMON_GATEWAY_PORT": str(gateway_port),
+        "OLLAMON_PROXY_PORT": str(proxy_port),
+        "OLLAMON_EMBEDDED_NATS_PORT": str(nats_port),
+        "OLLAMA_MONITORING_INTERVAL": "0.5",
+        "OLLAMON_HEARTBEAT_INTERVAL": "0.5",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+    env.pop("OLLAMON_NATS_URL", None)
+    if nats_url:
+        env["OLLAMON_NATS_URL"] = nats_url
+    urls = {
+        "gateway": f"http://127.0.0.1:{gateway_port}",
+        "proxy": f"http://127.0.0.1:{proxy_port}",
+        "nats": nats_url or f"nats://127.0.0.1:{nats_port}",
+    }
+    return env, urls
+
+
+@contextmanager
+def running_stack(
+    storage_path: Path, ollama_url: str, nats_url: str | None = None, **extra: str
+) -> Iterator[RunningStack]:
+    """Start `ollamon up`, wait for its banner, and stop it with SIGTERM afterwards."""
+    env, urls = stack_environment(storage_path, ollama_url, nats_url, **extra)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ollamon_cli.main", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stack = RunningStack(
+        process, urls["gateway"], urls["proxy"], urls["nats"], storage_path=storage_path
+    )
+    ready = threading.Event()
+
+    def read_output() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            stack.output.append(line.rstrip())
+            if BANNER in line:
+                ready.set()
+
+    threading.Thread(target=read_output, daemon=True).start()
+    try:
+        if not ready.wait(START_TIMEOUT_SECONDS):
+            raise AssertionError("the stack did not come up:\n" + stack.text()[-4000:])
+        yield stack
+    finally:
+        stop_stack(stack)
+
+
+def stop_stack(stack: RunningStack, timeout_seconds: float = 30.0) -> int:
+    """SIGTERM `ollamon up` and wait for it; returns its exit code."""
+    if stack.process.poll() is None:
+        stack.process.send_signal(signal.SIGTERM)
+        try:
+            stack.process.wait(timeout_seconds)
+        except subprocess.TimeoutExpired:
+            stack.process.kill()
+            stack.process.wait()
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and "ollamon: stopped" not in stack.text():
+        time.sleep(0.05)
+    return int(stack.process.returncode)

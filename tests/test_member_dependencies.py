@@ -1,0 +1,84 @@
+"""Each workspace member imports only what its own pyproject declares (STYLE.md).
+
+This is the static twin of installing each member alone: it walks every module's imports
+and checks each third-party one against the member's declared dependencies and what they
+pull in, so a service importing a neighbour (or a neighbour's dependency) fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata as metadata
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+MEMBERS = [
+    "libs/ollamon-core",
+    "services/collector",
+    "services/probe",
+    "services/alerting",
+    "services/storage",
+    "services/gateway",
+    "cli",
+    "tests/emulator",
+]
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dependency_closure(requirements: list[str]) -> set[str]:
+    """Distributions reachable from `requirements` (extras named in them included)."""
+    seen: set[str] = set()
+    pending = [Requirement(text) for text in requirements]
+    while pending:
+        requirement = pending.pop()
+        name = normalise(requirement.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(requirement.name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            child = Requirement(text)
+            environment = {"extra": next(iter(requirement.extras), "")}
+            if child.marker is None or child.marker.evaluate(environment):
+                pending.append(child)
+    return seen
+
+
+def imported_top_level_modules(package_dir: Path) -> set[str]:
+    modules: set[str] = set()
+    for path in package_dir.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    return modules
+
+
+@pytest.mark.parametrize("member", MEMBERS)
+def test_member_imports_only_its_declared_dependencies(member: str) -> None:
+    project = tomllib.loads((ROOT / member / "pyproject.toml").read_text())["project"]
+    allowed = dependency_closure(project.get("dependencies", [])) | {normalise(project["name"])}
+    distributions = metadata.packages_distributions()
+    package_dirs = [p.parent for p in (ROOT / member).glob("*/__init__.py")]
+    undeclared: dict[str, list[str]] = {}
+    for package_dir in package_dirs:
+        for module in imported_top_level_modules(package_dir):
+            if module in sys.stdlib_module_names or module == package_dir.name:
+                continue
+            owners = {normalise(d) for d in distributions.get(module, [module])}
+            if not owners & allowed:
+                undeclared[module] = sorted(owners)
+    assert not undeclared, f"{member} imports undeclared packages: {undeclared}"
