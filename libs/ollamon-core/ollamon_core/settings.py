@@ -8,10 +8,10 @@ the original specification keep working (`OLLAMA_PERFORMANCE_STORAGE_PATH`,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ollamon_core.events.base import default_host_label
 
@@ -98,7 +98,8 @@ def _split_urls(value: object) -> object:
 class ProbeSettings(ServiceSettings):
     """Settings of the probe (watcher and proxy)."""
 
-    ollama_urls: list[str] = Field(
+    # NoDecode: the variable is a comma-separated list, not JSON (split by the validator).
+    ollama_urls: Annotated[list[str], NoDecode] = Field(
         default=["http://127.0.0.1:11434"],
         validation_alias=_env("OLLAMON_OLLAMA_URL", "OLLAMON_OLLAMA_URLS"),
         description="Ollama server URL(s), comma-separated; the proxy forwards to the first",

@@ -1,0 +1,79 @@
+"""Bodies and answers of the REST API that are not bus messages (those live in libs)."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ollamon_core.events import OllamaHealth
+from ollamon_core.events.queries import SummaryReply
+
+
+class ApiModel(BaseModel):
+    """A strict HTTP body or answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MonitoringStartBody(ApiModel):
+    """Body of `POST .../monitoring/start`: the sampling interval (keep the current if absent)."""
+
+    interval: float | None = Field(default=None, gt=0, le=3600, description="Seconds")
+
+
+class MonitoringStatus(ApiModel):
+    """Whether sampling runs, at which interval, and since when."""
+
+    active: bool
+    interval_seconds: float | None = None
+    changed_at: AwareDatetime | None = None
+
+
+class ServiceStatus(ApiModel):
+    """One service instance as its last heartbeat described it."""
+
+    service: str
+    host: str
+    version: str
+    state: str
+    pid: int
+    started_at: AwareDatetime
+    last_heartbeat: AwareDatetime
+    heartbeat_age_seconds: float
+    alive: bool
+    counters: dict[str, float] = Field(default_factory=dict)
+
+
+class NatsStatus(ApiModel):
+    """The gateway's own NATS connection."""
+
+    connected: bool
+    url: str | None = None
+    reconnects: int = 0
+    disconnects: int = 0
+
+
+class StreamStatus(ApiModel):
+    """The gateway's SSE fan-out."""
+
+    clients: int
+    frames_published: int
+    frames_dropped: int
+    last_event_id: int
+
+
+class StatusReply(ApiModel):
+    """Answer of `GET .../status`."""
+
+    monitoring: MonitoringStatus
+    services: list[ServiceStatus]
+    nats: NatsStatus
+    stream: StreamStatus
+    ollama: list[OllamaHealth]
+
+
+class SummaryResponse(SummaryReply):
+    """Answer of `GET .../summary`: storage's summary plus the live monitoring state."""
+
+    monitoring: MonitoringStatus
+    ollama: list[OllamaHealth] = Field(default_factory=list)
+    services_alive: int = 0

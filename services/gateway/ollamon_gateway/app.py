@@ -1,0 +1,80 @@
+"""The gateway app factory: REST, SSE, Prometheus metrics and the dashboard."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import nats.errors
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from ollamon_core import __version__, subjects
+from ollamon_core.bus import Bus
+from ollamon_core.settings import GatewaySettings
+from ollamon_gateway.auth import BEARER_SCHEME, token_guard
+from ollamon_gateway.problems import problem_details_plugin
+from ollamon_gateway.resources import Gateway
+from ollamon_gateway.routes.dashboard import dashboard_routes
+from ollamon_gateway.routes.health import ollama_health
+from ollamon_gateway.routes.metrics import prometheus_metrics
+from ollamon_gateway.routes.performance import PerformanceController
+from ollamon_gateway.routes.stream import stream
+
+log = logging.getLogger(__name__)
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="ollamon",
+        version=__version__,
+        description="Performance of local LLM servers (Ollama): REST API of the gateway.",
+        components=Components(
+            security_schemes={
+                BEARER_SCHEME: SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="Needed on POST when OLLAMON_API_TOKEN is set",
+                )
+            }
+        ),
+    )
+
+
+def create_app(settings: GatewaySettings, bus: Bus) -> Litestar:
+    """Build the gateway app around a connected bus.
+
+    The app's lifespan holds the one NATS subscription (all live events) that feeds the
+    live state, the Prometheus metrics and every stream client.
+    """
+    gateway = Gateway.build(settings, bus)
+
+    @contextlib.asynccontextmanager
+    async def live_events(_: Litestar) -> AsyncIterator[None]:
+        subscription = await bus.subscribe(subjects.EVERYTHING, gateway.on_event)
+        try:
+            yield
+        finally:
+            gateway.fanout.close()
+            with contextlib.suppress(nats.errors.Error):
+                await subscription.unsubscribe()
+
+    return Litestar(
+        route_handlers=[
+            PerformanceController,
+            stream,
+            ollama_health,
+            prometheus_metrics,
+            *dashboard_routes(),
+        ],
+        dependencies={"gateway": Provide(lambda: gateway, sync_to_thread=False)},
+        guards=[token_guard(settings.api_token)],
+        lifespan=[live_events],
+        plugins=[problem_details_plugin()],
+        openapi_config=_openapi(),
+        state=State({"gateway": gateway}),
+    )

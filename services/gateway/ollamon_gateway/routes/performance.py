@@ -1,0 +1,192 @@
+"""The REST API under `/api/ai/ollama/performance` (the seed's paths and bodies)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+
+from ollamon_core import subjects
+from ollamon_core.events import MonitoringAction, MonitoringControl, Severity
+from ollamon_core.events.queries import (
+    MAX_HOURS,
+    AlertsQuery,
+    AlertsReply,
+    CleanupReply,
+    CleanupRequest,
+    ExportReply,
+    ExportRequest,
+    LifecycleQuery,
+    LifecycleReply,
+    ModelMetricsQuery,
+    ModelMetricsReply,
+    SummaryQuery,
+    SummaryReply,
+    SystemHistoryQuery,
+    SystemHistoryReply,
+    TrendBucket,
+    TrendsQuery,
+    TrendsReply,
+)
+from ollamon_gateway.api_models import (
+    MonitoringStartBody,
+    MonitoringStatus,
+    StatusReply,
+    SummaryResponse,
+)
+from ollamon_gateway.auth import BEARER_SCHEME
+from ollamon_gateway.problems import bad_request
+from ollamon_gateway.resources import GatewayDep, build_query
+
+Hours = Annotated[
+    float, QueryParameter(gt=0, le=MAX_HOURS, description="Look back this many hours")
+]
+POST_SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+
+
+class PerformanceController(Controller):
+    """Summaries and history (from storage), monitoring control and service status."""
+
+    path = "/api/ai/ollama/performance"
+    tags = ["performance"]
+
+    @get("/summary")
+    async def summary(self, gateway: GatewayDep, hours: Hours = 24.0) -> SummaryResponse:
+        """Monitoring state, GPU, per-model summaries, system health, alerts, recommendations."""
+        query = build_query(SummaryQuery, hours=hours)
+        reply: SummaryReply = await gateway.request(subjects.QUERY_SUMMARY, query)
+        services = gateway.live.services()
+        return SummaryResponse(
+            **dict(reply),
+            monitoring=gateway.live.monitoring_status,
+            ollama=gateway.live.ollama_health(),
+            services_alive=sum(1 for service in services if service.alive),
+        )
+
+    @get("/metrics/{model_name:path}")
+    async def model_metrics(
+        self,
+        gateway: GatewayDep,
+        model_name: Annotated[
+            str, PathParameter(description="The model name, `/` and `:` included")
+        ],
+        hours: Hours = 24.0,
+    ) -> ModelMetricsReply:
+        """One model: requests, success rate, latency and TTFT percentiles, tokens/s, score.
+
+        The name is the rest of the path, so `library/llama3.2:1b` needs no escaping.
+        """
+        name = model_name.lstrip("/")
+        if not name:
+            raise bad_request("the model name is missing: use /metrics/<model name>")
+        query = build_query(ModelMetricsQuery, model_name=name, hours=hours)
+        reply: ModelMetricsReply = await gateway.request(subjects.QUERY_MODEL_METRICS, query)
+        if reply.summary is None and not reply.recent:
+            raise NotFoundException(
+                detail=f"no requests recorded for model {name!r} in the last {hours:g} hours"
+            )
+        return reply
+
+    @get("/metrics", include_in_schema=False)
+    async def model_metrics_without_name(self) -> None:
+        """The model name is part of the path; say so instead of a bare 404."""
+        raise bad_request("the model name is missing: use /metrics/<model name>")
+
+    @get("/system")
+    async def system(
+        self,
+        gateway: GatewayDep,
+        hours: Hours = 1.0,
+        limit: Annotated[int, QueryParameter(ge=1, le=2000)] = 500,
+        host: Annotated[str | None, QueryParameter(max_length=255)] = None,
+    ) -> SystemHistoryReply:
+        """System samples of the last `hours`, oldest first, evenly thinned to `limit`."""
+        query = build_query(SystemHistoryQuery, hours=hours, limit=limit, host=host)
+        reply: SystemHistoryReply = await gateway.request(subjects.QUERY_SYSTEM_HISTORY, query)
+        return reply
+
+    @get("/alerts")
+    async def alerts(
+        self,
+        gateway: GatewayDep,
+        severity: FromQuery[Severity | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    ) -> AlertsReply:
+        """Alert history (newest first) and the alerts firing now."""
+        query = build_query(AlertsQuery, severity=severity, limit=limit)
+        reply: AlertsReply = await gateway.request(subjects.QUERY_ALERTS, query)
+        return reply
+
+    @get("/trends")
+    async def trends(
+        self,
+        gateway: GatewayDep,
+        hours: Hours = 6.0,
+        bucket: FromQuery[TrendBucket] = TrendBucket.MINUTE,
+        model_name: Annotated[str | None, QueryParameter(max_length=512)] = None,
+    ) -> TrendsReply:
+        """Per-minute or per-hour buckets of request metrics (the dashboard's trends)."""
+        query = build_query(TrendsQuery, hours=hours, bucket=bucket, model_name=model_name)
+        reply: TrendsReply = await gateway.request(subjects.QUERY_TRENDS, query)
+        return reply
+
+    @get("/lifecycle")
+    async def lifecycle(
+        self,
+        gateway: GatewayDep,
+        hours: Hours = 24.0,
+        limit: Annotated[int, QueryParameter(ge=1, le=2000)] = 200,
+    ) -> LifecycleReply:
+        """Model loads, unloads and evictions, newest first."""
+        query = build_query(LifecycleQuery, hours=hours, limit=limit)
+        reply: LifecycleReply = await gateway.request(subjects.QUERY_LIFECYCLE, query)
+        return reply
+
+    @post("/monitoring/start", status_code=200, security=POST_SECURITY)
+    async def start_monitoring(
+        self, gateway: GatewayDep, data: JSONBody[MonitoringStartBody | None] = None
+    ) -> MonitoringStatus:
+        """Start sampling (collector and probe), optionally at a new interval in seconds."""
+        interval = data.interval if data is not None else None
+        return await _control(gateway, MonitoringAction.START, interval)
+
+    @post("/monitoring/stop", status_code=200, security=POST_SECURITY)
+    async def stop_monitoring(self, gateway: GatewayDep) -> MonitoringStatus:
+        """Stop sampling until the next start."""
+        return await _control(gateway, MonitoringAction.STOP, None)
+
+    @get("/status")
+    async def status(self, gateway: GatewayDep) -> StatusReply:
+        """Each service's last heartbeat, version, state and counters; NATS; the stream."""
+        return StatusReply(
+            monitoring=gateway.live.monitoring_status,
+            services=gateway.live.services(),
+            nats=gateway.nats_status(),
+            stream=gateway.stream_status(),
+            ollama=gateway.live.ollama_health(),
+        )
+
+    @post("/export", status_code=200, security=POST_SECURITY)
+    async def export(self, gateway: GatewayDep, data: JSONBody[ExportRequest]) -> ExportReply:
+        """Export the history as JSON or CSV (storage writes it inside its export folder)."""
+        reply: ExportReply = await gateway.request(subjects.QUERY_EXPORT, data, long=True)
+        return reply
+
+    @post("/cleanup", status_code=200, security=POST_SECURITY)
+    async def cleanup(self, gateway: GatewayDep, data: JSONBody[CleanupRequest]) -> CleanupReply:
+        """Delete history older than `days_to_keep` days."""
+        reply: CleanupReply = await gateway.request(subjects.QUERY_CLEANUP, data, long=True)
+        return reply
+
+
+async def _control(
+    gateway: GatewayDep, action: MonitoringAction, interval_seconds: float | None
+) -> MonitoringStatus:
+    control = MonitoringControl(
+        host=gateway.settings.host_label, action=action, interval_seconds=interval_seconds
+    )
+    await gateway.bus.publish(control)
+    # Applied here too, so the answer is the new state even before the bus echoes it back.
+    return gateway.live.apply_control(control)

@@ -1,0 +1,80 @@
+"""Serving the app with uvicorn inside a service's own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from litestar import Litestar
+
+GRACEFUL_SHUTDOWN_SECONDS = 5
+STARTUP_TIMEOUT_SECONDS = 30.0
+
+
+class _SignalFreeServer(uvicorn.Server):
+    """uvicorn leaving signals to the service runtime (which sets the stop event)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class AppServer:
+    """A uvicorn server for one gateway app, started and stopped from async code."""
+
+    def __init__(self, app: Litestar, host: str, port: int, *, log_level: str = "info") -> None:
+        self.app = app
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._host = host
+        self._port = port
+        self._server = _SignalFreeServer(
+            uvicorn.Config(
+                app,
+                log_level=log_level.lower(),
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+                access_log=False,
+                backlog=4096,
+            )
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when 0 was asked for)."""
+        return int(self._socket.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        """Bind, start serving, and return once the app's lifespan has started."""
+        self._socket.bind((self._host, self._port))
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
+        deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_SECONDS
+        while not self._server.started:
+            if self._task.done():
+                await self._task  # raises the startup failure
+                raise RuntimeError("the gateway server stopped during startup")
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("the gateway server did not start")
+            await asyncio.sleep(0.01)
+
+    @property
+    def finished(self) -> asyncio.Task[None] | None:
+        """The serving task (done when uvicorn exits)."""
+        return self._task
+
+    async def stop(self) -> None:
+        """End every stream, then let uvicorn finish its connections and the lifespan."""
+        self.app.state.gateway.fanout.close()
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+        self._socket.close()

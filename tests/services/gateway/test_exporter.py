@@ -1,0 +1,87 @@
+"""Prometheus metrics follow the live events (pure, no I/O)."""
+
+from __future__ import annotations
+
+from ollamon_core.events import AlertState, ModelScore, OllamaModelMetrics
+from ollamon_gateway.exporter import MetricsExporter
+from tests.services.gateway.stubs import MODEL_WITH_NAMESPACE, firing_alert, system_sample
+
+
+def sample_value(text: str, line_start: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no sample starting with {line_start!r} in:\n{text}")
+
+
+def render(exporter: MetricsExporter) -> str:
+    return exporter.render(sse_clients=2, sse_dropped=5).decode()
+
+
+def test_requests_count_by_outcome_with_latency_and_ttft_histograms() -> None:
+    exporter = MetricsExporter()
+    for response_time_ms, failed in ((800.0, False), (1200.0, False), (90_000.0, True)):
+        exporter.observe(
+            OllamaModelMetrics(
+                host="h",
+                model_name=MODEL_WITH_NAMESPACE,
+                response_time_ms=response_time_ms,
+                time_to_first_token_ms=120.0,
+                tokens_per_second=41.5,
+                tokens_generated=10,
+                error_occurred=failed,
+            )
+        )
+    text = render(exporter)
+    labels = f'model="{MODEL_WITH_NAMESPACE}"'
+    assert sample_value(text, f'ollamon_requests_total{{host="h",{labels},outcome="success"}}') == 2
+    assert sample_value(text, f'ollamon_requests_total{{host="h",{labels},outcome="error"}}') == 1
+    assert sample_value(text, f'ollamon_request_duration_seconds_count{{host="h",{labels}}}') == 3
+    assert (
+        sample_value(text, f'ollamon_request_duration_seconds_bucket{{host="h",le="1.0",{labels}}}')
+        == 1
+    )
+    assert (
+        sample_value(text, f'ollamon_time_to_first_token_seconds_count{{host="h",{labels}}}') == 3
+    )
+    assert sample_value(text, f'ollamon_tokens_per_second{{host="h",{labels}}}') == 41.5
+    assert sample_value(text, f'ollamon_tokens_generated_total{{host="h",{labels}}}') == 30
+
+
+def test_host_and_gpu_gauges_follow_the_latest_sample() -> None:
+    exporter = MetricsExporter()
+    exporter.observe(system_sample(cpu=20.0))
+    exporter.observe(system_sample(cpu=40.0))
+    text = render(exporter)
+    assert sample_value(text, 'ollamon_host{host="test-host",metric="cpu_usage_percent"}') == 40
+    assert (
+        sample_value(text, 'ollamon_gpu{gpu="0",host="test-host",metric="memory_total_bytes"}')
+        == 24e9
+    )
+
+
+def test_firing_alerts_are_counted_until_resolved() -> None:
+    exporter = MetricsExporter()
+    alert = firing_alert()
+    exporter.observe(alert)
+    exporter.observe(alert)  # a repeat notification is still one alert
+    assert sample_value(render(exporter), 'ollamon_alerts_firing{severity="high"}') == 1
+    resolved = alert.model_copy(update={"state": AlertState.RESOLVED})
+    exporter.observe(resolved)
+    assert sample_value(render(exporter), 'ollamon_alerts_firing{severity="high"}') == 0
+    assert sample_value(render(exporter), 'ollamon_alerts_firing{severity="critical"}') == 0
+
+
+def test_scores_and_stream_counters_are_exported() -> None:
+    exporter = MetricsExporter()
+    exporter.observe(ModelScore(host="h", model_name="m:1b", score=7.5))
+    text = render(exporter)
+    assert sample_value(text, 'ollamon_model_score{host="h",model="m:1b"}') == 7.5
+    assert sample_value(text, "ollamon_sse_clients ") == 2
+    assert sample_value(text, "ollamon_sse_frames_dropped ") == 5
+
+
+def test_each_exporter_has_its_own_registry() -> None:
+    first, second = MetricsExporter(), MetricsExporter()
+    first.observe(ModelScore(host="h", model_name="only-in-first", score=1))
+    assert "only-in-first" not in render(second)
