@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-PATHS = ["libs", "services", "cli", "tests", "bench", "scripts", "bootstrap.py"]
+PATHS = ["libs", "services", "cli", "tests", "bench", "scripts", "deploy", "bootstrap.py"]
 
 
 def main() -> int:

@@ -72,7 +72,12 @@ def test_member_imports_only_its_declared_dependencies(member: str) -> None:
     project = tomllib.loads((ROOT / member / "pyproject.toml").read_text())["project"]
     allowed = dependency_closure(project.get("dependencies", [])) | {normalise(project["name"])}
     distributions = metadata.packages_distributions()
-    package_dirs = [p.parent for p in (ROOT / member).glob("*/__init__.py")]
+    package_dirs = [
+        p.parent
+        for pattern in ("*/__init__.py", "src/*/__init__.py")
+        for p in (ROOT / member).glob(pattern)
+    ]
+    assert package_dirs, f"no package found in {member}"
     undeclared: dict[str, list[str]] = {}
     for package_dir in package_dirs:
         for module in imported_top_level_modules(package_dir):

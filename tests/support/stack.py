@@ -68,11 +68,10 @@ def stack_environment(
     return env, urls
 
 
-@contextmanager
-def running_stack(
+def start_stack(
     storage_path: Path, ollama_url: str, nats_url: str | None = None, **extra: str
-) -> Iterator[RunningStack]:
-    """Start `ollamon up`, wait for its banner, and stop it with SIGTERM afterwards."""
+) -> RunningStack:
+    """Start `ollamon up`; block until its banner (from a thread in async code)."""
     env, urls = stack_environment(storage_path, ollama_url, nats_url, **extra)
     process = subprocess.Popen(
         [sys.executable, "-m", "ollamon_cli.main", "up"],
@@ -94,9 +93,19 @@ def running_stack(
                 ready.set()
 
     threading.Thread(target=read_output, daemon=True).start()
+    if not ready.wait(START_TIMEOUT_SECONDS):
+        stop_stack(stack)
+        raise AssertionError("the stack did not come up:\n" + stack.text()[-4000:])
+    return stack
+
+
+@contextmanager
+def running_stack(
+    storage_path: Path, ollama_url: str, nats_url: str | None = None, **extra: str
+) -> Iterator[RunningStack]:
+    """`start_stack` as a context manager that stops it with SIGTERM afterwards."""
+    stack = start_stack(storage_path, ollama_url, nats_url, **extra)
     try:
-        if not ready.wait(START_TIMEOUT_SECONDS):
-            raise AssertionError("the stack did not come up:\n" + stack.text()[-4000:])
         yield stack
     finally:
         stop_stack(stack)

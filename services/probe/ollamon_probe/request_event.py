@@ -1,0 +1,124 @@
+"""Build the `OllamaModelMetrics` event of one exchange (pure, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ollamon_core.events import OllamaModelMetrics
+from ollamon_core.stats import mean, percentile
+from ollamon_probe.exchange import CANCELLED_STATUS, Exchange
+from ollamon_probe.reply_parsing import ReplyFacts, ns_to_ms, parse_reply, rate_per_second
+from ollamon_probe.request_fields import RequestFacts, request_facts
+from ollamon_probe.residency import Residency
+
+MAX_ERROR_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the exchange went: the Ollama URL and its host label."""
+
+    ollama_url: str
+    host: str
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000.0, 3)
+
+
+def _error(exchange: Exchange, reply: ReplyFacts) -> str | None:
+    if exchange.cancelled:
+        return None
+    if exchange.transport_error is not None:
+        return exchange.transport_error
+    if reply.error_message is not None:
+        return reply.error_message
+    if exchange.status_code >= 400:
+        return reply.unparsed_text or f"HTTP {exchange.status_code}"
+    return None
+
+
+def _openai_rate(exchange: Exchange, tokens: int | None) -> float | None:
+    # Ollama's /v1 replies carry no timings: measure generation from the proxy's clock.
+    if not tokens or exchange.finished_at is None:
+        return None
+    begin = exchange.first_chunk_at if exchange.streamed else exchange.started_at
+    seconds = exchange.finished_at - (begin or exchange.started_at)
+    return tokens / seconds if seconds > 0 else None
+
+
+def context_in_effect(request: RequestFacts, residency: Residency | None) -> int | None:
+    """The context window of the request: its num_ctx, else the loaded model's."""
+    if request.num_ctx:
+        return request.num_ctx
+    loaded = residency.get(request.model_name) if residency is not None else None
+    return loaded.context_length if loaded is not None else None
+
+
+def build_event(
+    exchange: Exchange, origin: Origin, residency_before: Residency | None
+) -> OllamaModelMetrics:
+    """The event of a finished exchange; `residency_before` is what was loaded at its start."""
+    request = request_facts(exchange.body)
+    reply = parse_reply(
+        exchange.reply.final_lines(), exchange.reply.truncated, exchange.openai, exchange.sse
+    )
+    error = _error(exchange, reply)
+    tokens_in, tokens_out = reply.prompt_eval_count or 0, reply.eval_count or 0
+    context = context_in_effect(request, residency_before)
+    used = tokens_in + tokens_out
+    gaps = exchange.gaps_seconds
+    finished = exchange.finished_at or exchange.started_at
+    loaded = residency_before.get(request.model_name) if residency_before is not None else None
+    if exchange.openai:
+        generation_rate = _openai_rate(exchange, reply.eval_count)
+    else:
+        generation_rate = rate_per_second(reply.eval_count, reply.eval_duration_ns)
+    return OllamaModelMetrics(
+        host=origin.host,
+        ollama_url=origin.ollama_url,
+        model_name=request.model_name[:512],
+        endpoint=exchange.endpoint,
+        method=exchange.method,
+        status_code=CANCELLED_STATUS if exchange.cancelled else exchange.status_code,
+        streamed=exchange.streamed,
+        cancelled=exchange.cancelled,
+        response_time_ms=round((finished - exchange.started_at) * 1000.0, 3),
+        time_to_first_token_ms=(
+            _ms(exchange.first_chunk_at - exchange.started_at)
+            if exchange.streamed and exchange.first_chunk_at is not None
+            else None
+        ),
+        chunk_count=exchange.chunk_count,
+        inter_chunk_gap_mean_ms=_ms(mean(gaps)),
+        inter_chunk_gap_p95_ms=_ms(percentile(gaps, 0.95)),
+        inter_chunk_gap_max_ms=_ms(max(gaps) if gaps else None),
+        tokens_input=tokens_in,
+        tokens_generated=tokens_out,
+        load_duration_ms=ns_to_ms(reply.load_duration_ns),
+        prompt_eval_duration_ms=ns_to_ms(reply.prompt_eval_duration_ns),
+        eval_duration_ms=ns_to_ms(reply.eval_duration_ns),
+        total_duration_ms=ns_to_ms(reply.total_duration_ns),
+        tokens_per_second=generation_rate,
+        prompt_tokens_per_second=rate_per_second(
+            reply.prompt_eval_count, reply.prompt_eval_duration_ns
+        ),
+        done_reason=reply.done_reason,
+        temperature=request.temperature,
+        top_p=request.top_p,
+        num_ctx=request.num_ctx,
+        context_length=context,
+        context_utilization_percent=(
+            round(used / context * 100.0, 3) if context and used and error is None else None
+        ),
+        model_size_gb=loaded.size_bytes / 1e9 if loaded is not None and loaded.size_bytes else None,
+        cold_start=(
+            None
+            if residency_before is None or not request.model_name
+            else not residency_before.is_loaded(request.model_name)
+        ),
+        error_occurred=error is not None,
+        error_message=error[:MAX_ERROR_CHARS] if error is not None else None,
+        request_bytes=exchange.body.size,
+        response_bytes=exchange.response_bytes,
+    )

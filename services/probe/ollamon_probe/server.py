@@ -1,0 +1,56 @@
+"""Serve an ASGI app with uvicorn inside the service's own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Generator
+from typing import Any
+
+import uvicorn
+
+STARTUP_TIMEOUT_SECONDS = 10.0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the service (`run_service`)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, host: str, port: int) -> AsyncIterator[str]:
+    """Serve `app` on host:port (0 picks a free port) until the block ends; yields its URL.
+
+    httptools parses HTTP; uvicorn's own `server` and `date` headers are off so Ollama's
+    headers pass through unchanged.
+    """
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http="httptools",
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        date_header=False,
+        timeout_keep_alive=75,
+    )
+    server = _EmbeddedServer(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(STARTUP_TIMEOUT_SECONDS):
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError(f"could not serve on {host}:{port}")
+                await asyncio.sleep(0.005)
+        bound = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, STARTUP_TIMEOUT_SECONDS)

@@ -1,0 +1,165 @@
+"""The watcher: polls every Ollama server for health, loaded models and the catalogue.
+
+Per URL and interval: `/api/version` -> `OllamaHealth` (on every change, and every
+`health_every_polls` polls otherwise); `/api/ps` -> lifecycle events by diffing with the
+last poll, and the residency the proxy uses for cold starts; `/api/tags` with `/api/show`
+on the first sight of a digest (cached) -> `OllamaModelsSnapshot`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from ollamon_core.events import (
+    CatalogModel,
+    HealthCheckReply,
+    HealthCheckRequest,
+    LoadedModel,
+    MonitoringAction,
+    MonitoringControl,
+    OllamaHealth,
+    OllamaModelsSnapshot,
+)
+from ollamon_probe.catalog import catalog_models, loaded_models, with_show_details
+from ollamon_probe.lifecycle import lifecycle_events
+from ollamon_probe.proxy import EventSink
+from ollamon_probe.residency import ResidencyBook
+
+log = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT_SECONDS = 5.0
+
+
+class Watcher:
+    """Polls each Ollama URL every interval until stopped; controllable at runtime."""
+
+    def __init__(
+        self,
+        labels: dict[str, str],
+        sink: EventSink,
+        http_client: httpx.AsyncClient,
+        residency: ResidencyBook,
+        interval_seconds: float,
+        *,
+        health_every_polls: int = 12,
+        counters: Counter[str] | None = None,
+    ) -> None:
+        self.labels = labels
+        self.sink = sink
+        self.http_client = http_client
+        self.residency = residency
+        self.interval_seconds = interval_seconds
+        self.health_every_polls = health_every_polls
+        self.counters: Counter[str] = counters if counters is not None else Counter()
+        self.enabled = True
+        self._wake = asyncio.Event()
+        self._last_health: dict[str, OllamaHealth] = {}
+        self._health_polls: Counter[str] = Counter()
+        self._loaded: dict[str, list[LoadedModel]] = {}
+        self._show_cache: dict[str, Any] = {}
+
+    async def run(self) -> None:
+        """Poll forever (cancel to stop); a stopped watcher idles until started again."""
+        while True:
+            if self.enabled:
+                await self.poll_all()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval_seconds)
+
+    async def poll_all(self) -> list[OllamaHealth]:
+        """One poll of every URL, at the same time."""
+        return list(await asyncio.gather(*(self.poll(url) for url in self.labels)))
+
+    async def poll(self, url: str) -> OllamaHealth:
+        """Health, then (when up) the models of one URL; never raises on Ollama errors."""
+        health = await self.check_health(url)
+        if health.up:
+            try:
+                await self.poll_models(url)
+            except (httpx.HTTPError, ValueError) as error:
+                self.counters["model_poll_errors"] += 1
+                log.warning("could not read the models of %s: %r", url, error)
+        return health
+
+    async def check_health(self, url: str, *, force_publish: bool = False) -> OllamaHealth:
+        """`/api/version`: publish on a change, every few polls, or when forced."""
+        started = time.perf_counter()
+        try:
+            reply = await self.http_client.get(f"{url}/api/version", timeout=HEALTH_TIMEOUT_SECONDS)
+            reply.raise_for_status()
+            version = reply.json().get("version")
+            up, error = True, None
+        except (httpx.HTTPError, ValueError, AttributeError) as failure:
+            version, up, error = None, False, f"{type(failure).__name__}: {failure}"[:500]
+        previous = self._last_health.get(url)
+        changed = previous is None or previous.up != up or previous.version != version
+        health = OllamaHealth(
+            host=self.labels[url],
+            ollama_url=url,
+            up=up,
+            version=version if isinstance(version, str) else None,
+            response_time_ms=round((time.perf_counter() - started) * 1000.0, 3),
+            error_message=error,
+            changed=changed,
+        )
+        self._last_health[url] = health
+        self._health_polls[url] += 1
+        if changed or force_publish or self._health_polls[url] % self.health_every_polls == 0:
+            self.sink.emit(health)
+            self.counters["health_events"] += 1
+        return health
+
+    async def poll_models(self, url: str) -> None:
+        """`/api/ps` and `/api/tags` (+ `/api/show` for new digests) -> events."""
+        ps = await self.http_client.get(f"{url}/api/ps")
+        ps.raise_for_status()
+        loaded = loaded_models(ps.json())
+        self.residency.replace(url, loaded)
+        for event in lifecycle_events(
+            self._loaded.get(url), loaded, ollama_url=url, host=self.labels[url]
+        ):
+            self.sink.emit(event)
+            self.counters["lifecycle_events"] += 1
+        self._loaded[url] = loaded
+        tags = await self.http_client.get(f"{url}/api/tags")
+        tags.raise_for_status()
+        available = [await self._described(url, model) for model in catalog_models(tags.json())]
+        self.sink.emit(
+            OllamaModelsSnapshot(
+                host=self.labels[url], ollama_url=url, loaded=loaded, available=available
+            )
+        )
+
+    async def _described(self, url: str, model: CatalogModel) -> CatalogModel:
+        key = model.digest or f"{url}|{model.name}"
+        if key not in self._show_cache:
+            try:
+                reply = await self.http_client.post(f"{url}/api/show", json={"model": model.name})
+                reply.raise_for_status()
+                self._show_cache[key] = reply.json()
+            except (httpx.HTTPError, ValueError) as error:
+                log.debug("no /api/show for %s: %r", model.name, error)
+                return model
+        return with_show_details(model, self._show_cache[key])
+
+    async def health_check(self, _request: HealthCheckRequest) -> HealthCheckReply:
+        """Answer a health-check request: check every Ollama now and publish the results."""
+        results = await asyncio.gather(
+            *(self.check_health(url, force_publish=True) for url in self.labels)
+        )
+        return HealthCheckReply(results=list(results))
+
+    def apply(self, control: MonitoringControl) -> None:
+        """Start or stop polling, or change the interval (the proxy is not affected)."""
+        if control.interval_seconds is not None:
+            self.interval_seconds = control.interval_seconds
+        self.enabled = control.action == MonitoringAction.START
+        self._wake.set()

@@ -1,0 +1,35 @@
+"""`python -m ollama_emulator --host 127.0.0.1 --port 11434 --scenario demo`."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from ollama_emulator.app import create_app
+from ollama_emulator.config import EmulatorConfig, bench_config, demo_config, fast_config
+
+SCENARIOS = {"demo": demo_config, "fast": fast_config, "bench": bench_config}
+
+
+def main() -> None:
+    """Serve the emulator in the foreground until interrupted."""
+    parser = argparse.ArgumentParser(description="A faithful Ollama emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=11434)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="demo")
+    parser.add_argument("--config", help="a JSON file holding an EmulatorConfig")
+    args = parser.parse_args()
+    if args.config:
+        with open(args.config, encoding="utf-8") as file:
+            config = EmulatorConfig.model_validate_json(file.read())
+    else:
+        config = SCENARIOS[args.scenario]()
+    print(f"Ollama emulator ({args.scenario}) on http://{args.host}:{args.port}", flush=True)
+    uvicorn.run(
+        create_app(config), host=args.host, port=args.port, log_level="warning", lifespan="off"
+    )
+
+
+if __name__ == "__main__":
+    main()

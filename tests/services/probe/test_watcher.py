@@ -1,0 +1,237 @@
+"""The watcher turns Ollama's state into health, snapshot and lifecycle events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import ollama
+import pytest
+
+from ollama_emulator.app import EmulatorApp, create_app
+from ollama_emulator.config import EmulatorConfig, ModelSpec
+from ollama_emulator.server import serve_app
+from ollamon_core import subjects
+from ollamon_core.events import (
+    Event,
+    HealthCheckReply,
+    HealthCheckRequest,
+    LifecycleChange,
+    ModelLifecycleEvent,
+    MonitoringAction,
+    MonitoringControl,
+    OllamaHealth,
+    OllamaModelMetrics,
+    OllamaModelsSnapshot,
+    ServiceName,
+)
+from ollamon_probe.proxy import create_proxy_app
+from ollamon_probe.residency import ResidencyBook
+from ollamon_probe.server import serving
+from ollamon_probe.watcher import Watcher
+from tests.conftest import BusFactory
+from tests.support.waiting import wait_for
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def models() -> EmulatorConfig:
+    return EmulatorConfig(
+        max_loaded_models=2,
+        keep_alive_seconds=60,
+        models=[
+            ModelSpec(name="small:latest", load_time_ms=1),
+            ModelSpec(name="other:latest", load_time_ms=1),
+            ModelSpec(
+                name="big:latest",
+                load_time_ms=1,
+                size_bytes=40_000_000_000,
+                size_vram_bytes=24_000_000_000,
+            ),
+        ],
+    )
+
+
+@dataclass
+class Watched:
+    emulator: EmulatorApp
+    url: str
+    clock: FakeClock
+    watcher: Watcher
+    residency: ResidencyBook
+    events: list[Event] = field(default_factory=list)
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [event for event in self.events if isinstance(event, kind)]
+
+
+@pytest.fixture
+async def watched(bus_factory: BusFactory) -> AsyncIterator[Watched]:
+    clock = FakeClock()
+    emulator = create_app(models(), clock)
+    bus = await bus_factory(ServiceName.PROBE)
+    listener = await bus_factory(ServiceName.GATEWAY)
+    async with serve_app(emulator) as url, httpx.AsyncClient() as http:
+        residency = ResidencyBook()
+        watcher = Watcher({url: "box-1"}, bus, http, residency, 60.0)
+        state = Watched(emulator, url, clock, watcher, residency)
+
+        async def keep(event: Event, _msg: object) -> None:
+            state.events.append(event)
+
+        await listener.subscribe(subjects.OLLAMA_ALL, keep)
+        await listener.subscribe(subjects.REQUESTS_ALL, keep)
+        await listener.nc.flush()
+        yield state
+
+
+def changes(state: Watched) -> list[tuple[str, LifecycleChange, str | None]]:
+    return [(e.model_name, e.change, e.evicted_by) for e in state.of(ModelLifecycleEvent)]
+
+
+async def test_health_is_published_up_with_the_version(watched: Watched) -> None:
+    [health] = await watched.watcher.poll_all()
+    await wait_for(lambda: watched.of(OllamaHealth), message="a health event")
+    assert (health.up, health.version, health.changed, health.host) == (
+        True,
+        "0.12.6",
+        True,
+        "box-1",
+    )
+    assert watched.of(OllamaHealth)[0] == health
+
+
+async def test_a_down_ollama_is_reported_once_as_a_change() -> None:
+    events: list[Any] = []
+
+    class Keep:
+        def emit(self, event: Any) -> bool:
+            events.append(event)
+            return True
+
+    async with httpx.AsyncClient() as http:
+        watcher = Watcher({"http://127.0.0.1:9": "gone"}, Keep(), http, ResidencyBook(), 60.0)
+        first = await watcher.poll_all()
+        second = await watcher.poll_all()
+    assert [h.up for h in first + second] == [False, False]
+    assert [h.changed for h in events] == [True]  # the unchanged second poll is not published
+    assert "ConnectError" in (events[0].error_message or "")
+
+
+async def test_lifecycle_events_follow_loads_evictions_and_expiry(watched: Watched) -> None:
+    client = ollama.AsyncClient(host=watched.url)
+    await watched.watcher.poll_all()  # baseline: nothing loaded
+    await client.generate("small", "x")
+    await watched.watcher.poll_all()
+    watched.clock.now += 1
+    await client.generate("big", "x")
+    await watched.watcher.poll_all()
+    watched.clock.now += 1
+    await client.generate("other", "x")  # the limit is 2: small (oldest) is evicted
+    await watched.watcher.poll_all()
+    watched.clock.now += 120  # keep_alive ran out for both
+    await watched.watcher.poll_all()
+    await wait_for(lambda: len(watched.of(ModelLifecycleEvent)) == 6, message="6 lifecycle events")
+    assert changes(watched)[:4] == [
+        ("small:latest", LifecycleChange.LOADED, None),
+        ("big:latest", LifecycleChange.LOADED, None),
+        ("small:latest", LifecycleChange.EVICTED, "other:latest"),
+        ("other:latest", LifecycleChange.LOADED, None),
+    ]
+    assert set(changes(watched)[4:]) == {
+        ("big:latest", LifecycleChange.UNLOADED, None),
+        ("other:latest", LifecycleChange.UNLOADED, None),
+    }
+    big_loaded = watched.of(ModelLifecycleEvent)[1]
+    assert big_loaded.partially_offloaded
+    assert (big_loaded.size_bytes, big_loaded.size_vram_bytes) == (40_000_000_000, 24_000_000_000)
+
+
+async def test_snapshots_carry_loaded_models_and_the_described_catalogue(watched: Watched) -> None:
+    await ollama.AsyncClient(host=watched.url).generate("big", "x")
+    await watched.watcher.poll_all()
+    await watched.watcher.poll_all()
+    await wait_for(lambda: len(watched.of(OllamaModelsSnapshot)) == 2, message="2 snapshots")
+    snapshot = watched.of(OllamaModelsSnapshot)[-1]
+    assert snapshot.host == "box-1"
+    assert [(m.name, m.partially_offloaded) for m in snapshot.loaded] == [("big:latest", True)]
+    assert [m.name for m in snapshot.available] == ["small:latest", "other:latest", "big:latest"]
+    assert snapshot.available[0].parameter_count == 1_235_814_432
+    assert snapshot.available[0].context_length == 131072
+    show_calls = watched.emulator.engine.stats["requests"]
+    await watched.watcher.poll_all()
+    # /api/show is cached by digest: a poll costs version + ps + tags only.
+    assert watched.emulator.engine.stats["requests"] - show_calls == 3
+
+
+async def test_the_watchers_residency_decides_cold_and_warm_starts(watched: Watched) -> None:
+    events: list[Any] = []
+
+    class Keep:
+        def emit(self, event: Any) -> bool:
+            events.append(event)
+            return True
+
+    from ollamon_core.settings import ProbeSettings
+
+    settings = ProbeSettings(ollama_urls=[watched.url], host_label="box-1")
+    async with httpx.AsyncClient() as http:
+        app = create_proxy_app(settings, Keep(), http, watched.residency)
+        async with serving(app, "127.0.0.1", 0) as url:
+            await watched.watcher.poll_all()
+            client = ollama.AsyncClient(host=url)
+            await client.generate("small", "x")
+            await client.generate("small", "x")  # served once: warm even before the next poll
+            watched.clock.now += 120
+            await watched.watcher.poll_all()  # expired
+            await client.generate("small", "x")
+    assert [
+        (e.cold_start, e.load_duration_ms > 0) for e in events if isinstance(e, OllamaModelMetrics)
+    ] == [
+        (True, True),
+        (False, False),
+        (True, True),
+    ]
+
+
+async def test_health_check_requests_are_answered_and_published(
+    watched: Watched, bus_factory: BusFactory
+) -> None:
+    server_bus = await bus_factory(ServiceName.PROBE)
+    await server_bus.serve(subjects.CONTROL_HEALTH_CHECK, watched.watcher.health_check)
+    asker = await bus_factory(ServiceName.GATEWAY)
+    reply = await asker.request(subjects.CONTROL_HEALTH_CHECK, HealthCheckRequest(), timeout=5)
+    assert isinstance(reply, HealthCheckReply)
+    [result] = reply.results
+    assert (result.up, result.version, result.ollama_url) == (True, "0.12.6", watched.url)
+    await wait_for(lambda: watched.of(OllamaHealth), message="the published health")
+
+
+async def test_monitoring_control_stops_starts_and_retimes_the_watcher(watched: Watched) -> None:
+    watcher = watched.watcher
+    watcher.interval_seconds = 0.05
+    task = asyncio.create_task(watcher.run())
+    try:
+        await wait_for(lambda: len(watched.of(OllamaModelsSnapshot)) >= 2, message="polling")
+        watcher.apply(MonitoringControl(action=MonitoringAction.STOP))
+        await asyncio.sleep(0.1)
+        stopped_at = len(watched.of(OllamaModelsSnapshot))
+        await asyncio.sleep(0.3)
+        assert len(watched.of(OllamaModelsSnapshot)) == stopped_at
+        watcher.apply(MonitoringControl(action=MonitoringAction.START, interval_seconds=0.02))
+        assert watcher.interval_seconds == 0.02
+        await wait_for(
+            lambda: len(watched.of(OllamaModelsSnapshot)) > stopped_at + 2, message="resumed"
+        )
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
