@@ -157,6 +157,14 @@ async def test_ollamon_up_restarts_a_crashed_service_and_stops_everything_on_sig
     async with stack_against_emulator(tmp_path) as stack:
         children = service_children(stack)
         assert set(children) == SERVICES
+
+        async def every_service_reports() -> bool:
+            async with httpx.AsyncClient() as http:
+                body = (await http.get(stack.gateway_url + STATUS)).json()
+            alive = {s["service"] for s in body["services"] if s["alive"]}
+            return alive == SERVICES and body["missing_services"] == []
+
+        await wait_for_async(every_service_reports, timeout=15, message="five heartbeats")
         children["collector"].kill()
         await wait_for(
             lambda: "service collector exited with code -9; restarting" in stack.text(),

@@ -66,6 +66,9 @@ class StatusReply(ApiModel):
 
     monitoring: MonitoringStatus
     services: list[ServiceStatus]
+    missing_services: list[str] = Field(
+        default_factory=list, description="Services with no live instance (none seen, or stale)"
+    )
     nats: NatsStatus
     stream: StreamStatus
     ollama: list[OllamaHealth]

@@ -14,12 +14,14 @@ from ollamon_core.events import (
     MonitoringAction,
     MonitoringControl,
     OllamaHealth,
+    ServiceName,
     utc_now,
 )
 from ollamon_gateway.api_models import MonitoringStatus, ServiceStatus
 
 # A service whose last heartbeat is older than this many intervals is reported as stale.
 STALE_AFTER_INTERVALS = 3
+MONITORED_SERVICES = [service for service in ServiceName if service is not ServiceName.CLI]
 
 
 @dataclass
@@ -84,6 +86,11 @@ class LiveState:
                 )
             )
         return statuses
+
+    def missing_services(self, now: datetime | None = None) -> list[str]:
+        """The five services with no live instance: never heard from, or heartbeats stale."""
+        alive = {status.service for status in self.services(now) if status.alive}
+        return [service.value for service in MONITORED_SERVICES if service.value not in alive]
 
     def ollama_health(self) -> list[OllamaHealth]:
         """The latest health of every Ollama server seen, by URL."""

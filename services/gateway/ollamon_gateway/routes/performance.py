@@ -163,6 +163,7 @@ class PerformanceController(Controller):
         return StatusReply(
             monitoring=gateway.live.monitoring_status,
             services=gateway.live.services(),
+            missing_services=gateway.live.missing_services(),
             nats=gateway.nats_status(),
             stream=gateway.stream_status(),
             ollama=gateway.live.ollama_health(),

@@ -13,6 +13,7 @@ const MAX_HISTORY = 50;
 const state = {
   monitoring: null,
   services: {},
+  missingServices: [],
   ollama: {},
   system: [],
   models: {},
@@ -81,6 +82,7 @@ function applySummary(summary) {
 function applyStatus(status) {
   state.monitoring = status.monitoring;
   state.services = Object.fromEntries(status.services.map((s) => [`${s.service}@${s.host}`, s]));
+  state.missingServices = status.missing_services;
   for (const entry of status.ollama) state.ollama[entry.ollama_url] = entry;
 }
 

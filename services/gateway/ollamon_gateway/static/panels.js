@@ -38,7 +38,9 @@ export function renderStatus(state) {
     gpuPill.title = system.gpu_detection_reason || system.gpu_detection;
   }
   const services = Object.values(state.services).sort((a, b) => a.service.localeCompare(b.service));
-  replaceChildren("services", services.map((service) => {
+  const seen = new Set(services.map((service) => service.service));
+  const missing = state.missingServices.filter((name) => !seen.has(name));
+  replaceChildren("services", [...services.map((service) => {
     const age = (Date.now() - new Date(service.last_heartbeat).getTime()) / 1000;
     const alive = age < state.staleAfterSeconds;
     return h("span", {
@@ -46,7 +48,9 @@ export function renderStatus(state) {
       text: service.service,
       title: `${service.service}@${service.host} v${service.version} · ${service.state} · last heartbeat ${fmt.ago(service.last_heartbeat)}`,
     });
-  }));
+  }), ...missing.map((name) => h("span", {
+    class: "svc bad", text: name, title: `${name}: no heartbeat received`,
+  }))]);
 }
 
 export function renderSystem(state) {
