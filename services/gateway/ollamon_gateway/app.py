@@ -48,20 +48,26 @@ def _openapi() -> OpenAPIConfig:
 def create_app(settings: GatewaySettings, bus: Bus) -> Litestar:
     """Build the gateway app around a connected bus.
 
-    The app's lifespan holds the one NATS subscription (all live events) that feeds the
+    The app's lifespan holds the NATS subscriptions (every event subject) that feed the
     live state, the Prometheus metrics and every stream client.
     """
     gateway = Gateway.build(settings, bus)
 
     @contextlib.asynccontextmanager
     async def live_events(_: Litestar) -> AsyncIterator[None]:
-        subscription = await bus.subscribe(subjects.EVERYTHING, gateway.on_event)
+        # Only subjects that carry events: dead letters (up to max_payload each) and queries
+        # under `ollamon.>` would fill the server's per-client buffer in a flood and get the
+        # gateway cut off as a slow consumer.
+        subscriptions = [
+            await bus.subscribe(pattern, gateway.on_event) for pattern in subjects.SUBJECT_MODELS
+        ]
         try:
             yield
         finally:
             gateway.fanout.close()
-            with contextlib.suppress(nats.errors.Error):
-                await subscription.unsubscribe()
+            for subscription in subscriptions:
+                with contextlib.suppress(nats.errors.Error):
+                    await subscription.unsubscribe()
 
     return Litestar(
         route_handlers=[
@@ -77,4 +83,6 @@ def create_app(settings: GatewaySettings, bus: Bus) -> Litestar:
         plugins=[problem_details_plugin()],
         openapi_config=_openapi(),
         state=State({"gateway": gateway}),
+        # The service configured logging once at its entry; keep that format.
+        logging_config=None,
     )

@@ -35,6 +35,7 @@ class AppServer:
             uvicorn.Config(
                 app,
                 log_level=log_level.lower(),
+                log_config=None,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                 access_log=False,
                 backlog=4096,
