@@ -69,12 +69,17 @@ def stack_environment(
 
 
 def start_stack(
-    storage_path: Path, ollama_url: str, nats_url: str | None = None, **extra: str
+    storage_path: Path,
+    ollama_url: str,
+    nats_url: str | None = None,
+    *,
+    command: tuple[str, ...] = ("up",),
+    **extra: str,
 ) -> RunningStack:
-    """Start `ollamon up`; block until its banner (from a thread in async code)."""
+    """Start `ollamon up` (or `command`); block until its banner (from a thread in async code)."""
     env, urls = stack_environment(storage_path, ollama_url, nats_url, **extra)
     process = subprocess.Popen(
-        [sys.executable, "-m", "ollamon_cli.main", "up"],
+        [sys.executable, "-m", "ollamon_cli.main", *command],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
