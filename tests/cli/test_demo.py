@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ollamon_core.nats_server import free_port
-from tests.support.stack import start_stack, stop_stack
+from tests.support.stack import launch, stop_stack
 from tests.support.waiting import wait_for_async
 
 pytestmark = pytest.mark.timeout(120)
@@ -20,10 +20,10 @@ async def test_the_demo_sends_traffic_for_several_models_through_the_proxy(
 ) -> None:
     emulator_port = free_port()
     stack = await asyncio.to_thread(
-        start_stack,
+        launch,
+        ("demo", "--emulator-port", str(emulator_port), "--rate", "8"),
         tmp_path / "data",
         f"http://127.0.0.1:{emulator_port}",
-        command=("demo", "--emulator-port", str(emulator_port), "--rate", "8"),
     )
     try:
 

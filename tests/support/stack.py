@@ -8,8 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,15 +67,21 @@ def stack_environment(
 
 
 def start_stack(
+    storage_path: Path, ollama_url: str, nats_url: str | None = None, **extra: str
+) -> RunningStack:
+    """Start `ollamon up`; block until its banner (from a thread in async code)."""
+    return launch(("up",), storage_path, ollama_url, nats_url, extra)
+
+
+def launch(
+    command: tuple[str, ...],
     storage_path: Path,
     ollama_url: str,
     nats_url: str | None = None,
-    *,
-    command: tuple[str, ...] = ("up",),
-    **extra: str,
+    extra: dict[str, str] | None = None,
 ) -> RunningStack:
-    """Start `ollamon up` (or `command`); block until its banner (from a thread in async code)."""
-    env, urls = stack_environment(storage_path, ollama_url, nats_url, **extra)
+    """Start `ollamon <command>` on free ports; block until the stack's banner."""
+    env, urls = stack_environment(storage_path, ollama_url, nats_url, **(extra or {}))
     process = subprocess.Popen(
         [sys.executable, "-m", "ollamon_cli.main", *command],
         env=env,
@@ -102,18 +106,6 @@ def start_stack(
         stop_stack(stack)
         raise AssertionError("the stack did not come up:\n" + stack.text()[-4000:])
     return stack
-
-
-@contextmanager
-def running_stack(
-    storage_path: Path, ollama_url: str, nats_url: str | None = None, **extra: str
-) -> Iterator[RunningStack]:
-    """`start_stack` as a context manager that stops it with SIGTERM afterwards."""
-    stack = start_stack(storage_path, ollama_url, nats_url, **extra)
-    try:
-        yield stack
-    finally:
-        stop_stack(stack)
 
 
 def stop_stack(stack: RunningStack, timeout_seconds: float = 30.0) -> int:
