@@ -1,12 +1,17 @@
-"""`python -m bench [scenario ...] [--quick]`: run scenarios, print ratios, save JSON."""
+"""`python -m bench [scenario ...] [--quick]`: run scenarios, print ratios, save JSON.
+
+Every scenario runs even when one fails (its error is printed, kept in the JSON file and
+makes the exit status 1), so one command always yields a report.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
-from bench.harness import discover, render_table, run_scenarios, write_results
+from bench.harness import discover, render_table, run_all, write_results
 
 
 def main() -> None:
@@ -19,10 +24,15 @@ def main() -> None:
     if args.list:
         print("\n".join(sorted(discover())))
         return
-    results = asyncio.run(run_scenarios(args.scenarios, args.quick))
+    run = asyncio.run(run_all(args.scenarios, args.quick))
     print()
-    print(render_table(results))
-    print(f"\nresults written to {write_results(results, args.out)}")
+    print(render_table(run.results))
+    for failure in run.failures:
+        print(f"FAILED {failure.scenario}: {failure.error}")
+    print(f"\nresults written to {write_results(run.results, args.out, run)}")
+    print("Markdown for docs/BENCHMARKS.md: python -m bench.report")
+    if run.failures:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,15 @@ import dataclasses
 import importlib
 import json
 import pkgutil
-import platform
 import tempfile
+import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
+
+from bench.report import machine_info
 
 
 @dataclass
@@ -63,19 +66,53 @@ def discover() -> dict[str, ModuleType]:
     return found
 
 
+@dataclass
+class BenchFailure:
+    """A scenario that raised instead of returning results (the run goes on without it)."""
+
+    scenario: str
+    error: str
+
+
+@dataclass
+class BenchRun:
+    """Everything one `python -m bench` produced."""
+
+    results: list[BenchResult] = field(default_factory=list)
+    failures: list[BenchFailure] = field(default_factory=list)
+    seconds_by_scenario: dict[str, float] = field(default_factory=dict)
+    quick: bool = False
+
+
 async def run_scenarios(names: list[str], quick: bool) -> list[BenchResult]:
-    """Run the named scenarios (all when empty) one after another."""
+    """Run the named scenarios (all when empty) one after another; a failure raises."""
+    run = await run_all(names, quick, keep_going=False)
+    return run.results
+
+
+async def run_all(names: list[str], quick: bool, *, keep_going: bool = True) -> BenchRun:
+    """Run the named scenarios (all when empty); with `keep_going`, a scenario that raises
+    is recorded as a failure and the others still run."""
     available = discover()
     unknown = [name for name in names if name not in available]
     if unknown:
         raise SystemExit(f"unknown scenario(s) {unknown}; known: {sorted(available)}")
-    results: list[BenchResult] = []
+    run = BenchRun(quick=quick)
     for name in names or sorted(available):
         print(f"== {name}", flush=True)
+        started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as work_dir:
             context = BenchContext(work_dir=Path(work_dir), quick=quick)
-            results.extend(await available[name].run(context))
-    return results
+            try:
+                run.results.extend(await available[name].run(context))
+            except Exception as error:
+                if not keep_going:
+                    raise
+                run.failures.append(BenchFailure(name, repr(error)))
+                traceback.print_exc()
+        run.seconds_by_scenario[name] = round(time.monotonic() - started, 1)
+        print(f"== {name}: {run.seconds_by_scenario[name]:.1f} s", flush=True)
+    return run
 
 
 def render_table(results: list[BenchResult]) -> str:
@@ -93,19 +130,20 @@ def render_table(results: list[BenchResult]) -> str:
     return "\n".join(lines)
 
 
-def write_results(results: list[BenchResult], folder: Path) -> Path:
-    """Write a timestamped JSON file with the machine and every result."""
+def write_results(results: list[BenchResult], folder: Path, run: BenchRun | None = None) -> Path:
+    """Write a timestamped JSON file with the machine and every result (and, given the
+    run, its failures and each scenario's duration)."""
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"bench-{stamp}.json"
-    payload = {
+    payload: dict[str, object] = {
         "ran_at": stamp,
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(),
-        },
+        "machine": machine_info(),
         "results": [dataclasses.asdict(result) | {"ratio": result.ratio} for result in results],
     }
+    if run is not None:
+        payload["quick"] = run.quick
+        payload["failures"] = [dataclasses.asdict(failure) for failure in run.failures]
+        payload["seconds_by_scenario"] = run.seconds_by_scenario
     path.write_text(json.dumps(payload, indent=2, default=str))
     return path

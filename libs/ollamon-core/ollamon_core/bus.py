@@ -9,6 +9,7 @@ headers (the dead-letter stream keeps it).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -32,11 +33,13 @@ log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 EventHandler = Callable[[Any, Msg], Awaitable[None]]
 QueryHandler = Callable[[Any], Awaitable[BaseModel]]
+DeadLetteredHandler = Callable[[Msg], Awaitable[None]]
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 ORIGINAL_SUBJECT_HEADER = "Ollamon-Original-Subject"
 ERROR_HEADER = "Ollamon-Error"
 MAX_ERROR_HEADER_CHARS = 512
+TRUNCATED_HEADER = "Ollamon-Truncated-From-Bytes"
 OUTBOX_WORKERS = 8
 
 
@@ -189,17 +192,21 @@ class Bus:
             ORIGINAL_SUBJECT_HEADER: msg.subject,
             ERROR_HEADER: " ".join(reason.split())[:MAX_ERROR_HEADER_CHARS],
         }
+        data = msg.data
+        # The server counts headers in max_payload (nats-py checks only the data) and a
+        # violation closes the connection for good: cut what would not fit, and say so.
+        if len(data) + _header_bytes(headers) > self.nc.max_payload:
+            headers[TRUNCATED_HEADER] = str(len(data))
+            data = data[: max(0, self.nc.max_payload - _header_bytes(headers))]
         try:
-            await self.nc.publish(
-                subjects.deadletter_subject(self.service), msg.data, headers=headers
-            )
+            await self.nc.publish(subjects.deadletter_subject(self.service), data, headers=headers)
             self.counters["dead_lettered"] += 1
         except nats.errors.Error as error:
             log.error("could not dead-letter a message: %r", error)
 
     def parse(self, msg: Msg, model: type[ModelT] | None = None) -> ModelT | None:
         """Validate a message against `model` (or its subject's model); None if it has none."""
-        target = model or subjects.model_for_subject(msg.subject)
+        target = model or _model_for_subject(msg.subject)
         if target is None:
             return None
         return target.model_validate_json(msg.data)  # type: ignore[return-value]
@@ -238,32 +245,43 @@ class Bus:
         stream: str = subjects.STREAM_EVENTS,
         max_ack_pending: int = 20_000,
         ack_wait_seconds: float = 30.0,
+        on_dead_lettered: DeadLetteredHandler | None = None,
+        start_sequence: int | None = None,
     ) -> JetStreamContext.PushSubscription:
-        """Durable push consumer with explicit acks.
+        """Durable push consumer with manual acks; messages reach callbacks in delivery order.
 
-        The handler must ack (after its work is safely done); invalid messages are
-        dead-lettered and acked here so they never block the consumer.
+        The handler must ack (after its work is safely done); invalid messages are counted
+        and dead-lettered here so they never block the consumer.
+
+        Without `on_dead_lettered` the consumer acks each message on its own
+        (AckPolicy.EXPLICIT) and invalid messages are acked here. With it, a consumer
+        created by this call acks cumulatively (AckPolicy.ALL: acking a message acks every
+        earlier one), so acking an invalid message here could ack valid ones not yet stored:
+        instead it is passed, once dead-lettered, to `on_dead_lettered`, which settles it in
+        delivery order with the rest. `start_sequence` starts a newly created consumer at
+        that stream sequence (an existing durable is bound as it is).
         """
 
         async def callback(msg: Msg) -> None:
             try:
                 event = self.parse(msg)
             except ValidationError as error:
-                await self.dead_letter(msg, str(error))
-                await msg.ack()
+                await self._settle_invalid(msg, str(error), on_dead_lettered)
                 return
             if event is None:
-                await self.dead_letter(msg, "no model for subject")
-                await msg.ack()
+                await self._settle_invalid(msg, "no model for subject", on_dead_lettered)
                 return
             await handler(event, msg)
 
         config = api.ConsumerConfig(
-            ack_policy=api.AckPolicy.EXPLICIT,
+            ack_policy=api.AckPolicy.EXPLICIT if on_dead_lettered is None else api.AckPolicy.ALL,
             max_ack_pending=max_ack_pending,
             ack_wait=ack_wait_seconds,
             deliver_policy=api.DeliverPolicy.ALL,
         )
+        if start_sequence is not None and start_sequence > 1:
+            config.deliver_policy = api.DeliverPolicy.BY_START_SEQUENCE
+            config.opt_start_seq = start_sequence
         return await self.js.subscribe(
             filter_subject,
             durable=durable,
@@ -273,6 +291,15 @@ class Bus:
             config=config,
             pending_msgs_limit=max_ack_pending * 2,
         )
+
+    async def _settle_invalid(
+        self, msg: Msg, reason: str, on_dead_lettered: DeadLetteredHandler | None
+    ) -> None:
+        await self.dead_letter(msg, reason)
+        if on_dead_lettered is None:
+            await msg.ack()
+        else:
+            await on_dead_lettered(msg)
 
     # Request / reply --------------------------------------------------------------------
 
@@ -367,6 +394,18 @@ class Bus:
                 await self.nc.drain()
             except nats.errors.Error:
                 await self.nc.close()
+
+
+# Subjects are few (one per model token), and matching every pattern per message showed up
+# in ingest profiles.
+_model_for_subject = functools.lru_cache(maxsize=4096)(subjects.model_for_subject)
+
+
+def _header_bytes(headers: dict[str, str]) -> int:
+    """Size of a NATS header block (`NATS/1.0`, one line per header, a blank line)."""
+    return len(b"NATS/1.0\r\n\r\n") + sum(
+        len(name.encode()) + len(value.encode()) + 4 for name, value in headers.items()
+    )
 
 
 def _brief(error: ValidationError) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ollamon_storage import histogram
 from ollamon_storage.histogram import Histogram
@@ -20,9 +21,8 @@ RESOLUTIONS_SECONDS = (MINUTE_SECONDS, HOUR_SECONDS)
 RollupKey = tuple[int, int, str, str]  # resolution_s, bucket_start_s, host, model_name
 
 
-@dataclass(frozen=True)
-class RequestSample:
-    """What a rollup needs from one request."""
+class RequestSample(NamedTuple):
+    """What a rollup needs from one request (a tuple: one is built per ingested request)."""
 
     timestamp_ms: int
     host: str
