@@ -1,10 +1,14 @@
 """Proxy overhead: what `python -m ollamon_probe` adds to a request, against direct calls.
 
 The emulator (no simulated delays) and the probe each run as their own process, the probe
-publishing to a real nats-server as in production. One client alternates direct and
-proxied calls (order flipped every pair) so both see the same machine state. Figures:
-non-streamed `/api/generate` latency and streamed time to first chunk, p50 and p99.
-Targets: the proxy adds at most 1 ms at p50 and 5 ms at p99.
+publishing to a real nats-server as in production. A third process is the floor: a bare
+ASGI passthrough under the same uvicorn settings and upstream pool, with no measuring and
+no NATS, so the figures tell the cost of the second HTTP hop from the cost of measuring.
+One client rotates direct, proxied and floor calls (order shifted every round) so all see
+the same machine state. Figures: non-streamed `/api/generate` latency and streamed time to
+first chunk, p50 and p99. Targets: the proxy adds at most 1 ms at p50 and 5 ms at p99.
+
+`python -m bench.scenarios.proxy_overhead --floor PORT UPSTREAM_URL` runs the floor alone.
 """
 
 from __future__ import annotations
@@ -14,13 +18,23 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
 
 import httpx
+import uvloop
 
 from bench.harness import BenchContext, BenchResult
 from ollamon_core.nats_server import NatsServer, free_port
 from ollamon_core.stats import percentile
+from ollamon_probe.http1_pool import UpstreamPool
+from ollamon_probe.server import serving
+from ollamon_probe.upstream import (
+    CONNECT_TIMEOUT_SECONDS,
+    forwarded_headers,
+    reply_headers,
+    request_target,
+)
 
 NAME = "proxy_overhead"
 BODY = {"model": "bench", "prompt": "one two three", "options": {"temperature": 0.1}}
@@ -69,55 +83,62 @@ async def first_chunk(http: httpx.AsyncClient, base: str) -> float:
     return elapsed
 
 
-async def interleaved(
+async def rotated(
     call: Callable[[httpx.AsyncClient, str], Awaitable[float]],
     http: httpx.AsyncClient,
-    direct: str,
-    proxied: str,
-    pairs: int,
-) -> tuple[list[float], list[float]]:
-    """Alternate direct and proxied calls; the first few pairs warm up and are dropped."""
-    direct_ms: list[float] = []
-    proxied_ms: list[float] = []
-    for index in range(pairs + 20):
-        if index % 2:
-            through, straight = await call(http, proxied), await call(http, direct)
-        else:
-            straight, through = await call(http, direct), await call(http, proxied)
-        if index >= 20:
-            direct_ms.append(straight)
-            proxied_ms.append(through)
-    return direct_ms, proxied_ms
+    targets: dict[str, str],
+    rounds: int,
+) -> dict[str, list[float]]:
+    """Call every target once a round, the order shifted each round; 20 warm-up rounds."""
+    names = list(targets)
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    for index in range(rounds + 20):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            elapsed_ms = await call(http, targets[name])
+            if index >= 20:
+                timings[name].append(elapsed_ms)
+    return timings
 
 
-def results(label: str, direct_ms: list[float], proxied_ms: list[float]) -> list[BenchResult]:
+def results(label: str, timings: dict[str, list[float]]) -> list[BenchResult]:
     rows = []
     for fraction, limit_ms in ADDED_TARGETS_MS.items():
-        ours = percentile(proxied_ms, fraction) or 0.0
-        reference = percentile(direct_ms, fraction) or 0.0
-        added = ours - reference
-        rows.append(
-            BenchResult(
-                scenario=NAME,
-                metric=f"{label} p{int(fraction * 100)} (ms)",
-                ours=ours,
-                unit="ms",
-                reference=reference,
-                reference_label="direct to the emulator",
-                target=f"adds <= {limit_ms:g} ms (added {added:.3f} ms)",
-                met=added <= limit_ms,
-                notes={"added_ms": round(added, 4), "samples": len(proxied_ms)},
+        reference = percentile(timings["direct"], fraction) or 0.0
+        for name, measured in (("proxied", True), ("floor", False)):
+            ours = percentile(timings[name], fraction) or 0.0
+            added = ours - reference
+            rows.append(
+                BenchResult(
+                    scenario=NAME,
+                    metric=f"{label} p{int(fraction * 100)} (ms)"
+                    + ("" if measured else ", bare passthrough"),
+                    ours=ours,
+                    unit="ms",
+                    reference=reference,
+                    reference_label="direct to the emulator",
+                    target=(
+                        f"adds <= {limit_ms:g} ms (added {added:.3f} ms)"
+                        if measured
+                        else f"floor, no target (added {added:.3f} ms)"
+                    ),
+                    met=added <= limit_ms if measured else None,
+                    notes={"added_ms": round(added, 4), "samples": len(timings[name])},
+                )
             )
-        )
     return rows
 
 
 async def run(ctx: BenchContext) -> list[BenchResult]:
-    """Measure the proxy's added latency and time to first chunk."""
-    pairs = 300 if ctx.quick else 3000
-    emulator_port, proxy_port = free_port(), free_port()
+    """Measure the proxy's added latency and time to first chunk, beside the floor's."""
+    rounds = 300 if ctx.quick else 3000
+    emulator_port, proxy_port, floor_port = free_port(), free_port(), free_port()
     direct = f"http://127.0.0.1:{emulator_port}"
-    proxied = f"http://127.0.0.1:{proxy_port}"
+    targets = {
+        "direct": direct,
+        "proxied": f"http://127.0.0.1:{proxy_port}",
+        "floor": f"http://127.0.0.1:{floor_port}",
+    }
     with NatsServer(ctx.work_dir / "nats") as nats:
         emulator = ["-m", "ollama_emulator", "--scenario", "bench", "--port", str(emulator_port)]
         probe_env = {
@@ -126,14 +147,47 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
             "OLLAMON_PROXY_PORT": str(proxy_port),
             "OLLAMON_LOG_LEVEL": "WARNING",
         }
+        floor = ["-m", "bench.scenarios.proxy_overhead", "--floor", str(floor_port), direct]
         async with (
             process(emulator, {}, emulator_port),
             process(["-m", "ollamon_probe"], probe_env, proxy_port),
+            process(floor, {}, floor_port),
             httpx.AsyncClient(timeout=30) as http,
         ):
-            plain = await interleaved(non_streamed, http, direct, proxied, pairs)
-            streamed = await interleaved(first_chunk, http, direct, proxied, pairs)
+            plain = await rotated(non_streamed, http, targets, rounds)
+            streamed = await rotated(first_chunk, http, targets, rounds)
     return [
-        *results("non-streamed latency", *plain),
-        *results("streamed time to first chunk", *streamed),
+        *results("non-streamed latency", plain),
+        *results("streamed time to first chunk", streamed),
     ]
+
+
+async def serve_floor(port: int, upstream_url: str) -> None:
+    """A bare passthrough: each request to Ollama over the proxy's pool, nothing measured."""
+    pool = UpstreamPool(upstream_url, CONNECT_TIMEOUT_SECONDS, 600.0)
+
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        headers, has_body = forwarded_headers(scope["headers"])
+        body = b""
+        more = has_body
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        response = await pool.request(
+            scope["method"], request_target(scope), headers, body if has_body else None
+        )
+        start = {"status": response.status, "headers": reply_headers(response.headers)}
+        await send({"type": "http.response.start", **start})
+        async for piece, last in response.pieces():
+            await send({"type": "http.response.body", "body": piece, "more_body": not last})
+        response.release()
+
+    async with serving(app, "127.0.0.1", port):
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--floor"]:
+    uvloop.run(serve_floor(int(sys.argv[2]), sys.argv[3]))

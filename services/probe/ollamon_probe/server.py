@@ -25,7 +25,9 @@ async def serving(app: Any, host: str, port: int) -> AsyncIterator[str]:
     """Serve `app` on host:port (0 picks a free port) until the block ends; yields its URL.
 
     httptools parses HTTP; uvicorn's own `server` and `date` headers are off so Ollama's
-    headers pass through unchanged.
+    headers pass through unchanged. No proxy-headers middleware and no access log: each
+    costs time on every request, and the proxy forwards `X-Forwarded-*` as it got them.
+    The event loop is the caller's (`python -m ollamon_probe` installs uvloop).
     """
     config = uvicorn.Config(
         app,
@@ -35,6 +37,8 @@ async def serving(app: Any, host: str, port: int) -> AsyncIterator[str]:
         lifespan="off",
         log_level="warning",
         access_log=False,
+        proxy_headers=False,
+        ws="none",
         server_header=False,
         date_header=False,
         timeout_keep_alive=75,

@@ -13,9 +13,10 @@ from ollamon_core.events import MonitoringControl, ServiceName
 from ollamon_core.runtime import heartbeat_loop
 from ollamon_core.settings import ProbeSettings
 from ollamon_probe.hosts import host_labels
-from ollamon_probe.proxy import create_proxy_app, create_upstream_client
+from ollamon_probe.proxy import create_proxy_app
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import serving
+from ollamon_probe.upstream import create_proxy_pool, create_watcher_client
 from ollamon_probe.watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,8 @@ async def run_probe(settings: ProbeSettings, stop: asyncio.Event) -> None:
     """Run until `stop` is set: connect, watch, proxy, heartbeat; then drain."""
     bus = await Bus.connect(settings.nats_url, ServiceName.PROBE)
     await bus.ensure_streams()
-    http_client = create_upstream_client(settings)
+    http_client = create_watcher_client(settings)
+    proxy_upstream = create_proxy_pool(settings)
     residency = ResidencyBook()
     watcher = Watcher(
         host_labels(settings.ollama_urls, settings.host_label),
@@ -42,7 +44,7 @@ async def run_probe(settings: ProbeSettings, stop: asyncio.Event) -> None:
 
     await bus.subscribe(subjects.CONTROL_MONITORING, on_control)
     await bus.serve(subjects.CONTROL_HEALTH_CHECK, watcher.health_check)
-    app = create_proxy_app(settings, bus, http_client, residency, counters=bus.counters)
+    app = create_proxy_app(settings, bus, proxy_upstream, residency, counters=bus.counters)
     tasks = [
         asyncio.create_task(watcher.run(), name="watcher"),
         asyncio.create_task(
@@ -66,4 +68,5 @@ async def run_probe(settings: ProbeSettings, stop: asyncio.Event) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*tasks, return_exceptions=True)
         await http_client.aclose()
+        await proxy_upstream.close()
         await bus.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import httpx
 import pytest
 
 from ollama_emulator.app import EmulatorApp, create_app
@@ -15,9 +14,11 @@ from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import Event, ServiceName
 from ollamon_core.settings import ProbeSettings
-from ollamon_probe.proxy import ProxyApp, create_proxy_app, create_upstream_client
+from ollamon_probe.http1_pool import UpstreamPool
+from ollamon_probe.proxy import ProxyApp, create_proxy_app
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import serving
+from ollamon_probe.upstream import create_proxy_pool
 from tests.conftest import BusFactory
 
 
@@ -58,22 +59,22 @@ def probe_settings(emulated: Emulated) -> ProbeSettings:
 
 
 @pytest.fixture
-async def upstream_client(probe_settings: ProbeSettings) -> AsyncIterator[httpx.AsyncClient]:
-    async with create_upstream_client(probe_settings) as client:
-        yield client
+async def proxy_upstream(probe_settings: ProbeSettings) -> AsyncIterator[UpstreamPool]:
+    async with create_proxy_pool(probe_settings) as upstream_pool:
+        yield upstream_pool
 
 
 @pytest.fixture
 async def proxy(
     probe_settings: ProbeSettings,
     probe_bus: Bus,
-    upstream_client: httpx.AsyncClient,
+    proxy_upstream: UpstreamPool,
     emulated: Emulated,
     bus_factory: BusFactory,
 ) -> AsyncIterator[RunningProxy]:
     """The proxy publishing through a real bus; `events` holds what a subscriber received."""
     residency = ResidencyBook()
-    app = create_proxy_app(probe_settings, probe_bus, upstream_client, residency)
+    app = create_proxy_app(probe_settings, probe_bus, proxy_upstream, residency)
     listener = await bus_factory(ServiceName.ALERTING)
     async with serving(app, "127.0.0.1", 0) as url:
         running = RunningProxy(url, app, emulated, residency)

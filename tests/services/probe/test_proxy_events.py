@@ -18,6 +18,7 @@ from ollamon_core.settings import ProbeSettings
 from ollamon_probe.proxy import create_proxy_app
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import serving
+from ollamon_probe.upstream import create_proxy_pool
 from tests.services.probe.conftest import RunningProxy
 from tests.support.waiting import wait_for
 
@@ -159,7 +160,7 @@ async def test_the_openai_stream_event_counts_usage_tokens(proxy: RunningProxy) 
 
 
 async def test_a_client_leaving_mid_stream_cancels_upstream_and_records_499(
-    probe_settings: ProbeSettings, probe_bus: Bus, upstream_client: httpx.AsyncClient
+    probe_settings: ProbeSettings, probe_bus: Bus
 ) -> None:
     from ollama_emulator.app import create_app
     from ollama_emulator.server import serve_app
@@ -175,8 +176,13 @@ async def test_a_client_leaving_mid_stream_cancels_upstream_and_records_499(
 
     async with serve_app(emulator) as upstream:
         settings = probe_settings.model_copy(update={"ollama_urls": [upstream]})
-        app = create_proxy_app(settings, Keep(), upstream_client, ResidencyBook())
-        async with serving(app, "127.0.0.1", 0) as url, httpx.AsyncClient(base_url=url) as http:
+        upstream_pool = create_proxy_pool(settings)
+        app = create_proxy_app(settings, Keep(), upstream_pool, ResidencyBook())
+        async with (
+            upstream_pool,
+            serving(app, "127.0.0.1", 0) as url,
+            httpx.AsyncClient(base_url=url) as http,
+        ):
             request = {"model": "slow", "prompt": "x"}
             async with http.stream("POST", "/api/generate", json=request) as reply:
                 async for _ in reply.aiter_lines():
@@ -196,7 +202,7 @@ async def test_a_client_leaving_mid_stream_cancels_upstream_and_records_499(
 
 
 async def test_ollama_down_gives_502_and_a_failed_event(
-    probe_settings: ProbeSettings, probe_bus: Bus, upstream_client: httpx.AsyncClient
+    probe_settings: ProbeSettings, probe_bus: Bus
 ) -> None:
     settings = probe_settings.model_copy(update={"ollama_urls": ["http://127.0.0.1:9"]})
     received_events: list[Any] = []
@@ -206,8 +212,9 @@ async def test_ollama_down_gives_502_and_a_failed_event(
             received_events.append(event)
             return True
 
-    app = create_proxy_app(settings, Keep(), upstream_client, ResidencyBook())
-    async with serving(app, "127.0.0.1", 0) as url:
+    upstream_pool = create_proxy_pool(settings)
+    app = create_proxy_app(settings, Keep(), upstream_pool, ResidencyBook())
+    async with upstream_pool, serving(app, "127.0.0.1", 0) as url:
         client = ollama.AsyncClient(host=url)
         with pytest.raises(ollama.ResponseError) as raised:
             await client.chat("llama3.2:1b", messages=[{"role": "user", "content": "x"}])
@@ -219,7 +226,7 @@ async def test_ollama_down_gives_502_and_a_failed_event(
 
 
 async def test_streamed_chunks_pass_through_as_they_arrive(
-    probe_settings: ProbeSettings, probe_bus: Bus, upstream_client: httpx.AsyncClient
+    probe_settings: ProbeSettings, probe_bus: Bus
 ) -> None:
     from ollama_emulator.app import create_app
     from ollama_emulator.server import serve_app
@@ -227,8 +234,9 @@ async def test_streamed_chunks_pass_through_as_they_arrive(
     slow = ModelSpec(name="slow:latest", tokens_per_second=10, response_tokens=8, load_time_ms=0)
     async with serve_app(create_app(EmulatorConfig(models=[slow]))) as upstream:
         settings = probe_settings.model_copy(update={"ollama_urls": [upstream]})
-        app = create_proxy_app(settings, probe_bus, upstream_client, ResidencyBook())
-        async with serving(app, "127.0.0.1", 0) as url:
+        upstream_pool = create_proxy_pool(settings)
+        app = create_proxy_app(settings, probe_bus, upstream_pool, ResidencyBook())
+        async with upstream_pool, serving(app, "127.0.0.1", 0) as url:
             client = ollama.AsyncClient(host=url)
             started = time.perf_counter()
             arrivals = [

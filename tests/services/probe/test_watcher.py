@@ -31,6 +31,7 @@ from ollamon_core.events import (
 from ollamon_probe.proxy import create_proxy_app
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import serving
+from ollamon_probe.upstream import create_proxy_pool
 from ollamon_probe.watcher import Watcher
 from tests.conftest import BusFactory
 from tests.support.waiting import wait_for
@@ -184,8 +185,8 @@ async def test_the_watchers_residency_decides_cold_and_warm_starts(watched: Watc
     from ollamon_core.settings import ProbeSettings
 
     settings = ProbeSettings(ollama_urls=[watched.url], host_label="box-1")
-    async with httpx.AsyncClient() as http:
-        app = create_proxy_app(settings, Keep(), http, watched.residency)
+    async with create_proxy_pool(settings) as upstream_pool:
+        app = create_proxy_app(settings, Keep(), upstream_pool, watched.residency)
         async with serving(app, "127.0.0.1", 0) as url:
             await watched.watcher.poll_all()
             client = ollama.AsyncClient(host=url)
