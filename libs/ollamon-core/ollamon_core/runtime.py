@@ -29,6 +29,36 @@ def configure_logging(level: str, service: str) -> None:
     )
 
 
+SHUTDOWN_GRACE_SECONDS = 8.0
+
+
+async def run_until_stopped(
+    main: Callable[[asyncio.Event], Awaitable[None]],
+    stop: asyncio.Event,
+    grace_seconds: float = SHUTDOWN_GRACE_SECONDS,
+) -> None:
+    """Run `main(stop)`; once `stop` is set, give it `grace_seconds` to finish, then cancel it.
+
+    A service still waiting for NATS at start never looks at `stop`, so without the grace
+    limit SIGTERM would leave it running.
+    """
+    main_task = asyncio.ensure_future(main(stop))
+    stop_task = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({main_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        if not main_task.done():
+            done, _ = await asyncio.wait({main_task}, timeout=grace_seconds)
+            if not done:
+                log.warning("did not stop within %.0f s; cancelling", grace_seconds)
+                main_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await main_task
+                return
+        main_task.result()
+    finally:
+        stop_task.cancel()
+
+
 def run_service(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     """Run `main(stop)` until it returns; SIGTERM and SIGINT set `stop`."""
 
@@ -37,7 +67,7 @@ def run_service(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await main(stop)
+        await run_until_stopped(main, stop)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(runner())

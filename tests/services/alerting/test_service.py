@@ -178,7 +178,7 @@ async def test_a_restarted_service_neither_refires_nor_forgets(
     async with running_alerting(settings) as second:
         assert second.bus.counters["alerts_restored"] == 1
         await publisher.publish(request(response_time_ms=45000))
-        await wait_for(lambda: second.bus.counters["events_received"] == 1, 5, "seen")
+        await wait_for(lambda: second.bus.counters["events_received"] >= 1, 5, "seen")
         await publisher.publish(request(response_time_ms=900))
         await wait_for(lambda: len(inbox.alerts) == 2, 5, "resolved")
     firing, resolved = inbox.alerts
