@@ -9,6 +9,7 @@ from ollamon_core import subjects
 from ollamon_core.bus import (
     ERROR_HEADER,
     ORIGINAL_SUBJECT_HEADER,
+    Bus,
     QueryFailedError,
     ServiceUnavailableError,
 )
@@ -103,3 +104,9 @@ async def test_a_failing_handler_answers_500(bus_factory: BusFactory) -> None:
     with pytest.raises(QueryFailedError) as caught:
         await bus.request(subjects.QUERY_CLEANUP, CleanupRequest())
     assert caught.value.error.status_code == 500
+
+
+async def test_closing_the_bus_is_not_counted_as_a_disconnect(clean_nats_url: str) -> None:
+    bus = await Bus.connect(clean_nats_url, ServiceName.COLLECTOR)
+    await bus.close()
+    assert bus.counters["disconnects"] == 0

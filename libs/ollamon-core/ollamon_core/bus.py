@@ -75,6 +75,7 @@ class Bus:
         self.counters: Counter[str] = Counter()
         self._outbox: asyncio.Queue[Event] = asyncio.Queue(maxsize=outbox_size)
         self._outbox_workers: list[asyncio.Task[None]] = []
+        self.closing = False
 
     @classmethod
     async def connect(cls, url: str, service: ServiceName, **options: Any) -> Bus:
@@ -82,6 +83,9 @@ class Bus:
         counters_ref: list[Bus] = []
 
         async def on_disconnect() -> None:
+            if counters_ref and counters_ref[0].closing:
+                log.debug("NATS connection closed")  # our own drain at shutdown
+                return
             if counters_ref:
                 counters_ref[0].counters["disconnects"] += 1
             log.warning("NATS disconnected")
@@ -379,6 +383,7 @@ class Bus:
 
     async def close(self, *, flush_timeout: float = 5.0) -> None:
         """Flush the outbox (reporting what could not be sent), then drain the connection."""
+        self.closing = True
         flushed = True
         if self._outbox_workers and not self.nc.is_closed:
             flushed = await self.flush_outbox(flush_timeout)
