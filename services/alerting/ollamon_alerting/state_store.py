@@ -45,8 +45,10 @@ def silence_key(silence_id: str) -> str:
 class AlertStateStore:
     """Reads and writes alerting's state in the key-value bucket."""
 
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self, kv: KeyValue, js: JetStreamContext, bucket: str) -> None:
         self.kv = kv
+        self.js = js
+        self.bucket = bucket
 
     @classmethod
     async def open(
@@ -57,20 +59,26 @@ class AlertStateStore:
             kv = await js.create_key_value(bucket=bucket, history=1, storage=api.StorageType.FILE)
         except nats.js.errors.BadRequestError:
             kv = await js.key_value(bucket)
-        return cls(kv)
+        return cls(kv, js, bucket)
+
+    async def _keys(self) -> list[str]:
+        """Every key the bucket's stream holds a message for.
+
+        Read from the stream's subject list, a single request: `KeyValue.keys()` uses a
+        watcher that can report the end before it has delivered every key.
+        """
+        prefix = f"$KV.{self.bucket}."
+        info = await self.js.stream_info(f"KV_{self.bucket}", subjects_filter=f"{prefix}>")
+        return [subject.removeprefix(prefix) for subject in info.state.subjects or {}]
 
     async def load(self) -> StoredState:
         """Everything the bucket holds; entries that no longer parse are logged and skipped."""
         state = StoredState()
-        try:
-            keys = await self.kv.keys()
-        except nats.js.errors.NoKeysError:
-            return state
-        for key in keys:
+        for key in await self._keys():
             try:
                 entry = await self.kv.get(key)
-            except nats.js.errors.KeyNotFoundError:
-                continue
+            except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+                continue  # purged: a resolved alert or an expired silence
             raw = entry.value or b""
             try:
                 if key.startswith(ALERT_PREFIX):
