@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 import time
 from datetime import datetime
@@ -23,7 +22,7 @@ import httpx
 from bench.harness import BenchContext, BenchResult
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaSystemMetrics, ServiceName
-from ollamon_core.nats_server import NatsServer
+from ollamon_core.nats_server import NatsServer, free_port
 from ollamon_core.stats import percentile
 
 NAME = "sse_fanout"
@@ -87,12 +86,6 @@ async def _client_process(host: str, port: int, clients: int, events: int) -> No
 
 
 # Bench side ---------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _start_gateway(nats_url: str, port: int) -> asyncio.subprocess.Process:
@@ -183,7 +176,7 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
     events = 10 if ctx.quick else 30
     with NatsServer(ctx.work_dir / "nats") as server:
         bus = await Bus.connect(server.url, ServiceName.PROBE)
-        port = _free_port()
+        port = free_port()
         gateway = await _start_gateway(server.url, port)
         try:
             reference = await _measure(bus, port, 1, min(events, 10))

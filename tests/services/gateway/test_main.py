@@ -5,20 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 
 import httpx
 
+from ollamon_core.nats_server import free_port
+
 STARTUP_TIMEOUT_SECONDS = 20.0
 EXIT_TIMEOUT_SECONDS = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_the_service_serves_reports_its_heartbeat_and_stops_cleanly_with_open_streams(

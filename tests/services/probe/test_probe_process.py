@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from typing import Any
 
@@ -21,15 +20,10 @@ from ollamon_core.events import (
     OllamaModelMetrics,
     ServiceName,
 )
+from ollamon_core.nats_server import free_port
 from tests.conftest import BusFactory
 from tests.services.probe.conftest import Emulated
 from tests.support.waiting import wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def wait_until_listening(port: int, timeout: float = 15.0) -> None:
