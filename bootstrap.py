@@ -29,7 +29,7 @@ MEMBERS = [
     "services/storage",
     "services/gateway",
     "cli",
-    "tests/emulator",
+    "emulator",
 ]
 DEV_COMMANDS = {"test", "lint", "bench"}
 

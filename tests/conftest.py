@@ -19,9 +19,9 @@ import nats
 import nats.js.errors
 import pytest
 
+from ollamon_cli.nats_server import NatsServer
 from ollamon_core.bus import Bus
 from ollamon_core.events import ServiceName
-from ollamon_core.nats_server import NatsServer
 
 
 def docker_engine_available() -> bool:

@@ -26,7 +26,7 @@ MEMBERS = [
     "services/storage",
     "services/gateway",
     "cli",
-    "tests/emulator",
+    "emulator",
 ]
 
 

@@ -17,9 +17,9 @@ from nats.aio.msg import Msg
 
 from bench.harness import BenchContext, BenchResult
 from ollamon_alerting.service import running_alerting
+from ollamon_cli.nats_server import NatsServer
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaModelMetrics, OllamaPerformanceAlert, ServiceName
-from ollamon_core.nats_server import NatsServer
 from ollamon_core.settings import AlertingSettings
 from ollamon_core.stats import percentile
 

@@ -22,10 +22,10 @@ from typing import Any
 import psutil
 
 from bench.harness import BenchContext, BenchResult
+from ollamon_cli.nats_server import NatsServer
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import ServiceName
-from ollamon_core.nats_server import NatsServer
 
 NAME = "collector_cost"
 INTERVAL_SECONDS = 1.0

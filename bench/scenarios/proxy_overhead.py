@@ -25,7 +25,7 @@ import httpx
 import uvloop
 
 from bench.harness import BenchContext, BenchResult
-from ollamon_core.nats_server import NatsServer, free_port
+from ollamon_cli.nats_server import NatsServer, free_port
 from ollamon_core.stats import percentile
 from ollamon_probe.http1_pool import UpstreamPool
 from ollamon_probe.server import serving

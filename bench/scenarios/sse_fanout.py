@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 
 from bench.harness import BenchContext, BenchResult
+from ollamon_cli.nats_server import NatsServer, free_port
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaSystemMetrics, ServiceName
-from ollamon_core.nats_server import NatsServer, free_port
 from ollamon_core.stats import percentile
 
 NAME = "sse_fanout"

@@ -20,10 +20,10 @@ from pathlib import Path
 import nats
 
 from bench.harness import BenchContext, BenchResult
+from ollamon_cli.nats_server import NatsServer
 from ollamon_core import subjects
 from ollamon_core.bus import MSG_ID_HEADER, Bus, encode
 from ollamon_core.events import OllamaModelMetrics, ServiceName
-from ollamon_core.nats_server import NatsServer
 
 NAME = "storage_ingest"
 TARGET_RATIO = 0.75

@@ -21,11 +21,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from bench.harness import BenchContext, BenchResult
+from ollamon_cli.nats_server import NatsServer
 from ollamon_core import stats, subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaModelMetrics, ServiceName
 from ollamon_core.events import queries as q
-from ollamon_core.nats_server import NatsServer
 from ollamon_storage import rollup_store, rows, schema
 from ollamon_storage.rollups import RequestSample, rollup_deltas
 

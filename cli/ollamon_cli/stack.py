@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ollamon_cli.nats_server import NatsServer
 from ollamon_cli.supervisor import ServiceSpec, StackFailedError, Supervisor
-from ollamon_core.nats_server import NatsServer
 from ollamon_core.settings import StackSettings
 
 # Storage first: it sets the stream's retention before others publish.

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ollamon_core.nats_server import free_port
+from ollamon_cli.nats_server import free_port
 from tests.support.stack import launch, stop_stack
 from tests.support.waiting import wait_for_async
 

@@ -17,7 +17,7 @@ from ollama_emulator.app import create_app
 from ollama_emulator.asgi import JSON, Message, Receive, Scope, Send, dumps, send_bytes
 from ollama_emulator.config import EmulatorConfig
 from ollama_emulator.server import serve_app
-from ollamon_core.nats_server import free_port
+from ollamon_cli.nats_server import free_port
 
 SERVER_ERROR_MESSAGE = "llama runner process has terminated: exit status 2"
 

@@ -18,9 +18,9 @@ import httpx
 import nats.errors
 import pytest
 
+from ollamon_cli.nats_server import NatsServer
 from ollamon_core import subjects
 from ollamon_core.events import ServiceName
-from ollamon_core.nats_server import NatsServer
 from tests.faults.malformed import CONSUMERS, expected_per_service, payloads
 from tests.faults.observers import SERVICES, restarts_reported, service_processes
 from tests.faults.stack_under_fault import FaultStack, fault_stack

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from ollamon_cli.nats_server import NatsServer
 from ollamon_core import subjects
-from ollamon_core.nats_server import NatsServer
 from tests.faults.observers import SERVICES, SteadyTraffic, restarts_reported
 from tests.faults.stack_under_fault import FaultStack, fault_stack
 from tests.support.waiting import wait_for, wait_for_async

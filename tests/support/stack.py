@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ollamon_core.nats_server import free_port
+from ollamon_cli.nats_server import free_port
 
 BANNER = "ollamon is up"
 START_TIMEOUT_SECONDS = 60.0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -48,12 +47,8 @@ class GpuDetection:
 
 
 def load_pynvml() -> Any:
-    """Import the real `pynvml` module (raises ImportError where it is not installed)."""
-    with warnings.catch_warnings():
-        # The `pynvml` shim warns that it is deprecated in favour of nvidia-ml-py, which it
-        # wraps; the API is the same.
-        warnings.simplefilter("ignore", FutureWarning)
-        import pynvml
+    """Import the `pynvml` module of nvidia-ml-py (raises ImportError where it is missing)."""
+    import pynvml
 
     return pynvml
 

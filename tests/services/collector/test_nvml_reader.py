@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
-
+import pynvml
 import pytest
 
 from ollamon_collector.nvml_reader import NvmlReader, decode_throttle_reasons
@@ -18,9 +17,6 @@ def started(fake: FakeNvml) -> FakeNvml:
 
 
 def test_every_function_of_the_fake_exists_in_the_real_pynvml() -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        pynvml = pytest.importorskip("pynvml")
     faked = [name for name in vars(FakeNvml) if name.startswith(("nvml", "NVML"))]
     assert faked
     assert [name for name in faked if not hasattr(pynvml, name)] == []

@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from ollamon_core.nats_server import free_port
+from ollamon_cli.nats_server import free_port
 
 STARTUP_TIMEOUT_SECONDS = 20.0
 EXIT_TIMEOUT_SECONDS = 15.0

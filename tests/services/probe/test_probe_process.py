@@ -10,6 +10,7 @@ from typing import Any
 
 import ollama
 
+from ollamon_cli.nats_server import free_port
 from ollamon_core import subjects
 from ollamon_core.events import (
     Event,
@@ -20,7 +21,6 @@ from ollamon_core.events import (
     OllamaModelMetrics,
     ServiceName,
 )
-from ollamon_core.nats_server import free_port
 from tests.conftest import BusFactory
 from tests.services.probe.conftest import Emulated
 from tests.support.waiting import wait_for
