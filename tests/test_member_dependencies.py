@@ -1,4 +1,4 @@
-"""Each workspace member imports only what its own pyproject declares (STYLE.md).
+"""Each workspace member imports only what its own pyproject declares.
 
 This is the static twin of installing each member alone: it walks every module's imports
 and checks each third-party one against the member's declared dependencies and what they

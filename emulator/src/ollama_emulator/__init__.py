@@ -1,1 +1,1 @@
-"""A faithful Ollama emulator for tests and the demo (wire format in DESIGN.md)."""
+"""A faithful Ollama emulator for tests and the demo: Ollama's wire format, native and /v1."""
