@@ -10,8 +10,8 @@ import re
 import sys
 from pathlib import Path
 
+from ollamon_cli.settings_table import settings_table
 from ollamon_core import subjects
-from ollamon_core.settings import settings_table
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

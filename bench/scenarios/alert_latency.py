@@ -17,10 +17,10 @@ from nats.aio.msg import Msg
 
 from bench.harness import BenchContext, BenchResult
 from ollamon_alerting.service import running_alerting
+from ollamon_alerting.settings import AlertingSettings
 from ollamon_cli.nats_server import NatsServer
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaModelMetrics, OllamaPerformanceAlert, ServiceName
-from ollamon_core.settings import AlertingSettings
 from ollamon_core.stats import percentile
 
 NAME = "alert_latency"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 
+from ollamon_cli.settings import StackSettings
 from ollamon_cli.stack import run_stack
 from ollamon_cli.supervisor import ServiceSpec
-from ollamon_core.settings import StackSettings
 
 # Alert sooner than in production so a newcomer sees the lifecycle within a minute.
 DEMO_ENVIRONMENT = {

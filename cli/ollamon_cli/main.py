@@ -16,7 +16,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from ollamon_core.settings import GatewaySettings, ProbeSettings, StackSettings, settings_table
+from ollamon_cli.settings import StackSettings
 
 
 def _nats_url(settings: StackSettings) -> str:
@@ -26,7 +26,8 @@ def _nats_url(settings: StackSettings) -> str:
 def command_up(_: argparse.Namespace) -> int:
     from ollamon_cli.stack import run_stack
 
-    return run_stack(StackSettings(), ollama_url=ProbeSettings().ollama_urls[0])
+    settings = StackSettings()
+    return run_stack(settings, ollama_url=settings.ollama_urls[0])
 
 
 def command_demo(args: argparse.Namespace) -> int:
@@ -46,7 +47,7 @@ def command_alerts(args: argparse.Namespace) -> int:
 def command_selftest(args: argparse.Namespace) -> int:
     from ollamon_cli.selftest import run_selftest
 
-    settings = GatewaySettings()
+    settings = StackSettings()
     base_url = args.url or f"http://{settings.gateway_host}:{settings.gateway_port}"
     path = run_selftest(base_url, Path(args.out), settings.api_token)
     print(f"selftest results written to {path}")
@@ -61,6 +62,8 @@ def command_backup(_: argparse.Namespace) -> int:
 
 
 def command_settings(_: argparse.Namespace) -> int:
+    from ollamon_cli.settings_table import settings_table
+
     print(settings_table())
     return 0
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ollamon_cli.nats_server import NatsServer
+from ollamon_cli.settings import StackSettings
 from ollamon_cli.supervisor import ServiceSpec, StackFailedError, Supervisor
-from ollamon_core.settings import StackSettings
 
 # Storage first: it sets the stream's retention before others publish.
 SERVICE_ORDER = ("storage", "alerting", "collector", "probe", "gateway")

@@ -13,7 +13,7 @@ import yaml
 from pydantic import AliasChoices
 
 from deploy.requirements_from_pyproject import third_party_requirements
-from ollamon_core.settings import SETTINGS_CLASSES
+from ollamon_cli.settings_table import settings_classes
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["collector", "probe", "alerting", "storage", "gateway"]
@@ -26,7 +26,7 @@ def compose() -> dict[str, Any]:
 
 def accepted_env_names(service: str) -> set[str]:
     names: set[str] = set()
-    settings_class = SETTINGS_CLASSES[service]
+    settings_class = settings_classes()[service]
     prefix = str(settings_class.model_config.get("env_prefix", ""))
     for field_name, field in settings_class.model_fields.items():
         alias = field.validation_alias

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ollamon_alerting.service import service_main
+from ollamon_alerting.settings import AlertingSettings
 from ollamon_core.events import ServiceName
 from ollamon_core.runtime import configure_logging, run_service
-from ollamon_core.settings import AlertingSettings
 
 
 def main() -> None:

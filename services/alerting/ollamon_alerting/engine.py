@@ -21,6 +21,7 @@ from ollamon_alerting.lifecycle import (
 from ollamon_alerting.messages import build_alert, build_score
 from ollamon_alerting.rules import RuleName, resolve_rule, thresholds_from_settings
 from ollamon_alerting.scoring import ScoreThresholds
+from ollamon_alerting.settings import AlertingSettings
 from ollamon_alerting.silences import SilenceBook
 from ollamon_alerting.windows import RequestSample, RequestWindow, WindowStats
 from ollamon_core.events import (
@@ -34,7 +35,6 @@ from ollamon_core.events import (
     Silence,
     ThresholdUpdate,
 )
-from ollamon_core.settings import AlertingSettings
 
 WindowKey = tuple[str, str]  # host, model
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ollamon_core.settings import AlertingSettings
+from ollamon_alerting.settings import AlertingSettings
 
 
 class RuleName(StrEnum):

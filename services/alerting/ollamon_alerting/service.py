@@ -18,6 +18,7 @@ from nats.aio.subscription import Subscription
 from ollamon_alerting.clock import Clock
 from ollamon_alerting.engine import AlertEngine
 from ollamon_alerting.rules import UnknownRuleError
+from ollamon_alerting.settings import AlertingSettings
 from ollamon_alerting.state_store import AlertStateStore
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
@@ -36,7 +37,6 @@ from ollamon_core.events import (
     utc_now,
 )
 from ollamon_core.runtime import heartbeat_loop
-from ollamon_core.settings import AlertingSettings
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from ollamon_collector.service import run_collector
+from ollamon_collector.settings import CollectorSettings
 from ollamon_core.events import ServiceName
 from ollamon_core.runtime import configure_logging, run_service
-from ollamon_core.settings import CollectorSettings
 
 
 def main() -> None:

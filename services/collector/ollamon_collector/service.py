@@ -19,12 +19,12 @@ from pydantic import ValidationError
 
 from ollamon_collector.models_state import LatestModels
 from ollamon_collector.sampling_control import SamplingState, SamplingSwitch
+from ollamon_collector.settings import CollectorSettings
 from ollamon_collector.system_sampler import SystemSampler, build_system_sampler
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import MonitoringControl, OllamaModelsSnapshot, ServiceName
 from ollamon_core.runtime import heartbeat_loop
-from ollamon_core.settings import CollectorSettings
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from ollamon_collector.metrics import build_system_metrics
 from ollamon_collector.models_state import ModelCounts
 from ollamon_collector.nvml_reader import NvmlReader
 from ollamon_collector.ollama_processes import OllamaProcessTracker
+from ollamon_collector.settings import CollectorSettings
 from ollamon_core.events import OllamaSystemMetrics
-from ollamon_core.settings import CollectorSettings
 
 
 class SystemSampler:

@@ -8,9 +8,9 @@ import logging
 from ollamon_core.bus import Bus
 from ollamon_core.events import ServiceName
 from ollamon_core.runtime import configure_logging, heartbeat_loop, run_service
-from ollamon_core.settings import GatewaySettings
 from ollamon_gateway.app import create_app
 from ollamon_gateway.server import AppServer
+from ollamon_gateway.settings import GatewaySettings
 
 log = logging.getLogger("ollamon_gateway")
 

@@ -15,7 +15,6 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from ollamon_core import __version__, subjects
 from ollamon_core.bus import Bus
-from ollamon_core.settings import GatewaySettings
 from ollamon_gateway.auth import BEARER_SCHEME, token_guard
 from ollamon_gateway.problems import problem_details_plugin
 from ollamon_gateway.resources import Gateway
@@ -24,6 +23,7 @@ from ollamon_gateway.routes.health import ollama_health
 from ollamon_gateway.routes.metrics import prometheus_metrics
 from ollamon_gateway.routes.performance import PerformanceController
 from ollamon_gateway.routes.stream import stream
+from ollamon_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from ollamon_core.events import (
     MonitoringControl,
     OllamaHealth,
 )
-from ollamon_core.settings import GatewaySettings
 from ollamon_gateway.api_models import NatsStatus, StreamStatus
 from ollamon_gateway.exporter import MetricsExporter
 from ollamon_gateway.fanout import Fanout
 from ollamon_gateway.live_state import LiveState
 from ollamon_gateway.problems import bad_request
+from ollamon_gateway.settings import GatewaySettings
 
 # Event kinds forwarded to stream clients, by the SSE `event:` type they get.
 STREAM_TYPES: dict[str, str] = {

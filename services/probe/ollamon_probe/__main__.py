@@ -6,8 +6,8 @@ import asyncio
 import logging
 
 from ollamon_core.runtime import configure_logging, run_service
-from ollamon_core.settings import ProbeSettings
 from ollamon_probe.service import run_probe
+from ollamon_probe.settings import ProbeSettings
 
 
 def main() -> None:

@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 from ollamon_core.events import Event
-from ollamon_core.settings import ProbeSettings
 from ollamon_probe.client_side import (
     ClientGoneError,
     DisconnectWatch,
@@ -31,6 +30,7 @@ from ollamon_probe.hosts import host_labels
 from ollamon_probe.http1_pool import UpstreamError, UpstreamPool, UpstreamResponse
 from ollamon_probe.request_event import Origin, build_event
 from ollamon_probe.residency import Residency, ResidencyBook
+from ollamon_probe.settings import ProbeSettings
 from ollamon_probe.upstream import forwarded_headers, reply_headers, request_target
 
 log = logging.getLogger(__name__)

@@ -11,11 +11,11 @@ from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import MonitoringControl, ServiceName
 from ollamon_core.runtime import heartbeat_loop
-from ollamon_core.settings import ProbeSettings
 from ollamon_probe.hosts import host_labels
 from ollamon_probe.proxy import create_proxy_app
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import serving
+from ollamon_probe.settings import ProbeSettings
 from ollamon_probe.upstream import create_proxy_pool, create_watcher_client
 from ollamon_probe.watcher import Watcher
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 
 import httpx
 
-from ollamon_core.settings import ProbeSettings
 from ollamon_probe.http1_pool import UpstreamPool
+from ollamon_probe.settings import ProbeSettings
 
 # A connect that hangs means Ollama is down; a slow read is a long generation.
 CONNECT_TIMEOUT_SECONDS = 5.0

@@ -11,12 +11,12 @@ from ollamon_core import subjects
 from ollamon_core.bus import Bus, QueryHandler
 from ollamon_core.events import ServiceName
 from ollamon_core.runtime import configure_logging, heartbeat_loop, run_service
-from ollamon_core.settings import StorageSettings
 from ollamon_storage.commands import Commands, cleanup_loop
 from ollamon_storage.consumer import StorageConsumer
 from ollamon_storage.database import Database
 from ollamon_storage.ingest import Ingestor
 from ollamon_storage.queries import QueryService
+from ollamon_storage.settings import StorageSettings
 
 log = logging.getLogger("ollamon_storage")
 # Ingest allocates a few objects per message and keeps up to a consumer's worth of them

@@ -21,11 +21,11 @@ from ollamon_core.events.queries import (
     ExportReply,
     ExportRequest,
 )
-from ollamon_core.settings import StorageSettings
 from ollamon_storage import export, maintenance
 from ollamon_storage.database import Database
 from ollamon_storage.paths import PathOutsideError, confined_path
 from ollamon_storage.queries import bad_request
+from ollamon_storage.settings import StorageSettings
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ollamon_core.settings import StorageSettings
 from ollamon_storage.database import Database
 from ollamon_storage.rollups import RESOLUTIONS_SECONDS
+from ollamon_storage.settings import StorageSettings
 
 DELETE_CHUNK_ROWS = 5_000
 RAW_TABLES = ("requests", "system_samples", "alerts", "scores", "lifecycle", "health")

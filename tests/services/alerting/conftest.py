@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ollamon_alerting.lifecycle import AlertTracker, LifecycleTiming
+from ollamon_alerting.settings import AlertingSettings
 from ollamon_alerting.silences import SilenceBook
-from ollamon_core.settings import AlertingSettings
 
 START = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 

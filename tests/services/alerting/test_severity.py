@@ -78,7 +78,7 @@ def test_thresholds_come_from_the_settings_with_the_seed_defaults() -> None:
 
 
 def test_threshold_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ollamon_core.settings import AlertingSettings
+    from ollamon_alerting.settings import AlertingSettings
 
     monkeypatch.setenv("OLLAMON_ALERT_RESPONSE_TIME_MS", "1234")
     monkeypatch.setenv("OLLAMON_ALERT_FOR_SECONDS", "0")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ollamon_collector.service import run_collector
+from ollamon_collector.settings import CollectorSettings
 from ollamon_collector.system_sampler import SystemSampler, build_system_sampler
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
@@ -25,7 +26,6 @@ from ollamon_core.events import (
     OllamaSystemMetrics,
     ServiceName,
 )
-from ollamon_core.settings import CollectorSettings
 from tests.conftest import BusFactory
 from tests.services.collector.conftest import SpawnNamed
 from tests.services.collector.fake_nvml import FakeNvml, two_gpu_nvml

@@ -10,10 +10,10 @@ from litestar import Litestar
 
 from ollamon_core.bus import Bus
 from ollamon_core.events import ServiceName
-from ollamon_core.settings import GatewaySettings
 from ollamon_gateway.app import create_app
 from ollamon_gateway.resources import Gateway
 from ollamon_gateway.server import AppServer
+from ollamon_gateway.settings import GatewaySettings
 from tests.conftest import BusFactory
 from tests.services.gateway.stubs import Responder, serve_probe, serve_storage
 

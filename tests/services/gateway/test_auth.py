@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ollamon_core.settings import GatewaySettings
 from ollamon_gateway.auth import bearer_token
+from ollamon_gateway.settings import GatewaySettings
 from tests.services.gateway.conftest import SettingsFactory
 from tests.services.gateway.stubs import Responder
 

@@ -10,8 +10,8 @@ import pytest
 from litestar import Litestar
 
 from ollamon_cli.selftest import run_selftest
-from ollamon_core.settings import GatewaySettings
 from ollamon_gateway.server import AppServer
+from ollamon_gateway.settings import GatewaySettings
 from tests.services.gateway.conftest import SettingsFactory, gateway_of
 from tests.services.gateway.stubs import Responder
 

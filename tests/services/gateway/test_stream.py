@@ -25,8 +25,8 @@ from ollamon_core.events import (
     ServiceName,
     utc_now,
 )
-from ollamon_core.settings import GatewaySettings
 from ollamon_gateway.server import AppServer
+from ollamon_gateway.settings import GatewaySettings
 from tests.services.gateway.conftest import SettingsFactory, gateway_of
 from tests.services.gateway.sse_reader import SseMessage, messages
 from tests.services.gateway.stubs import MODEL_WITH_NAMESPACE, firing_alert, system_sample

@@ -13,11 +13,11 @@ from ollama_emulator.server import serve_app
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import Event, ServiceName
-from ollamon_core.settings import ProbeSettings
 from ollamon_probe.http1_pool import UpstreamPool
 from ollamon_probe.proxy import ProxyApp, create_proxy_app
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import serving
+from ollamon_probe.settings import ProbeSettings
 from ollamon_probe.upstream import create_proxy_pool
 from tests.conftest import BusFactory
 

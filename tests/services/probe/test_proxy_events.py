@@ -14,10 +14,10 @@ import pytest
 from ollama_emulator.config import EmulatorConfig, ModelSpec
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaModelMetrics
-from ollamon_core.settings import ProbeSettings
 from ollamon_probe.proxy import create_proxy_app
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import serving
+from ollamon_probe.settings import ProbeSettings
 from ollamon_probe.upstream import create_proxy_pool
 from tests.services.probe.conftest import RunningProxy
 from tests.support.waiting import wait_for

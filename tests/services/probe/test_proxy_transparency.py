@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from ollamon_core.events import Event, OllamaModelMetrics
-from ollamon_core.settings import ProbeSettings
 from ollamon_probe.proxy import ProxyApp, create_proxy_app
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import serving
+from ollamon_probe.settings import ProbeSettings
 from ollamon_probe.upstream import create_proxy_pool
 from tests.services.probe.echo_upstream import GZIPPED_TEXT, EchoUpstream
 from tests.support.waiting import wait_for

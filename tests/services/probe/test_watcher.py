@@ -182,7 +182,7 @@ async def test_the_watchers_residency_decides_cold_and_warm_starts(watched: Watc
             events.append(event)
             return True
 
-    from ollamon_core.settings import ProbeSettings
+    from ollamon_probe.settings import ProbeSettings
 
     settings = ProbeSettings(ollama_urls=[watched.url], host_label="box-1")
     async with create_proxy_pool(settings) as upstream_pool:

@@ -17,9 +17,9 @@ import pytest
 from ollamon_core import subjects
 from ollamon_core.bus import Bus, encode
 from ollamon_core.events import Event, ServiceName
-from ollamon_core.settings import StorageSettings
 from ollamon_storage.__main__ import main as storage_main
 from ollamon_storage.database import Database
+from ollamon_storage.settings import StorageSettings
 
 
 def make_settings(storage_path: Path, nats_url: str, **overrides: object) -> StorageSettings:

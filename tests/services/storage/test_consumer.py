@@ -20,10 +20,10 @@ from nats.js import api
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import Event, ServiceName
-from ollamon_core.settings import StorageSettings
 from ollamon_storage.consumer import StorageConsumer
 from ollamon_storage.database import Database
 from ollamon_storage.ingest import Ingestor
+from ollamon_storage.settings import StorageSettings
 from tests.conftest import BusFactory
 from tests.services.storage import factories
 from tests.services.storage.conftest import count_rows_async, make_settings, publish_all

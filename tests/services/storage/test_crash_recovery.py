@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ollamon_core.events import ServiceName
-from ollamon_core.settings import StorageSettings
+from ollamon_storage.settings import StorageSettings
 from tests.conftest import BusFactory
 from tests.services.storage import factories
 from tests.services.storage.conftest import count_rows_async, publish_all, wait_for_ready

@@ -15,9 +15,9 @@ from ollamon_core import subjects
 from ollamon_core.bus import QueryFailedError
 from ollamon_core.events import ServiceName
 from ollamon_core.events.queries import ExportFormat, ExportRequest
-from ollamon_core.settings import StorageSettings
 from ollamon_storage import schema
 from ollamon_storage.export import export_database
+from ollamon_storage.settings import StorageSettings
 from tests.conftest import BusFactory
 from tests.services.storage import factories
 from tests.services.storage.conftest import count_rows_async, publish_all

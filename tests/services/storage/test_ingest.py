@@ -12,8 +12,8 @@ from nats.aio.msg import Msg
 from ollamon_core import subjects
 from ollamon_core.bus import ERROR_HEADER, Bus
 from ollamon_core.events import Heartbeat, ServiceName
-from ollamon_core.settings import StorageSettings
 from ollamon_storage.__main__ import main as storage_main
+from ollamon_storage.settings import StorageSettings
 from tests.conftest import BusFactory
 from tests.services.storage import factories
 from tests.services.storage.conftest import (

@@ -13,9 +13,9 @@ from ollamon_core import subjects
 from ollamon_core.bus import QueryFailedError
 from ollamon_core.events import AlertState, Event, ServiceName, utc_now
 from ollamon_core.events.queries import BackupRequest, CleanupRequest
-from ollamon_core.settings import StorageSettings
 from ollamon_storage import maintenance, rows, writer
 from ollamon_storage.database import Database
+from ollamon_storage.settings import StorageSettings
 from tests.conftest import BusFactory
 from tests.services.storage import factories
 from tests.services.storage.conftest import count_rows_async, publish_all

@@ -15,10 +15,10 @@ from ollamon_core.bus import Bus, QueryFailedError
 from ollamon_core.events import AlertState, Event, ServiceName, Severity, utc_now
 from ollamon_core.events import queries as q
 from ollamon_core.events.ollama import LifecycleChange
-from ollamon_core.settings import StorageSettings
 from ollamon_storage import rows, writer
 from ollamon_storage.__main__ import main as storage_main
 from ollamon_storage.database import Database
+from ollamon_storage.settings import StorageSettings
 from tests.services.storage import factories
 from tests.services.storage.conftest import make_settings, wait_for_ready
 

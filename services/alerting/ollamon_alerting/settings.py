@@ -1,0 +1,127 @@
+"""Settings of alerting, read from `OLLAMON_ALERT_*` variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from ollamon_core.settings import ServiceSettings
+
+
+class AlertingSettings(ServiceSettings):
+    """Settings of alerting: thresholds of the specification and lifecycle timing.
+
+    A threshold's field name is also the name a threshold update may use for its rule.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="OLLAMON_ALERT_")
+
+    response_time_ms: float = Field(
+        default=30000.0, gt=0, description="Slow-response threshold (ms)"
+    )
+    model_load_time_ms: float = Field(
+        default=60000.0,
+        gt=0,
+        description="Model-load threshold: a request's load_duration (ms)",
+    )
+    context_length_utilization: float = Field(
+        default=90.0,
+        gt=0,
+        le=100,
+        description="Context-overflow threshold: percent of num_ctx a request used",
+    )
+    error_rate_percent: float = Field(
+        default=10.0,
+        gt=0,
+        le=100,
+        description="Low-success-rate threshold: percent of failed requests in the window",
+    )
+    memory_usage_percent: float = Field(
+        default=95.0,
+        gt=0,
+        le=100,
+        description="High-memory threshold (percent of host memory used)",
+    )
+    cpu_usage_percent: float = Field(
+        default=98.0, gt=0, le=100, description="High-CPU threshold (percent)"
+    )
+    gpu_usage_percent: float = Field(
+        default=95.0, gt=0, le=100, description="High-GPU threshold (percent utilisation)"
+    )
+    disk_usage_percent: float = Field(
+        default=90.0,
+        gt=0,
+        le=100,
+        description="Disk-space threshold (percent of the disk used)",
+    )
+    time_to_first_token_p95_ms: float = Field(
+        default=10000.0,
+        gt=0,
+        validation_alias="OLLAMON_ALERT_TTFT_P95_MS",
+        description="Time-to-first-token threshold: p95 over the window (ms)",
+    )
+    tokens_per_second_drop_percent: float = Field(
+        default=30.0,
+        gt=0,
+        le=100,
+        description="Tokens/s regression threshold: percent below the model's own baseline",
+    )
+    cpu_offload_percent: float = Field(
+        default=0.0,
+        ge=0,
+        lt=100,
+        description="Partial-offload threshold: percent of a loaded model outside VRAM",
+    )
+    window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Sliding window of the success-rate, TTFT p95, tokens/s rules and scores",
+    )
+    min_requests: int = Field(
+        default=10,
+        ge=1,
+        description="Requests a window needs before its success-rate, TTFT and tokens/s rules act",
+    )
+    baseline_min_samples: int = Field(
+        default=20,
+        ge=1,
+        description="Requests that set a model's tokens/s baseline (median) on a host",
+    )
+    for_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a condition must hold (pending) before the alert fires",
+    )
+    resolve_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a firing alert must stay below its resolve level before resolving",
+    )
+    hysteresis_percent: float = Field(
+        default=10.0,
+        ge=0,
+        lt=100,
+        description="Resolve level: a value must fall to threshold x (1 - this/100) or below",
+    )
+    repeat_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between repeat notifications of a still-firing alert",
+    )
+    stale_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="A condition with no new data for this long counts as cleared",
+    )
+    evaluation_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        validation_alias="OLLAMON_ALERT_EVALUATION_INTERVAL",
+        description="Seconds between evaluations of pending, resolving and windowed alerts",
+    )
+    score_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias="OLLAMON_ALERT_SCORE_INTERVAL",
+        description="Seconds between ModelScore publications",
+    )

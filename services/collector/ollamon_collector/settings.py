@@ -1,0 +1,28 @@
+"""Settings of the collector, read from `OLLAMON_*` variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from ollamon_core.settings import ServiceSettings, monitoring_interval_field, storage_path_field
+
+
+class CollectorSettings(ServiceSettings):
+    """Settings of the collector."""
+
+    monitoring_interval_seconds: float = monitoring_interval_field()
+    storage_path: Path = storage_path_field()
+    process_rescan_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest time between two scans of all processes for Ollama's server and "
+        "runners (also rescanned when a tracked one exits or the loaded models change)",
+    )
+    connections_fallback_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Where /proc/net/snmp is missing, how long a psutil.net_connections() "
+        "count of active TCP connections is reused (that call is expensive)",
+    )
