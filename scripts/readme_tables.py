@@ -1,21 +1,23 @@
-"""Regenerate the README's generated tables (settings, subjects) from the code.
+"""Regenerate the docs' generated tables from the code: the settings table in README.md, the
+subjects table in docs/ARCHITECTURE.md.
 
-python scripts/readme_tables.py          # rewrite README.md in place
-python scripts/readme_tables.py --check  # exit 1 if README.md is out of date (CI, tests)
+python scripts/readme_tables.py          # rewrite both files in place
+python scripts/readme_tables.py --check  # exit 1 if either is out of date (CI, tests)
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ollamon_cli.settings_table import settings_table
 from ollamon_core import subjects
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-PERSISTED_NOTE = "JetStream stream `OLLAMON` (storage keeps it)"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
 
 
 def _first_line(doc: str | None) -> str:
@@ -46,17 +48,21 @@ def subjects_table() -> str:
     return "\n".join(lines)
 
 
-TABLES = {"settings": settings_table, "subjects": subjects_table}
+# Each file with the generated tables it holds, by marker name.
+TABLES: dict[Path, dict[str, Callable[[], str]]] = {
+    README: {"settings": settings_table},
+    ARCHITECTURE: {"subjects": subjects_table},
+}
 
 
-def render(text: str) -> str:
-    """README text with every generated block replaced by fresh output."""
-    for name, make in TABLES.items():
+def render(text: str, tables: dict[str, Callable[[], str]], name_of_file: str) -> str:
+    """`text` with every generated block in `tables` replaced by fresh output."""
+    for name, make in tables.items():
         pattern = re.compile(
             rf"(<!-- {name}-table:start -->\n).*?(<!-- {name}-table:end -->)", re.DOTALL
         )
         if not pattern.search(text):
-            raise SystemExit(f"README.md lacks the {name}-table markers")
+            raise SystemExit(f"{name_of_file} lacks the {name}-table markers")
         fresh = make()
 
         def replace(match: re.Match[str], fresh: str = fresh) -> str:
@@ -67,14 +73,20 @@ def render(text: str) -> str:
 
 
 def main() -> int:
-    current = README.read_text()
-    fresh = render(current)
-    if "--check" in sys.argv:
-        if fresh != current:
-            print("README.md tables are out of date: run python scripts/readme_tables.py")
-            return 1
-        return 0
-    README.write_text(fresh)
+    stale: list[str] = []
+    for path, tables in TABLES.items():
+        name_of_file = str(path.relative_to(ROOT))
+        current = path.read_text()
+        fresh = render(current, tables, name_of_file)
+        if fresh == current:
+            continue
+        if "--check" in sys.argv:
+            stale.append(name_of_file)
+        else:
+            path.write_text(fresh)
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run python scripts/readme_tables.py")
+        return 1
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The README's generated tables match the code."""
+"""The generated tables (settings in the README, subjects in docs/ARCHITECTURE.md) match the code,
+and the README keeps its quick start."""
 
 from __future__ import annotations
 
