@@ -1,6 +1,8 @@
 """The alerting service: subscribe, feed the engine, publish alerts and scores, keep state.
 
-Handlers only do I/O; every decision is the engine's (pure code).
+`running_alerting` reads top to bottom: connect, open the state bucket, restore, subscribe,
+evaluate and score in the background, beat. Handlers only do I/O; every decision is the
+engine's (pure code).
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import nats.errors
@@ -36,13 +38,32 @@ from ollamon_core.events import (
     ThresholdUpdate,
     utc_now,
 )
-from ollamon_core.runtime import heartbeat_loop
+from ollamon_core.runtime import service_runtime
 
 log = logging.getLogger(__name__)
 
 
+@contextlib.asynccontextmanager
+async def running_alerting(
+    settings: AlertingSettings, clock: Clock = utc_now
+) -> AsyncIterator[AlertingService]:
+    """Run the alerting service until the block ends, then write what is left of its state."""
+    async with service_runtime(ServiceName.ALERTING, settings) as runtime:
+        store = await AlertStateStore.open(runtime.bus.js)
+        service = AlertingService(settings, runtime.bus, store, clock)
+        await service.restore()
+        runtime.on_close(service.persist)  # after the subscriptions and loops have ended
+        for subscription in await service.subscribe():
+            runtime.unsubscribe_at_close(subscription)
+        runtime.start_task(service.evaluation_loop(), name="alert-evaluation")
+        runtime.start_task(service.score_loop(), name="alert-scores")
+        runtime.start_heartbeat()
+        log.info("alerting ready on %s", settings.nats_url)
+        yield service
+
+
 class AlertingService:
-    """One running alerting service over a connected bus and a state store."""
+    """The alerting service's handlers and loops over a connected bus and a state store."""
 
     def __init__(
         self,
@@ -56,48 +77,27 @@ class AlertingService:
         self.store = store
         self.clock = clock
         self.engine = AlertEngine(settings)
-        self._subscriptions: list[Subscription] = []
-        self._tasks: list[asyncio.Task[None]] = []
         self._persist_lock = asyncio.Lock()
 
-    async def start(self) -> None:
-        """Restore the kept state, subscribe, start evaluation, score and heartbeat loops."""
+    async def restore(self) -> None:
+        """Take up the alerts, silences and thresholds kept in the state bucket."""
         stored = await self.store.load()
         self.engine.restore(stored.records, stored.silences, self.clock())
         self.engine.thresholds.update(stored.thresholds)
         self.bus.counters["alerts_restored"] = len(stored.records)
-        for pattern in (subjects.REQUESTS_ALL, subjects.SYSTEM, subjects.OLLAMA_ALL):
-            self._subscriptions.append(await self.bus.subscribe(pattern, self._on_event))
-        self._subscriptions.append(
+
+    async def subscribe(self) -> list[Subscription]:
+        """Subscribe to the events and the control subjects; returns the subscriptions."""
+        subscriptions = [
+            await self.bus.subscribe(pattern, self._on_event)
+            for pattern in (subjects.REQUESTS_ALL, subjects.SYSTEM, subjects.OLLAMA_ALL)
+        ]
+        subscriptions.append(
             await self.bus.subscribe(subjects.CONTROL_THRESHOLD, self._on_threshold)
         )
-        self._subscriptions.append(
-            await self.bus.subscribe(subjects.CONTROL_SILENCE, self._on_silence)
-        )
+        subscriptions.append(await self.bus.subscribe(subjects.CONTROL_SILENCE, self._on_silence))
         await self.bus.nc.flush()
-        self._spawn(self._evaluation_loop(), "alert-evaluation")
-        self._spawn(self._score_loop(), "alert-scores")
-        self._spawn(
-            heartbeat_loop(
-                self.bus,
-                ServiceName.ALERTING,
-                self.settings.host_label,
-                self.settings.heartbeat_interval_seconds,
-            ),
-            "alert-heartbeat",
-        )
-
-    async def stop(self) -> None:
-        """Stop the loops and subscriptions, then write what is left of the state."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-        for subscription in self._subscriptions:
-            with contextlib.suppress(nats.errors.Error):
-                await subscription.unsubscribe()
-        self._subscriptions.clear()
-        await self._persist()
+        return subscriptions
 
     # Handlers --------------------------------------------------------------------------
 
@@ -138,12 +138,14 @@ class AlertingService:
 
     # Loops -----------------------------------------------------------------------------
 
-    async def _evaluation_loop(self) -> None:
+    async def evaluation_loop(self) -> None:
+        """Let pending alerts fire and quiet ones resolve, every evaluation interval."""
         while True:
             await asyncio.sleep(self.settings.evaluation_interval_seconds)
             await self._publish(self.engine.tick(self.clock()))
 
-    async def _score_loop(self) -> None:
+    async def score_loop(self) -> None:
+        """Publish the model scores every score interval."""
         while True:
             await asyncio.sleep(self.settings.score_interval_seconds)
             await self.publish_scores()
@@ -165,14 +167,14 @@ class AlertingService:
             state = "firing" if alert.state is AlertState.FIRING else "resolved"
             self.bus.counters[f"alerts_{state}_sent"] += 1
         self.bus.counters["alerts_active"] = len(self.engine.tracker.firing())
-        await self._persist()
+        await self.persist()
 
     def _emit(self, event: Event) -> None:
         if not self.bus.emit(event):
             self.bus.counters["alerts_dropped"] += 1
 
-    async def _persist(self) -> None:
-        # One writer at a time, taking the changes inside the lock, so writes keep their order.
+    async def persist(self) -> None:
+        """Write the alert changes not written yet (one writer at a time, in order)."""
         async with self._persist_lock:
             changed, removed = self.engine.tracker.take_changes()
             if not changed and not removed:
@@ -188,39 +190,3 @@ class AlertingService:
         except (nats.errors.Error, TimeoutError) as error:
             self.bus.counters["state_write_errors"] += 1
             log.error("could not write alert state: %r", error)
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
-        self._tasks.append(asyncio.create_task(coroutine, name=name))
-
-
-@contextlib.asynccontextmanager
-async def running_alerting(
-    settings: AlertingSettings, clock: Clock = utc_now
-) -> AsyncIterator[AlertingService]:
-    """Connect, create the streams and the state bucket, run the service, and clean up."""
-    bus = await Bus.connect(settings.nats_url, ServiceName.ALERTING)
-    try:
-        await bus.ensure_streams()
-        store = await AlertStateStore.open(bus.js)
-        service = AlertingService(settings, bus, store, clock)
-        await service.start()
-        try:
-            yield service
-        finally:
-            await service.stop()
-    finally:
-        await bus.close()
-
-
-ServiceMain = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
-
-
-def service_main(settings: AlertingSettings) -> ServiceMain:
-    """The `main(stop)` that `run_service` runs: serve until `stop` is set."""
-
-    async def main(stop: asyncio.Event) -> None:
-        async with running_alerting(settings):
-            log.info("alerting ready on %s", settings.nats_url)
-            await stop.wait()
-
-    return main
