@@ -4,7 +4,9 @@ Each service owns its settings class (`ollamon_<service>/settings.py`), a subcla
 `ServiceSettings` with its own `env_prefix`: a field's variable is that prefix plus the
 field name. The shared fields below, and names kept from the original specification
 (`OLLAMA_PERFORMANCE_STORAGE_PATH`, `OLLAMA_MONITORING_INTERVAL`), name their variables in
-full so that they read the same under every prefix.
+full so that they read the same under every prefix. (pydantic-settings also reads such a
+field as the class's prefix + field name: a side effect of `populate_by_name`, which lets
+code build settings by field name.)
 """
 
 from __future__ import annotations

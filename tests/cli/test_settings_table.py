@@ -1,0 +1,29 @@
+"""`ollamon settings` prints every service's settings, one row per variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from ollamon_cli.main import main
+from ollamon_cli.settings_table import SERVICE_SETTINGS, settings_classes
+
+
+def test_the_table_covers_the_five_services_and_the_stack() -> None:
+    classes = settings_classes()
+    assert list(classes) == [*SERVICE_SETTINGS, "stack"]
+    assert classes["alerting"].__module__ == "ollamon_alerting.settings"
+
+
+def test_ollamon_settings_prints_each_variable_once_with_its_users(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["settings"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    names = [row.split("|")[1].strip() for row in rows]
+    assert len(names) == len(set(names))
+    assert "| `OLLAMON_STORAGE_BATCH_SIZE` | `500` | storage |" in "\n".join(rows)
+    assert any(
+        row.startswith("| `OLLAMON_NATS_URL` |")
+        and "collector, probe, alerting, storage, gateway, stack" in row
+        for row in rows
+    )

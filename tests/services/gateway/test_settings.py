@@ -1,0 +1,45 @@
+"""Each public variable of the gateway settings reaches its field, and no other prefix does."""
+
+from __future__ import annotations
+
+import pytest
+
+from ollamon_gateway.settings import GatewaySettings
+from tests.support.settings_env import (
+    MONITORING_INTERVAL_ENV_NAMES,
+    SHARED_ENV_NAMES,
+    assert_read_under_no_other_prefix,
+    assert_variable_sets_field,
+)
+
+# Variable -> field: the public names (README's configuration table). Do not change one
+# without a reason users can follow.
+ENV_NAMES = {
+    **SHARED_ENV_NAMES,
+    **MONITORING_INTERVAL_ENV_NAMES,
+    "OLLAMON_GATEWAY_HOST": "gateway_host",
+    "OLLAMON_GATEWAY_PORT": "gateway_port",
+    "OLLAMON_API_TOKEN": "api_token",
+    "OLLAMON_SSE_BUFFER_SIZE": "sse_buffer_size",
+    "OLLAMON_SSE_CLIENT_QUEUE_SIZE": "sse_client_queue_size",
+    "OLLAMON_SSE_HEARTBEAT": "sse_heartbeat_seconds",
+    "OLLAMON_EXPORT_TIMEOUT": "export_timeout_seconds",
+}
+
+
+def test_every_field_is_listed_under_a_public_name() -> None:
+    assert set(ENV_NAMES.values()) == set(GatewaySettings.model_fields)
+
+
+@pytest.mark.parametrize(("env_name", "field_name"), ENV_NAMES.items())
+def test_each_public_variable_sets_its_field(
+    env_name: str, field_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert_variable_sets_field(GatewaySettings, env_name, field_name, monkeypatch)
+
+
+@pytest.mark.parametrize("field_name", sorted(set(ENV_NAMES.values())))
+def test_no_field_is_read_under_another_prefix(
+    field_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert_read_under_no_other_prefix(GatewaySettings, field_name, ENV_NAMES, monkeypatch)
