@@ -5,8 +5,13 @@
     python3 bootstrap.py test    # install with the dev tools, then run the whole test suite
 
 Other commands (`demo`, `lint`, `bench`, `alerts`, `selftest`, ...) install the same way and
-pass through to the `ollamon` command or the tool named. Re-running skips the install when
-no pyproject.toml changed.
+pass through to the `ollamon` command or the tool named.
+
+The install: a venv (`OLLAMON_VENV`, default .venv) made with the standard library, pip
+installs the uv that pyproject.toml pins (`tool.uv.required-version`) into it, then
+`uv sync --frozen` installs exactly the versions in uv.lock, every workspace member editable.
+Re-running skips the install when neither uv.lock nor any pyproject.toml changed. A venv
+that once had the dev tools keeps them.
 """
 
 from __future__ import annotations
@@ -18,20 +23,34 @@ import sys
 import tomllib
 import venv
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
-VENV = Path(os.environ.get("OLLAMON_VENV", ROOT / ".venv"))
-MEMBERS = [
-    "libs/ollamon-core",
-    "services/collector",
-    "services/probe",
-    "services/alerting",
-    "services/storage",
-    "services/gateway",
-    "cli",
-    "emulator",
-]
+VENV = Path(os.environ.get("OLLAMON_VENV", ROOT / ".venv")).absolute()
 DEV_COMMANDS = {"test", "lint", "bench"}
+WITH_DEV = " +dev"
+
+
+def _root_pyproject(root: Path) -> dict[str, Any]:
+    with (root / "pyproject.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def workspace_members(root: Path = ROOT) -> list[str]:
+    """The member folders (relative, `/`-separated) as the root pyproject lists them for uv.
+
+    This is the one list of members: the lint paths, the tests and this install read it.
+    """
+    members: list[str] = []
+    for pattern in _root_pyproject(root)["tool"]["uv"]["workspace"]["members"]:
+        found = sorted(path.parent for path in root.glob(f"{pattern}/pyproject.toml"))
+        members += [path.relative_to(root).as_posix() for path in found]
+    return members
+
+
+def uv_requirement(root: Path = ROOT) -> str:
+    """The uv that pyproject.toml pins, as a pip requirement (`uv==X.Y.Z`)."""
+    return "uv" + _root_pyproject(root)["tool"]["uv"]["required-version"]
 
 
 def venv_python() -> Path:
@@ -39,39 +58,47 @@ def venv_python() -> Path:
 
 
 def venv_bin(name: str) -> Path:
-    return venv_python().parent / name
+    return venv_python().parent / (f"{name}.exe" if os.name == "nt" else name)
 
 
-def dev_requirements() -> list[str]:
-    with (ROOT / "pyproject.toml").open("rb") as handle:
-        return list(tomllib.load(handle)["dependency-groups"]["dev"])
-
-
-def install_fingerprint(with_dev: bool) -> str:
-    digest = hashlib.sha256(str(with_dev).encode())
-    for member in ["", *MEMBERS]:
+def install_fingerprint() -> str:
+    """What the install depends on: the lock and every pyproject.toml (the uv pin included)."""
+    digest = hashlib.sha256((ROOT / "uv.lock").read_bytes())
+    for member in ["", *workspace_members()]:
         digest.update((ROOT / member / "pyproject.toml").read_bytes())
     return digest.hexdigest()
 
 
-def pip(*args: str) -> None:
-    command = [str(venv_python()), "-m", "pip", "--disable-pip-version-check", *args]
-    subprocess.run(command, check=True)
+def sync_command(with_dev: bool) -> list[str]:
+    """`uv sync` of every member at the locked versions, into VENV with its interpreter."""
+    groups = "--all-groups" if with_dev else "--no-dev"
+    return [
+        str(venv_bin("uv")),
+        "sync",
+        "--quiet",
+        "--frozen",
+        "--all-packages",
+        groups,
+        "--python",
+        str(venv_python()),
+    ]
 
 
 def ensure_installed(with_dev: bool) -> None:
     stamp = VENV / ".ollamon-installed"
-    wanted = install_fingerprint(with_dev)
-    if stamp.exists() and stamp.read_text() in {wanted, install_fingerprint(True)}:
+    previous = stamp.read_text() if stamp.exists() else ""
+    with_dev = with_dev or previous.endswith(WITH_DEV)
+    wanted = install_fingerprint() + (WITH_DEV if with_dev else "")
+    if previous == wanted:
         return
     if not venv_python().exists():
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("installing ollamon (this takes a minute the first time)", flush=True)
-    pip("install", "-q", "--upgrade", "pip", "hatchling", "editables")
-    editable = [arg for member in MEMBERS for arg in ("-e", str(ROOT / member))]
-    extra = dev_requirements() if with_dev else []
-    pip("install", "-q", "--no-build-isolation", *editable, *extra)
+    print("installing ollamon from uv.lock", flush=True)
+    pip = [str(venv_python()), "-m", "pip", "--disable-pip-version-check", "install", "-q"]
+    subprocess.run([*pip, uv_requirement()], check=True)
+    environment = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)}
+    subprocess.run(sync_command(with_dev), check=True, cwd=ROOT, env=environment)
     stamp.write_text(wanted)
 
 
@@ -84,7 +111,7 @@ def main(argv: list[str]) -> int:
     if command == "test":
         run = [str(venv_python()), "-m", "pytest", *rest]
     elif command == "lint":
-        run = [str(venv_python()), str(ROOT / "scripts" / "lint.py"), *rest]
+        run = [str(venv_python()), "-m", "scripts.lint", *rest]
     elif command == "bench":
         run = [str(venv_python()), "-m", "bench", *rest]
     else:

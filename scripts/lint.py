@@ -1,18 +1,22 @@
-"""Run ruff and mypy over the whole workspace (what CI runs)."""
+"""Run ruff and mypy over the whole workspace (what CI runs): `python -m scripts.lint`."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-PATHS = ["libs", "services", "cli", "tests", "bench", "scripts", "deploy", "bootstrap.py"]
+from bootstrap import workspace_members
+
+# Besides the workspace members: the code that is not a member.
+NOT_MEMBERS = ["tests", "bench", "scripts", "bootstrap.py"]
 
 
 def main() -> int:
+    paths = [*workspace_members(), *NOT_MEMBERS]
     steps = [
-        [sys.executable, "-m", "ruff", "check", *PATHS],
-        [sys.executable, "-m", "ruff", "format", "--check", *PATHS],
-        [sys.executable, "-m", "mypy", *PATHS],
+        [sys.executable, "-m", "ruff", "check", *paths],
+        [sys.executable, "-m", "ruff", "format", "--check", *paths],
+        [sys.executable, "-m", "mypy", *paths],
     ]
     for step in steps:
         print("$", " ".join(step[2:]), flush=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata as metadata
+import os
 import re
 import sys
 import tomllib
@@ -17,17 +18,10 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from bootstrap import workspace_members
+
 ROOT = Path(__file__).resolve().parents[1]
-MEMBERS = [
-    "libs/ollamon-core",
-    "services/collector",
-    "services/probe",
-    "services/alerting",
-    "services/storage",
-    "services/gateway",
-    "cli",
-    "emulator",
-]
+MEMBERS = workspace_members()
 
 
 def normalise(name: str) -> str:
@@ -67,16 +61,42 @@ def imported_top_level_modules(package_dir: Path) -> set[str]:
     return modules
 
 
+def packages_of(member: str) -> list[Path]:
+    """The import packages a member ships (flat or src layout)."""
+    return [
+        p.parent
+        for pattern in ("*/__init__.py", "src/*/__init__.py")
+        for p in (ROOT / member).glob(pattern)
+    ]
+
+
+def folders_with_a_pyproject() -> set[str]:
+    found: set[str] = set()
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [s for s in subfolders if not s.startswith((".", "__")) and s != "build"]
+        if "pyproject.toml" in files and Path(folder) != ROOT:
+            found.add(Path(folder).relative_to(ROOT).as_posix())
+    return found
+
+
+def test_every_folder_with_a_pyproject_is_a_workspace_member() -> None:
+    assert folders_with_a_pyproject() == set(MEMBERS)
+
+
+@pytest.mark.parametrize("member", MEMBERS)
+def test_mypy_and_ruff_know_each_members_packages(member: str) -> None:
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]
+    for package_dir in packages_of(member):
+        assert package_dir.parent.relative_to(ROOT).as_posix() in tool["mypy"]["mypy_path"]
+        assert package_dir.name in tool["ruff"]["lint"]["isort"]["known-first-party"]
+
+
 @pytest.mark.parametrize("member", MEMBERS)
 def test_member_imports_only_its_declared_dependencies(member: str) -> None:
     project = tomllib.loads((ROOT / member / "pyproject.toml").read_text())["project"]
     allowed = dependency_closure(project.get("dependencies", [])) | {normalise(project["name"])}
     distributions = metadata.packages_distributions()
-    package_dirs = [
-        p.parent
-        for pattern in ("*/__init__.py", "src/*/__init__.py")
-        for p in (ROOT / member).glob(pattern)
-    ]
+    package_dirs = packages_of(member)
     assert package_dirs, f"no package found in {member}"
     undeclared: dict[str, list[str]] = {}
     for package_dir in package_dirs:

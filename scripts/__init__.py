@@ -1,0 +1,1 @@
+"""Repository scripts (`python -m scripts.lint`, `python scripts/readme_tables.py`)."""
