@@ -1,8 +1,9 @@
 """The collector service: sample the host at the interval, publish, obey control messages.
 
-Reads top to bottom: connect, streams, subscriptions (control, the probe's model
-snapshots), the sampling and heartbeat tasks, wait for stop, clean up. Sampling runs in a
-worker thread (`asyncio.to_thread`) since psutil and NVML block on /proc and the driver.
+`running_collector` reads top to bottom: connect, build the sampler, subscribe (control,
+the probe's model snapshots), start from the last snapshot kept, sample and beat. Sampling
+runs in a worker thread (`asyncio.to_thread`) since psutil and NVML block on /proc and the
+driver.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import nats.errors
@@ -24,37 +25,34 @@ from ollamon_collector.system_sampler import SystemSampler, build_system_sampler
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import MonitoringControl, OllamaModelsSnapshot, ServiceName
-from ollamon_core.runtime import heartbeat_loop
+from ollamon_core.runtime import ServiceRuntime, service_runtime
 
 log = logging.getLogger(__name__)
 
 SamplerFactory = Callable[[CollectorSettings], SystemSampler]
 
 
-async def run_collector(
+@contextlib.asynccontextmanager
+async def running_collector(
     settings: CollectorSettings,
-    stop: asyncio.Event,
     *,
     sampler_factory: SamplerFactory = build_system_sampler,
-) -> None:
-    """Run the collector until `stop` is set.
+) -> AsyncIterator[ServiceRuntime]:
+    """Run the collector until the block ends.
 
     Args:
         settings: the collector's settings.
-        stop: set by SIGTERM/SIGINT (or a test) to end the service.
         sampler_factory: builds the system sampler (tests pass one with a fake NVML).
     """
-    bus = await Bus.connect(settings.nats_url, ServiceName.COLLECTOR)
-    sampler: SystemSampler | None = None
-    tasks: list[asyncio.Task[None]] = []
-    try:
-        await bus.ensure_streams()
-        sampler = built = await asyncio.to_thread(sampler_factory, settings)
+    async with service_runtime(ServiceName.COLLECTOR, settings) as runtime:
+        bus = runtime.bus
+        sampler = await asyncio.to_thread(sampler_factory, settings)
+        runtime.on_close(sampler.close)
         switch = SamplingSwitch(
             SamplingState(running=True, interval_seconds=settings.monitoring_interval_seconds)
         )
         models = LatestModels(settings.host_label)
-        tracker = built.host.ollama_processes
+        tracker = sampler.host.ollama_processes
 
         async def on_control(control: MonitoringControl, _msg: Any) -> None:
             state = switch.apply(control)
@@ -64,32 +62,14 @@ async def run_collector(
             if models.update(snapshot):
                 tracker.request_rescan()  # runners start and stop with model loads
 
-        await bus.subscribe(subjects.CONTROL_MONITORING, on_control)
-        await bus.subscribe(subjects.OLLAMA_MODELS, on_models)
+        runtime.unsubscribe_at_close(await bus.subscribe(subjects.CONTROL_MONITORING, on_control))
+        runtime.unsubscribe_at_close(await bus.subscribe(subjects.OLLAMA_MODELS, on_models))
         await load_latest_snapshot(bus, models)
-        tasks = [
-            asyncio.create_task(
-                sampling_loop(bus, built, switch, models, settings.host_label), name="sampling"
-            ),
-            asyncio.create_task(
-                heartbeat_loop(
-                    bus,
-                    ServiceName.COLLECTOR,
-                    settings.host_label,
-                    settings.heartbeat_interval_seconds,
-                    state=lambda: switch.state.label,
-                ),
-                name="heartbeat",
-            ),
-        ]
-        await stop.wait()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if sampler is not None:
-            sampler.close()
-        await bus.close()
+        runtime.start_task(
+            sampling_loop(bus, sampler, switch, models, settings.host_label), name="sampling"
+        )
+        runtime.start_heartbeat(lambda: switch.state.label)
+        yield runtime
 
 
 async def load_latest_snapshot(bus: Bus, models: LatestModels) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import statistics
 from collections.abc import AsyncIterator, Callable
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ollamon_collector.service import run_collector
+from ollamon_collector.service import running_collector
 from ollamon_collector.settings import CollectorSettings
 from ollamon_collector.system_sampler import SystemSampler, build_system_sampler
 from ollamon_core import subjects
@@ -26,6 +27,7 @@ from ollamon_core.events import (
     OllamaSystemMetrics,
     ServiceName,
 )
+from ollamon_core.runtime import serve_until
 from tests.conftest import BusFactory
 from tests.services.collector.conftest import SpawnNamed
 from tests.services.collector.fake_nvml import FakeNvml, two_gpu_nvml
@@ -88,7 +90,7 @@ StartCollector = Callable[[CollectorSettings], "asyncio.Task[None]"]
 async def start_collector(
     fake_nvml: FakeNvml, tmp_path: Path
 ) -> AsyncIterator[Callable[[CollectorSettings], asyncio.Task[None]]]:
-    """Start run_collector as a task (fake NVML, no driver folder); stopped after the test."""
+    """Run the collector as a task (fake NVML, no driver folder); stopped after the test."""
     stops: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
 
     def factory(settings: CollectorSettings) -> SystemSampler:
@@ -98,7 +100,8 @@ async def start_collector(
 
     def start(settings: CollectorSettings) -> asyncio.Task[None]:
         stop = asyncio.Event()
-        task = asyncio.create_task(run_collector(settings, stop, sampler_factory=factory))
+        lifespan = functools.partial(running_collector, sampler_factory=factory)
+        task = asyncio.create_task(serve_until(lifespan, settings, stop))
         stops.append((stop, task))
         return task
 
@@ -256,7 +259,7 @@ async def test_vram_of_an_ollama_runner_is_attributed_by_pid(
     start_collector: StartCollector,
     spawn_named: SpawnNamed,
 ) -> None:
-    runner = spawn_named("ollama", ["runner", "--model", "blob"])
+    runner = await asyncio.to_thread(spawn_named, "ollama", ["runner", "--model", "blob"])
     fake_nvml.gpus[0].compute_processes = {runner.pid: 6 * GIB, os.getpid(): GIB}
     start_collector(settings)
     await wait_for(lambda: observed.samples, timeout=10, message="a first sample")
@@ -307,16 +310,11 @@ async def test_a_sample_that_fails_is_counted_and_the_next_ones_still_published(
         )
         return FlakySampler(built.host, built.detection, built.gpu_reader)
 
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_collector(settings, stop, sampler_factory=factory))
-    try:
+    async with running_collector(settings, sampler_factory=factory):
         await wait_for(lambda: len(observed.samples) >= 2, timeout=10, message="two samples")
         await wait_for(
             lambda: any(beat.counters.get("sample_errors") == 1 for beat in observed.heartbeats),
             timeout=5,
             message="the failure counted in a heartbeat",
         )
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
     assert failures == []
