@@ -1,16 +1,19 @@
-"""The probe service: the proxy and the watcher, wired to NATS."""
+"""The probe service: the proxy and the watcher, wired to NATS.
+
+`running_probe` reads top to bottom: connect, open the upstream clients, subscribe to
+control, answer health checks, serve the proxy, watch and beat.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from ollamon_core import subjects
-from ollamon_core.bus import Bus
 from ollamon_core.events import MonitoringControl, ServiceName
-from ollamon_core.runtime import heartbeat_loop
+from ollamon_core.runtime import ServiceRuntime, service_runtime
 from ollamon_probe.hosts import host_labels
 from ollamon_probe.proxy import create_proxy_app
 from ollamon_probe.residency import ResidencyBook
@@ -22,51 +25,35 @@ from ollamon_probe.watcher import Watcher
 log = logging.getLogger(__name__)
 
 
-async def run_probe(settings: ProbeSettings, stop: asyncio.Event) -> None:
-    """Run until `stop` is set: connect, watch, proxy, heartbeat; then drain."""
-    bus = await Bus.connect(settings.nats_url, ServiceName.PROBE)
-    await bus.ensure_streams()
-    http_client = create_watcher_client(settings)
-    proxy_upstream = create_proxy_pool(settings)
-    residency = ResidencyBook()
-    watcher = Watcher(
-        host_labels(settings.ollama_urls, settings.host_label),
-        bus,
-        http_client,
-        residency,
-        settings.monitoring_interval_seconds,
-        counters=bus.counters,
-    )
+@contextlib.asynccontextmanager
+async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime]:
+    """Run the probe until the block ends; in-flight proxied requests finish first."""
+    async with service_runtime(ServiceName.PROBE, settings) as runtime:
+        bus = runtime.bus
+        http_client = await runtime.enter(create_watcher_client(settings))
+        proxy_upstream = create_proxy_pool(settings)
+        runtime.on_close(proxy_upstream.close)
+        residency = ResidencyBook()
+        watcher = Watcher(
+            host_labels(settings.ollama_urls, settings.host_label),
+            bus,
+            http_client,
+            residency,
+            settings.monitoring_interval_seconds,
+            counters=bus.counters,
+        )
 
-    async def on_control(control: MonitoringControl, _msg: Any) -> None:
-        watcher.apply(control)
-        log.info("watcher %s, every %.1fs", control.action.value, watcher.interval_seconds)
+        async def on_control(control: MonitoringControl, _msg: Any) -> None:
+            watcher.apply(control)
+            log.info("watcher %s, every %.1fs", control.action.value, watcher.interval_seconds)
 
-    await bus.subscribe(subjects.CONTROL_MONITORING, on_control)
-    await bus.serve(subjects.CONTROL_HEALTH_CHECK, watcher.health_check)
-    app = create_proxy_app(settings, bus, proxy_upstream, residency, counters=bus.counters)
-    tasks = [
-        asyncio.create_task(watcher.run(), name="watcher"),
-        asyncio.create_task(
-            heartbeat_loop(
-                bus,
-                ServiceName.PROBE,
-                settings.host_label,
-                settings.heartbeat_interval_seconds,
-                lambda: "running" if watcher.enabled else "paused",
-            ),
-            name="heartbeat",
-        ),
-    ]
-    try:
-        async with serving(app, settings.proxy_host, settings.proxy_port) as proxy_url:
-            log.info("Ollama proxy on %s -> %s", proxy_url, settings.ollama_urls[0])
-            await stop.wait()
-    finally:
-        for task in tasks:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*tasks, return_exceptions=True)
-        await http_client.aclose()
-        await proxy_upstream.close()
-        await bus.close()
+        runtime.unsubscribe_at_close(await bus.subscribe(subjects.CONTROL_MONITORING, on_control))
+        runtime.unsubscribe_at_close(
+            await bus.serve(subjects.CONTROL_HEALTH_CHECK, watcher.health_check)
+        )
+        app = create_proxy_app(settings, bus, proxy_upstream, residency, counters=bus.counters)
+        proxy_url = await runtime.enter(serving(app, settings.proxy_host, settings.proxy_port))
+        log.info("Ollama proxy on %s -> %s", proxy_url, settings.ollama_urls[0])
+        runtime.start_task(watcher.run(), name="watcher")
+        runtime.start_heartbeat(lambda: "running" if watcher.enabled else "paused")
+        yield runtime
