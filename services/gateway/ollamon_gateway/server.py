@@ -67,15 +67,18 @@ class AppServer:
                 raise TimeoutError("the gateway server did not start")
             await asyncio.sleep(0.01)
 
-    @property
-    def finished(self) -> asyncio.Task[None] | None:
-        """The serving task (done when uvicorn exits)."""
-        return self._task
+    async def wait_exited(self) -> None:
+        """Return once uvicorn exits (raising its error); cancelling this leaves it serving."""
+        if self._task is not None:
+            await asyncio.wait({self._task})
+            self._task.result()
 
     async def stop(self) -> None:
         """End every stream, then let uvicorn finish its connections and the lifespan."""
         self.app.state.gateway.fanout.close()
         self._server.should_exit = True
-        if self._task is not None:
-            await self._task
-        self._socket.close()
+        try:
+            if self._task is not None:
+                await self._task
+        finally:
+            self._socket.close()
