@@ -3,8 +3,8 @@
 Why not a library: the proxy may add 1 ms per request, and on the 2-CPU bench machine the
 client side alone took about 1.0 ms with httpx and about 0.55 ms of CPU with aiohttp (its
 request object, header, cookie, auth and proxy machinery), against about 0.2 ms for this
-protocol object fed by httptools, the parser uvicorn already uses (README, "Measured proxy
-overhead").
+protocol object fed by httptools, the parser uvicorn already uses
+(docs/decisions/0001-own-http1-client.md).
 The proxy needs little of a client, and all of this is what it needs:
 
 - keep-alive connections, reused last-in first-out; a connection Ollama closed is dropped;
