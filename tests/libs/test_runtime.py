@@ -194,15 +194,20 @@ async def test_a_crashed_background_task_stops_the_service_logged_and_raised(
         await started.wait()
         raise RuntimeError("disk full")
 
+    async def swallows_cancel() -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+
     with pytest.raises(ExceptionGroup) as raised:
         async with service_runtime(SERVICE, settings_for(clean_nats_url)) as runtime:
             await runtime.enter(recorded("database", log))
             runtime.start_task(forever(log, "watcher"), name="watcher")
+            runtime.start_task(swallows_cancel(), name="stubborn")
             runtime.start_task(doomed(), name="doomed")
             started.set()
             async with asyncio.timeout(10):  # the crash ends this wait at once
                 await asyncio.Event().wait()
-    [error] = raised.value.exceptions
+    [error] = raised.value.exceptions  # only the crash: the others were stopped by it
     assert isinstance(error, BackgroundTaskError)
     assert error.task_name == "doomed"
     assert isinstance(error.__cause__, RuntimeError)

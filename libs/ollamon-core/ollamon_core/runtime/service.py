@@ -129,7 +129,8 @@ class ServiceRuntime:
         except Exception as error:
             log.error("background task %r crashed (%r); stopping the service", name, error)
             raise BackgroundTaskError(name, "crashed") from error
-        if not self.closing:
+        this = asyncio.current_task()
+        if not self.closing and not (this and this.cancelling()):  # nor a swallowed cancel
             log.error("background task %r ended by itself; stopping the service", name)
             raise BackgroundTaskError(name, "ended while the service was running")
 
