@@ -17,6 +17,7 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -26,6 +27,7 @@ from ollamon_core import stats, subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaModelMetrics, ServiceName
 from ollamon_core.events import queries as q
+from ollamon_core.subjects import QueryRoute
 from ollamon_storage import rollup_store, rows, schema
 from ollamon_storage.rollups import RequestSample, rollup_deltas
 
@@ -95,11 +97,11 @@ def _raw_scan_ms(database_path: Path, model: str) -> float:
         conn.close()
 
 
-async def _p95_ms(bus: Bus, subject: str, request: BaseModel, repeats: int) -> float:
+async def _p95_ms(bus: Bus, route: QueryRoute[Any, Any], request: BaseModel, repeats: int) -> float:
     timings = []
     for _ in range(repeats):
         started = time.perf_counter()
-        await bus.request(subject, request, timeout=30)
+        await bus.request(route, request, timeout=30)
         timings.append((time.perf_counter() - started) * 1000)
     return stats.percentile(timings, 0.95) or 0.0
 

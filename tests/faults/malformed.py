@@ -32,7 +32,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     subjects.CONTROL_MONITORING: ("collector", "probe", "gateway"),
     subjects.CONTROL_THRESHOLD: ("alerting", "gateway"),
     subjects.CONTROL_SILENCE: ("alerting", "gateway"),
-    subjects.CONTROL_HEALTH_CHECK: ("probe",),
+    subjects.CONTROL_HEALTH_CHECK.subject: ("probe",),
     **{subject: ("storage",) for subject in subjects.QUERY_ROUTES if "query" in subject},
 }
 

@@ -3,13 +3,15 @@
 This is the one module that spells subjects: `grep subjects` finds every edge of the graph.
 Tokens built from model or host names go through `subject_token` first, since NATS tokens
 cannot hold `.`, `*`, `>` or whitespace (and `llama3.2:1b` has a dot); the true name always
-travels in the payload.
+travels in the payload. Request/reply subjects are `QueryRoute`s (the subject with its
+request and reply models), so requests and their handlers are typed from here.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -50,20 +52,8 @@ HEARTBEAT_ALL = f"{PREFIX}.heartbeat.>"
 CONTROL_MONITORING = f"{PREFIX}.control.monitoring"
 CONTROL_THRESHOLD = f"{PREFIX}.control.alerting.threshold"
 CONTROL_SILENCE = f"{PREFIX}.control.alerting.silence"
-CONTROL_HEALTH_CHECK = f"{PREFIX}.control.health_check"
 DEADLETTER_ALL = f"{PREFIX}.deadletter.>"
 EVERYTHING = f"{PREFIX}.>"
-
-# Storage queries (request/reply).
-QUERY_SUMMARY = f"{PREFIX}.query.summary"
-QUERY_MODEL_METRICS = f"{PREFIX}.query.model_metrics"
-QUERY_SYSTEM_HISTORY = f"{PREFIX}.query.system_history"
-QUERY_ALERTS = f"{PREFIX}.query.alerts"
-QUERY_TRENDS = f"{PREFIX}.query.trends"
-QUERY_LIFECYCLE = f"{PREFIX}.query.lifecycle"
-QUERY_EXPORT = f"{PREFIX}.query.export"
-QUERY_CLEANUP = f"{PREFIX}.query.cleanup"
-QUERY_BACKUP = f"{PREFIX}.query.backup"
 
 # JetStream.
 STREAM_EVENTS = "OLLAMON"
@@ -156,28 +146,56 @@ SUBJECT_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
+RequestT = TypeVar("RequestT", bound=BaseModel)
+ReplyT = TypeVar("ReplyT", bound=BaseModel)
+
+
 @dataclass(frozen=True)
-class QueryRoute:
-    """A request/reply subject with its request and reply models."""
+class QueryRoute(Generic[RequestT, ReplyT]):
+    """A request/reply subject with its request and reply models.
+
+    `bus.request(route, query)` is typed by it: the query must be a `RequestT` and the
+    answer is a `ReplyT`; `bus.serve(route, handler)` takes a handler from one to the other.
+    """
 
     subject: str
-    request: type[BaseModel]
-    reply: type[BaseModel]
+    request: type[RequestT]
+    reply: type[ReplyT]
 
 
-QUERY_ROUTES: dict[str, QueryRoute] = {
+# Storage queries (request/reply).
+QUERY_SUMMARY = QueryRoute(f"{PREFIX}.query.summary", q.SummaryQuery, q.SummaryReply)
+QUERY_MODEL_METRICS = QueryRoute(
+    f"{PREFIX}.query.model_metrics", q.ModelMetricsQuery, q.ModelMetricsReply
+)
+QUERY_SYSTEM_HISTORY = QueryRoute(
+    f"{PREFIX}.query.system_history", q.SystemHistoryQuery, q.SystemHistoryReply
+)
+QUERY_ALERTS = QueryRoute(f"{PREFIX}.query.alerts", q.AlertsQuery, q.AlertsReply)
+QUERY_TRENDS = QueryRoute(f"{PREFIX}.query.trends", q.TrendsQuery, q.TrendsReply)
+QUERY_LIFECYCLE = QueryRoute(f"{PREFIX}.query.lifecycle", q.LifecycleQuery, q.LifecycleReply)
+QUERY_EXPORT = QueryRoute(f"{PREFIX}.query.export", q.ExportRequest, q.ExportReply)
+QUERY_CLEANUP = QueryRoute(f"{PREFIX}.query.cleanup", q.CleanupRequest, q.CleanupReply)
+QUERY_BACKUP = QueryRoute(f"{PREFIX}.query.backup", q.BackupRequest, q.BackupReply)
+
+# The probe checks every Ollama server now (request/reply, not persisted).
+CONTROL_HEALTH_CHECK = QueryRoute(
+    f"{PREFIX}.control.health_check", HealthCheckRequest, HealthCheckReply
+)
+
+QUERY_ROUTES: dict[str, QueryRoute[Any, Any]] = {
     route.subject: route
     for route in (
-        QueryRoute(QUERY_SUMMARY, q.SummaryQuery, q.SummaryReply),
-        QueryRoute(QUERY_MODEL_METRICS, q.ModelMetricsQuery, q.ModelMetricsReply),
-        QueryRoute(QUERY_SYSTEM_HISTORY, q.SystemHistoryQuery, q.SystemHistoryReply),
-        QueryRoute(QUERY_ALERTS, q.AlertsQuery, q.AlertsReply),
-        QueryRoute(QUERY_TRENDS, q.TrendsQuery, q.TrendsReply),
-        QueryRoute(QUERY_LIFECYCLE, q.LifecycleQuery, q.LifecycleReply),
-        QueryRoute(QUERY_EXPORT, q.ExportRequest, q.ExportReply),
-        QueryRoute(QUERY_CLEANUP, q.CleanupRequest, q.CleanupReply),
-        QueryRoute(QUERY_BACKUP, q.BackupRequest, q.BackupReply),
-        QueryRoute(CONTROL_HEALTH_CHECK, HealthCheckRequest, HealthCheckReply),
+        QUERY_SUMMARY,
+        QUERY_MODEL_METRICS,
+        QUERY_SYSTEM_HISTORY,
+        QUERY_ALERTS,
+        QUERY_TRENDS,
+        QUERY_LIFECYCLE,
+        QUERY_EXPORT,
+        QUERY_CLEANUP,
+        QUERY_BACKUP,
+        CONTROL_HEALTH_CHECK,
     )
 }
 

@@ -21,7 +21,7 @@ RETRY_AFTER_SECONDS = 5
 
 def service_for_subject(subject: str) -> ServiceName:
     """The service that answers requests on `subject`."""
-    if subject == subjects.CONTROL_HEALTH_CHECK:
+    if subject == subjects.CONTROL_HEALTH_CHECK.subject:
         return ServiceName.PROBE
     return ServiceName.STORAGE
 

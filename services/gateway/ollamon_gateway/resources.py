@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from litestar.di import Dependency
 from nats.aio.msg import Msg
@@ -16,6 +16,7 @@ from ollamon_core.events import (
     MonitoringControl,
     OllamaHealth,
 )
+from ollamon_core.subjects import QueryRoute
 from ollamon_gateway.api_models import NatsStatus, StreamStatus
 from ollamon_gateway.exporter import MetricsExporter
 from ollamon_gateway.fanout import Fanout
@@ -36,13 +37,17 @@ STREAM_TYPES: dict[str, str] = {
     "monitoring_control": "monitoring",
 }
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+RequestT = TypeVar("RequestT", bound=BaseModel)
+ReplyT = TypeVar("ReplyT", bound=BaseModel)
+
 
 def stream_type(event: BaseModel) -> str | None:
     """The SSE event type of an event, or None when stream clients do not get it."""
     return STREAM_TYPES.get(str(getattr(event, "kind", "")))
 
 
-def build_query(model: type[BaseModel], **fields: Any) -> Any:
+def build_query(model: type[ModelT], **fields: Any) -> ModelT:
     """Build a typed query from HTTP input; a 400 with the reason when it does not validate."""
     try:
         return model(**fields)
@@ -96,14 +101,16 @@ class Gateway:
             # The message is valid JSON of the model already: forward it as sent.
             self.fanout.publish(event_type, msg.data)
 
-    async def request(self, subject: str, query: BaseModel, *, long: bool = False) -> Any:
+    async def request(
+        self, route: QueryRoute[RequestT, ReplyT], query: RequestT, *, long: bool = False
+    ) -> ReplyT:
         """A typed request with the configured timeout (the longer one for exports)."""
         timeout = (
             self.settings.export_timeout_seconds
             if long
             else self.settings.nats_request_timeout_seconds
         )
-        return await self.bus.request(subject, query, timeout=timeout)
+        return await self.bus.request(route, query, timeout=timeout)
 
     def nats_status(self) -> NatsStatus:
         """The gateway's connection to NATS."""

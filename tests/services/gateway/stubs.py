@@ -6,10 +6,10 @@ every request they get, so tests can check what the gateway asked for.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from nats.aio.subscription import Subscription
 from pydantic import BaseModel
@@ -31,6 +31,7 @@ from ollamon_core.events import (
     utc_now,
 )
 from ollamon_core.events import queries as q
+from ollamon_core.subjects import QueryRoute
 
 MODEL_WITH_TAG = "llama3.2:1b"
 MODEL_WITH_NAMESPACE = "hf.co/bartowski/Qwen2.5-7B-Instruct-GGUF:Q4_K_M"
@@ -185,33 +186,36 @@ def health_reply() -> HealthCheckReply:
     )
 
 
-Answer = Callable[[Any], Awaitable[BaseModel]]
+RequestT = TypeVar("RequestT", bound=BaseModel)
+ReplyT = TypeVar("ReplyT", bound=BaseModel)
 
 
 @dataclass
 class Responder:
-    """Answers some request subjects on the bus and records what it was asked."""
+    """Answers some request routes on the bus and records what it was asked."""
 
     bus: Bus
-    requests: dict[str, list[Any]] = field(default_factory=dict)
-    failures: dict[str, q.QueryError] = field(default_factory=dict)
+    requests: dict[QueryRoute[Any, Any], list[Any]] = field(default_factory=dict)
+    failures: dict[QueryRoute[Any, Any], q.QueryError] = field(default_factory=dict)
     _subscriptions: list[Subscription] = field(default_factory=list)
 
-    async def answer(self, subject: str, make_reply: Callable[[Any], BaseModel]) -> None:
-        """Serve `subject` with `make_reply(request)` (or the failure set for it)."""
+    async def answer(
+        self, route: QueryRoute[RequestT, ReplyT], make_reply: Callable[[RequestT], ReplyT]
+    ) -> None:
+        """Serve `route` with `make_reply(request)` (or the failure set for it)."""
 
-        async def handle(request: Any) -> BaseModel:
-            self.requests.setdefault(subject, []).append(request)
-            if subject in self.failures:
-                raise QueryFailedError(self.failures[subject])
+        async def handle(request: RequestT) -> ReplyT:
+            self.requests.setdefault(route, []).append(request)
+            if route in self.failures:
+                raise QueryFailedError(self.failures[route])
             return make_reply(request)
 
-        self._subscriptions.append(await self.bus.serve(subject, handle))
+        self._subscriptions.append(await self.bus.serve(route, handle))
         await self.bus.nc.flush()
 
-    def asked(self, subject: str) -> list[Any]:
-        """Requests received on `subject`, oldest first."""
-        return self.requests.get(subject, [])
+    def asked(self, route: QueryRoute[RequestT, Any]) -> list[RequestT]:
+        """Requests received on `route`, oldest first."""
+        return self.requests.get(route, [])
 
     async def stop(self) -> None:
         """Stop answering."""

@@ -134,6 +134,7 @@ async def test_model_metrics_match_values_computed_from_the_raw_requests(served:
     )
     known = served.known
     summary = reply.summary
+    assert summary is not None
     assert summary.request_count == len(known.a_latencies)
     assert summary.error_count == known.a_errors
     assert summary.success_rate_percent == pytest.approx(
@@ -150,7 +151,7 @@ async def test_model_metrics_match_values_computed_from_the_raw_requests(served:
     assert summary.cold_start_count == 3
     assert summary.load_duration_mean_ms == pytest.approx(300.0 / len(known.a_latencies))
     assert summary.score == 7.0
-    assert reply.latest_score.score == 7.0
+    assert reply.latest_score is not None and reply.latest_score.score == 7.0
     assert [event.response_time_ms for event in reply.recent] == known.a_latencies[:5]
 
 

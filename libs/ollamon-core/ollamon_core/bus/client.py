@@ -1,0 +1,202 @@
+"""`Bus`: one service's connection to NATS, with each job done by its own module."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, TypeVar
+
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js import JetStreamContext, api
+from pydantic import BaseModel
+
+from ollamon_core import subjects
+from ollamon_core.bus import consumers, requests, streams, subscriptions, wire
+from ollamon_core.bus.connection import ConnectionEvents, open_connection
+from ollamon_core.bus.consumers import AckMode
+from ollamon_core.bus.dead_letters import DeadLetters
+from ollamon_core.bus.outbox import OUTBOX_SIZE, PERSIST_TIMEOUT_SECONDS, Outbox, Publisher
+from ollamon_core.bus.requests import QueryHandler
+from ollamon_core.bus.subscriptions import EventHandler
+from ollamon_core.events import Event, ServiceName
+from ollamon_core.subjects import QueryRoute
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+RequestT = TypeVar("RequestT", bound=BaseModel)
+ReplyT = TypeVar("ReplyT", bound=BaseModel)
+
+
+class Bus:
+    """One service's connection to NATS: publish, subscribe, consume, request, serve.
+
+    `nc`, `js` and `counters` are public: the counters go out in heartbeats.
+    """
+
+    def __init__(
+        self,
+        nc: NatsClient,
+        service: ServiceName,
+        *,
+        outbox_size: int = OUTBOX_SIZE,
+        connection: ConnectionEvents | None = None,
+    ) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.service = ServiceName(service)
+        self.connection = connection or ConnectionEvents()
+        self.counters: Counter[str] = self.connection.counters
+        self._publisher = Publisher(nc, self.js, self.counters)
+        self._outbox = Outbox(self._publisher.publish_persistent, self.counters, size=outbox_size)
+        self._dead_letters = DeadLetters(nc, self.service, self.counters)
+
+    @classmethod
+    async def connect(cls, url: str, service: ServiceName, **options: Any) -> Bus:
+        """Connect, reconnecting forever, and start the JetStream outbox."""
+        connection = ConnectionEvents()
+        nc = await open_connection(url, ServiceName(service), connection, **options)
+        bus = cls(nc, service, connection=connection)
+        bus.start_outbox()
+        return bus
+
+    # Publishing (outbox.py) -------------------------------------------------------------
+
+    async def publish(self, event: Event) -> None:
+        """Publish on core NATS (live fan-out; stored if the subject is in the stream)."""
+        await self._publisher.publish(event)
+
+    async def publish_persistent(
+        self, event: Event, *, timeout: float = PERSIST_TIMEOUT_SECONDS
+    ) -> api.PubAck:
+        """Publish through JetStream and wait for the stream's acknowledgement."""
+        return await self._publisher.publish_persistent(event, timeout=timeout)
+
+    def emit(self, event: Event) -> bool:
+        """Queue an event for persistent publishing without waiting; False if the outbox is full.
+
+        Workers retry across NATS outages until the stream acknowledges, so a short gap loses
+        nothing; what could not be queued is counted as `outbox_dropped`.
+        """
+        return self._outbox.emit(event)
+
+    @property
+    def outbox_pending(self) -> int:
+        """Events queued and not yet acknowledged by JetStream."""
+        return self._outbox.pending
+
+    async def flush_outbox(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued event is acknowledged; False on timeout."""
+        return await self._outbox.flush(timeout)
+
+    def start_outbox(self) -> None:
+        """Start the tasks that drain the outbox (idempotent; `connect` does it)."""
+        self._outbox.start()
+
+    # Receiving (subscriptions.py, consumers.py, dead_letters.py) ------------------------
+
+    def parse(self, msg: Msg, model: type[ModelT] | None = None) -> ModelT | None:
+        """Validate a message against `model` (or its subject's model); None if it has none."""
+        return wire.parse(msg, model)
+
+    async def dead_letter(self, msg: Msg, reason: str) -> None:
+        """Count a message that could not be used and republish it on the dead-letter subject."""
+        await self._dead_letters.send(msg, reason)
+
+    async def subscribe(
+        self, subject: str, handler: EventHandler, *, queue: str = ""
+    ) -> Subscription:
+        """Core subscription; the handler gets validated models only (see subscriptions.py)."""
+        return await subscriptions.subscribe(
+            self.nc,
+            subject,
+            handler,
+            dead_letters=self._dead_letters,
+            counters=self.counters,
+            queue=queue,
+        )
+
+    async def consume_durable(
+        self,
+        durable: str,
+        handler: EventHandler,
+        *,
+        ack: AckMode,
+        filter_subject: str = subjects.EVERYTHING,
+        stream: str = subjects.STREAM_EVENTS,
+        max_ack_pending: int = consumers.MAX_ACK_PENDING,
+        ack_wait_seconds: float = consumers.ACK_WAIT_SECONDS,
+        start_sequence: int | None = None,
+    ) -> JetStreamContext.PushSubscription:
+        """Durable push consumer acked as `ack` says; invalid messages are dead-lettered and
+        settled by the rule of that mode (see consumers.py)."""
+        return await consumers.consume_durable(
+            self.js,
+            durable,
+            handler,
+            ack=ack,
+            dead_letters=self._dead_letters,
+            filter_subject=filter_subject,
+            stream=stream,
+            max_ack_pending=max_ack_pending,
+            ack_wait_seconds=ack_wait_seconds,
+            start_sequence=start_sequence,
+        )
+
+    # Request / reply (requests.py) ------------------------------------------------------
+
+    async def request(
+        self,
+        route: QueryRoute[RequestT, ReplyT],
+        query: RequestT,
+        *,
+        timeout: float = requests.REQUEST_TIMEOUT_SECONDS,
+    ) -> ReplyT:
+        """Send a typed request and return the typed reply.
+
+        Raises ServiceUnavailableError when nobody answers in time and QueryFailedError when
+        the service answers with an error.
+        """
+        return await requests.request(self.nc, route, query, timeout=timeout)
+
+    async def serve(
+        self,
+        route: QueryRoute[RequestT, ReplyT],
+        handler: QueryHandler[RequestT, ReplyT],
+        *,
+        queue: str = "",
+    ) -> Subscription:
+        """Answer typed requests on `route`; bad requests get a QueryError reply."""
+        return await requests.serve(
+            self.nc,
+            route,
+            handler,
+            dead_letters=self._dead_letters,
+            counters=self.counters,
+            queue=queue,
+        )
+
+    # Setup and shutdown (streams.py) ----------------------------------------------------
+
+    async def ensure_streams(
+        self,
+        *,
+        max_age_seconds: float = streams.DEFAULT_MAX_AGE_SECONDS,
+        update_existing: bool = False,
+    ) -> None:
+        """Create the event and dead-letter streams if missing (see streams.py)."""
+        await streams.ensure_streams(
+            self.js, max_age_seconds=max_age_seconds, update_existing=update_existing
+        )
+
+    async def close(self, *, flush_timeout: float = 5.0) -> None:
+        """Flush the outbox (counting what could not be sent), then drain the connection."""
+        self.connection.closing = True
+        if self._outbox.started and not self.nc.is_closed:
+            await self._outbox.flush(flush_timeout)
+        await self._outbox.stop()
+        if not self.nc.is_closed:
+            try:
+                await self.nc.drain()
+            except nats.errors.Error:
+                await self.nc.close()

@@ -1,0 +1,32 @@
+"""Publishing and the JetStream outbox (`ollamon_core.bus.outbox`)."""
+
+from __future__ import annotations
+
+import nats
+
+from ollamon_core import subjects
+from ollamon_core.bus import Bus
+from ollamon_core.events import OllamaModelMetrics, ServiceName
+from tests.conftest import BusFactory
+
+
+async def test_emit_persists_through_jetstream_with_the_event_id(bus_factory: BusFactory) -> None:
+    bus = await bus_factory(ServiceName.PROBE)
+    event = OllamaModelMetrics(model_name="m", response_time_ms=1)
+    assert bus.emit(event)
+    assert bus.emit(event)  # a resend of the same event id is dropped by the stream
+    assert await bus.flush_outbox(5)
+    info = await bus.js.stream_info(subjects.STREAM_EVENTS)
+    assert info.state.messages == 1
+
+
+async def test_a_full_outbox_refuses_and_counts_the_event(clean_nats_url: str) -> None:
+    bus = Bus(await nats.connect(clean_nats_url), ServiceName.PROBE, outbox_size=1)
+    try:  # workers not started: nothing leaves the queue
+        assert bus.emit(OllamaModelMetrics(model_name="m", response_time_ms=1))
+        assert not bus.emit(OllamaModelMetrics(model_name="m", response_time_ms=2))
+        assert bus.counters["outbox_dropped"] == 1
+        assert bus.outbox_pending == 1
+    finally:
+        await bus.close(flush_timeout=0.1)
+    assert bus.counters["publish_unsent"] == 1
