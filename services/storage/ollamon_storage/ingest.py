@@ -1,14 +1,13 @@
-"""Batching the durable consumer's messages into SQLite, acking only after the commit.
+"""Batching the durable consumer's messages into SQLite, acking each only after the commit.
 
-The consumer callback only queues (event, message), in delivery order; dead-lettered
-messages are queued too (with no event) so they are settled in that order. One flusher
-task commits a batch when it holds `batch_size` events or its oldest has waited
-`batch_interval_seconds`, then sends one cumulative ack for it (AckPolicy.ALL; why that
-never acks an unstored message is argued in `acking.py`).
+The consumer callback only queues (event, message). One flusher task commits a batch when
+it holds `batch_size` events or its oldest has waited `batch_interval_seconds`, then acks
+every message of it: the consumer's ack policy is `AckPolicy.EXPLICIT`, so each ack settles
+its own message only, and an ack is a publish that does not wait for a reply.
 
-A failed commit, or a delivery that never arrived, stops all acking: the ingestor drops
-what it has not committed and asks for a resync (`resync_requested`), after which the
-consumer is recreated from the server's ack floor and `restart()` starts a new round.
+A batch whose commit fails is not acked: the server delivers its messages again once the
+consumer's ack wait has passed, and they are stored then, once (`INSERT OR IGNORE`).
+docs/decisions/0002-storage-acks.md records why acks are per message.
 """
 
 from __future__ import annotations
@@ -19,16 +18,16 @@ import logging
 import time
 from collections import Counter
 
+import nats.errors
 from nats.aio.msg import Msg
 
 from ollamon_core.events import Event
 from ollamon_storage import rows, writer
-from ollamon_storage.acking import AckCursor
 from ollamon_storage.database import Database
 
 log = logging.getLogger(__name__)
 
-Entry = tuple[Event | None, Msg]  # None: dead-lettered already, only to be acked in order
+Entry = tuple[Event, Msg]
 
 
 class Ingestor:
@@ -46,10 +45,7 @@ class Ingestor:
         self.counters = counters
         self.batch_size = batch_size
         self.batch_interval_seconds = batch_interval_seconds
-        self.resync_requested = asyncio.Event()
         self._pending: list[Entry] = []
-        self._cursor = AckCursor()
-        self._round = 0
         self._oldest_at = 0.0
         self._arrived = asyncio.Event()
         self._full = asyncio.Event()
@@ -57,19 +53,10 @@ class Ingestor:
 
     async def handle(self, event: Event, msg: Msg) -> None:
         """Bus handler: queue one validated event until its batch commits."""
-        self._queue((event, msg))
-
-    async def handle_dead_lettered(self, msg: Msg) -> None:
-        """Bus handler for a dead-lettered message: ack it in order with the batch around it."""
-        self._queue((None, msg))
-
-    def _queue(self, entry: Entry) -> None:
-        if self.resync_requested.is_set():
-            return  # nothing more is acked this round; the new consumer delivers it again
         if not self._pending:
             self._oldest_at = time.monotonic()
             self._arrived.set()
-        self._pending.append(entry)
+        self._pending.append((event, msg))
         if len(self._pending) >= self.batch_size:
             self._full.set()
 
@@ -102,54 +89,29 @@ class Ingestor:
         batch = self._take_batch()
         if not batch:
             return 0
-        round_at_start = self._round
-        grouped = rows.group_rows(
-            (event, msg.data.decode()) for event, msg in batch if event is not None
-        )
+        grouped = rows.group_rows((event, msg.data.decode()) for event, msg in batch)
         try:
             new_requests = await writer.write_batch(self.database, grouped)
         except Exception:
             self.counters["batch_failures"] += 1
             log.exception("batch of %d events not stored; it will be delivered again", len(batch))
-            self._request_resync()
             return 0
-        stored = sum(1 for event, _ in batch if event is not None)
-        self.counters["ingested"] += stored
+        self.counters["ingested"] += len(batch)
         self.counters["ingested_requests_new"] += new_requests
         self.counters["batches"] += 1
         self.counters["last_batch_size"] = len(batch)
-        if round_at_start == self._round:  # after a resync, old deliveries are never acked
-            await self._ack(batch)
-        return stored
+        await self._ack(batch)
+        return len(batch)
 
     async def _ack(self, batch: list[Entry]) -> None:
-        step = self._cursor.advance([msg for _, msg in batch])
-        if step.ack is not None:
+        for _, msg in batch:
             try:
-                await step.ack.ack()
-                self.counters["acks_sent"] += 1
-            except Exception as error:  # stored already: a later ack or a redelivery covers it
+                await msg.ack()
+            except nats.errors.Error as error:  # stored already: a redelivery is ignored
                 self.counters["ack_failures"] += 1
                 log.debug("ack failed: %r", error)
-        if step.gap:
-            self.counters["delivery_gaps"] += 1
-            log.warning("a delivery never arrived; acks stop until the consumer is recreated")
-            self._request_resync()
-
-    def _request_resync(self) -> None:
-        self.resync_requested.set()
-        self._pending.clear()
-        self._arrived.clear()
-        self._full.clear()
-
-    def restart(self) -> None:
-        """Start a new round for a freshly created consumer (its deliveries count from 1)."""
-        self._round += 1
-        self._cursor = AckCursor()
-        self._pending.clear()
-        self._arrived.clear()
-        self._full.clear()
-        self.resync_requested.clear()
+            else:
+                self.counters["acks_sent"] += 1
 
     def stop(self) -> None:
         """Make `run` return after the batch in progress (call `drain` for the rest)."""
