@@ -5,6 +5,9 @@ many in flight, pre-encoded payloads) into the same stream with nobody consuming
 the same publish followed by the storage service (`python -m ollamon_storage`, its own
 process) committing every event: N / (time from the first publish to the last commit).
 Target: ours >= 75 % of the reference.
+
+The notes also give the CPU time per event of storage and of nats-server while ingesting:
+steadier than the ratio on a shared machine, and where a change to storage shows first.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from pathlib import Path
 
 import nats
+import psutil
 
 from bench.harness import BenchContext, BenchResult
 from ollamon_cli.nats_server import NatsServer
@@ -99,6 +103,32 @@ async def _storage_process(url: str, storage_path: Path) -> asyncio.subprocess.P
     return process
 
 
+class _CpuMeter:
+    """CPU time (user + system) that named processes spend from now on."""
+
+    def __init__(self, **pids: int) -> None:
+        self.processes = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self.started = {name: self._seconds(p) for name, p in self.processes.items()}
+
+    @staticmethod
+    def _seconds(process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    def microseconds_per(self, count: int) -> dict[str, float]:
+        """CPU µs per item of each process since the meter was made."""
+        return {
+            name: round((self._seconds(p) - self.started[name]) * 1e6 / count, 1)
+            for name, p in self.processes.items()
+        }
+
+
+def _pid(server: NatsServer) -> int:
+    if server.process is None:
+        raise RuntimeError("nats-server is not running")
+    return server.process.pid
+
+
 async def run(ctx: BenchContext) -> list[BenchResult]:
     """Measure ingest events/s against the raw publish rate."""
     count = 5_000 if ctx.quick else 50_000
@@ -113,12 +143,14 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
         await setup.js.purge_stream(subjects.STREAM_EVENTS)
         process = await _storage_process(server.url, storage_path)
         try:
+            cpu = _CpuMeter(storage=process.pid, nats_server=_pid(server))
             started = time.perf_counter()
             publish_seconds = await _publish(nc, payloads)
             database_path = storage_path / "ollamon.db"
             while await asyncio.to_thread(_count, database_path) < count:
                 await asyncio.sleep(0.01)
             ours_seconds = time.perf_counter() - started
+            cpu_us_per_event = cpu.microseconds_per(count)
         finally:
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.wait(), 30)
@@ -141,6 +173,7 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
                 "publish_seconds_while_ingesting": round(publish_seconds, 3),
                 "ingest_seconds": round(ours_seconds, 3),
                 "reference_seconds": round(reference_seconds, 3),
+                **{f"{name}_cpu_us_per_event": us for name, us in cpu_us_per_event.items()},
             },
         )
     ]
