@@ -1,7 +1,7 @@
 """Storage fixtures: settings on a temporary folder, an open database, a running service.
 
 Layered: settings (tmp folder + the test's clean NATS) -> database or running service.
-The in-process service is the real `main`, stopped through its stop event.
+The in-process service is the real lifespan, `running_storage`, left when the test ends.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from ollamon_core import subjects
 from ollamon_core.bus import Bus, encode
 from ollamon_core.events import Event, ServiceName
-from ollamon_storage.__main__ import main as storage_main
+from ollamon_storage import service
 from ollamon_storage.database import Database
 from ollamon_storage.settings import StorageSettings
 
@@ -54,14 +54,9 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 async def running_storage(storage_settings: StorageSettings) -> AsyncIterator[StorageSettings]:
     """The storage service running in this process until the test ends."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(storage_main(stop, storage_settings))
-    try:
+    async with service.running_storage(storage_settings):
         await wait_for_ready(storage_settings)
         yield storage_settings
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
 
 
 async def wait_for_ready(settings: StorageSettings, timeout: float = 15.0) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -12,7 +11,7 @@ from nats.aio.msg import Msg
 from ollamon_core import subjects
 from ollamon_core.bus import ERROR_HEADER, Bus
 from ollamon_core.events import Heartbeat, ServiceName
-from ollamon_storage.__main__ import main as storage_main
+from ollamon_storage.service import running_storage
 from ollamon_storage.settings import StorageSettings
 from tests.conftest import BusFactory
 from tests.services.storage import factories
@@ -145,12 +144,7 @@ async def test_storage_sets_the_stream_max_age_to_its_retention(
 ) -> None:
     bus: Bus = await bus_factory(ServiceName.GATEWAY)  # creates the stream with 30 days
     settings = make_settings(tmp_path / "data", clean_nats_url, retention_days=7)
-    stop = asyncio.Event()
-    task = asyncio.create_task(storage_main(stop, settings))
-    try:
+    async with running_storage(settings):
         await wait_for_ready(settings)
         info = await bus.js.stream_info(subjects.STREAM_EVENTS)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
     assert info.config.max_age == 7 * 86400

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,8 +15,8 @@ from ollamon_core.events import AlertState, Event, ServiceName, Severity, utc_no
 from ollamon_core.events import queries as q
 from ollamon_core.events.ollama import LifecycleChange
 from ollamon_storage import rows, writer
-from ollamon_storage.__main__ import main as storage_main
 from ollamon_storage.database import Database
+from ollamon_storage.service import running_storage
 from ollamon_storage.settings import StorageSettings
 from tests.services.storage import factories
 from tests.services.storage.conftest import make_settings, wait_for_ready
@@ -116,16 +115,13 @@ async def served(tmp_path: Path, clean_nats_url: str) -> AsyncIterator[Served]:
     settings = make_settings(tmp_path / "data", clean_nats_url)
     events, known = _known_events()
     await _store(settings.database_path, events)
-    stop = asyncio.Event()
-    task = asyncio.create_task(storage_main(stop, settings))
-    bus = await Bus.connect(clean_nats_url, ServiceName.GATEWAY)
-    try:
-        await wait_for_ready(settings)
-        yield Served(bus, known, settings)
-    finally:
-        await bus.close()
-        stop.set()
-        await asyncio.wait_for(task, 20)
+    async with running_storage(settings):
+        bus = await Bus.connect(clean_nats_url, ServiceName.GATEWAY)
+        try:
+            await wait_for_ready(settings)
+            yield Served(bus, known, settings)
+        finally:
+            await bus.close()
 
 
 async def test_model_metrics_match_values_computed_from_the_raw_requests(served: Served) -> None:
