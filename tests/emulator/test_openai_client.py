@@ -12,12 +12,14 @@ from tests.emulator.conftest import RunningEmulator
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hello"}]
 
 
-def client_for(emulator: RunningEmulator) -> openai.AsyncOpenAI:
+@pytest.fixture
+def client(emulator: RunningEmulator) -> openai.AsyncOpenAI:
+    """A client of the emulator, built before the loop runs: building one reads files."""
     return openai.AsyncOpenAI(base_url=f"{emulator.url}/v1", api_key="ollama")
 
 
-async def test_chat_completion_returns_text_and_usage(emulator: RunningEmulator) -> None:
-    reply = await client_for(emulator).chat.completions.create(
+async def test_chat_completion_returns_text_and_usage(client: openai.AsyncOpenAI) -> None:
+    reply = await client.chat.completions.create(
         model="llama3.2:1b",
         messages=MESSAGES,
         seed=5,
@@ -29,8 +31,7 @@ async def test_chat_completion_returns_text_and_usage(emulator: RunningEmulator)
     assert (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (2, 12)
 
 
-async def test_streamed_chat_ends_with_usage_when_asked(emulator: RunningEmulator) -> None:
-    client = client_for(emulator)
+async def test_streamed_chat_ends_with_usage_when_asked(client: openai.AsyncOpenAI) -> None:
     stream = await client.chat.completions.create(
         model="llama3.2:1b",
         messages=MESSAGES,
@@ -63,8 +64,7 @@ async def test_the_sse_stream_ends_with_done(emulator: RunningEmulator) -> None:
     assert events[-1] == "data: [DONE]"
 
 
-async def test_completions_embeddings_and_models(emulator: RunningEmulator) -> None:
-    client = client_for(emulator)
+async def test_completions_embeddings_and_models(client: openai.AsyncOpenAI) -> None:
     completion = await client.completions.create(model="llama3.2:1b", prompt="once")
     vectors = await client.embeddings.create(model="nomic-embed-text", input=["a", "b c"])
     models = [model.id async for model in client.models.list()]
@@ -74,8 +74,7 @@ async def test_completions_embeddings_and_models(emulator: RunningEmulator) -> N
     assert "qwen2.5:7b" in models
 
 
-async def test_errors_use_the_openai_error_shape(emulator: RunningEmulator) -> None:
-    client = client_for(emulator)
+async def test_errors_use_the_openai_error_shape(client: openai.AsyncOpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as missing:
         await client.chat.completions.create(model="nope", messages=MESSAGES)
     with pytest.raises(openai.APIError, match="exit status 2"):

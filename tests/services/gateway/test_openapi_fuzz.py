@@ -16,19 +16,25 @@ from tests.services.gateway.stubs import Responder
 FUZZ_TIMEOUT_SECONDS = 300
 
 
-def schemathesis_command() -> list[str]:
+@pytest.fixture
+def schemathesis() -> str:
+    """The schemathesis command of this environment (looked up before the loop runs)."""
     found = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     if found is None:
         pytest.skip("schemathesis is not installed in this environment")
-    return [found]
+    return found
 
 
 async def test_no_operation_answers_with_a_server_error(
-    live_server: AppServer, storage: Responder, probe: Responder, tmp_path: Path
+    schemathesis: str,
+    live_server: AppServer,
+    storage: Responder,
+    probe: Responder,
+    tmp_path: Path,
 ) -> None:
     # Storage and the probe answer (stand-ins): a 503 from an absent one is not a bug here.
     process = await asyncio.create_subprocess_exec(
-        *schemathesis_command(),
+        schemathesis,
         "run",
         f"{live_server.url}/schema/openapi.json",
         "--checks",

@@ -27,7 +27,7 @@ async def test_every_check_passes_against_a_healthy_stack_and_monitoring_is_left
     live_server: AppServer, app: Litestar, storage: Responder, probe: Responder, tmp_path: Path
 ) -> None:
     path = await asyncio.to_thread(run_selftest, live_server.url, tmp_path / "reports", TOKEN)
-    report = json.loads(path.read_text())
+    report = json.loads(await asyncio.to_thread(path.read_text))
     assert path.parent == tmp_path / "reports"
     assert path.name.startswith("selftest-")
     failures = [check for check in report["checks"] if not check["ok"]]
@@ -59,7 +59,7 @@ async def test_a_missing_token_and_an_absent_storage_are_reported_not_raised(
     live_server: AppServer, probe: Responder, tmp_path: Path
 ) -> None:
     path = await asyncio.to_thread(run_selftest, live_server.url, tmp_path, None)
-    report = json.loads(path.read_text())
+    report = json.loads(await asyncio.to_thread(path.read_text))
     assert report["ok"] is False
     by_name = {check["name"]: check for check in report["checks"]}
     assert by_name["summary"]["status_code"] == 503

@@ -103,9 +103,19 @@ async def test_errors_raise_the_same_through_the_proxy(proxy: RunningProxy) -> N
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hello"}]
 
 
-async def test_the_openai_client_matches_through_v1(proxy: RunningProxy) -> None:
-    direct = openai.AsyncOpenAI(base_url=f"{proxy.emulator.url}/v1", api_key="ollama")
-    proxied = openai.AsyncOpenAI(base_url=f"{proxy.url}/v1", api_key="ollama")
+@pytest.fixture
+def openai_clients(proxy: RunningProxy) -> tuple[openai.AsyncOpenAI, openai.AsyncOpenAI]:
+    """Direct and proxied clients, built before the loop runs: building one reads files."""
+    return (
+        openai.AsyncOpenAI(base_url=f"{proxy.emulator.url}/v1", api_key="ollama"),
+        openai.AsyncOpenAI(base_url=f"{proxy.url}/v1", api_key="ollama"),
+    )
+
+
+async def test_the_openai_client_matches_through_v1(
+    openai_clients: tuple[openai.AsyncOpenAI, openai.AsyncOpenAI],
+) -> None:
+    direct, proxied = openai_clients
 
     async def session(client: openai.AsyncOpenAI) -> list[Any]:
         whole = await client.chat.completions.create(model="llama3.2:1b", messages=MESSAGES, seed=1)
