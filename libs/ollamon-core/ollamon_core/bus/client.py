@@ -7,13 +7,12 @@ from typing import Any, TypeVar
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext, api
 from pydantic import BaseModel
 
 from ollamon_core import subjects
-from ollamon_core.bus import consumers, requests, streams, subscriptions, wire
+from ollamon_core.bus import consumers, requests, streams, subscriptions
 from ollamon_core.bus.connection import ConnectionEvents, open_connection
 from ollamon_core.bus.consumers import AckMode
 from ollamon_core.bus.dead_letters import DeadLetters
@@ -23,7 +22,6 @@ from ollamon_core.bus.subscriptions import EventHandler
 from ollamon_core.events import Event, ServiceName
 from ollamon_core.subjects import QueryRoute
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
 RequestT = TypeVar("RequestT", bound=BaseModel)
 ReplyT = TypeVar("ReplyT", bound=BaseModel)
 
@@ -57,7 +55,7 @@ class Bus:
         connection = ConnectionEvents()
         nc = await open_connection(url, ServiceName(service), connection, **options)
         bus = cls(nc, service, connection=connection)
-        bus.start_outbox()
+        bus._outbox.start()
         return bus
 
     # Publishing (outbox.py) -------------------------------------------------------------
@@ -89,19 +87,7 @@ class Bus:
         """Wait until every queued event is acknowledged; False on timeout."""
         return await self._outbox.flush(timeout)
 
-    def start_outbox(self) -> None:
-        """Start the tasks that drain the outbox (idempotent; `connect` does it)."""
-        self._outbox.start()
-
-    # Receiving (subscriptions.py, consumers.py, dead_letters.py) ------------------------
-
-    def parse(self, msg: Msg, model: type[ModelT] | None = None) -> ModelT | None:
-        """Validate a message against `model` (or its subject's model); None if it has none."""
-        return wire.parse(msg, model)
-
-    async def dead_letter(self, msg: Msg, reason: str) -> None:
-        """Count a message that could not be used and republish it on the dead-letter subject."""
-        await self._dead_letters.send(msg, reason)
+    # Receiving (subscriptions.py, consumers.py; dead_letters.py for invalid messages) ----
 
     async def subscribe(
         self, subject: str, handler: EventHandler, *, queue: str = ""
