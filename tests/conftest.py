@@ -12,6 +12,7 @@ made on the event loop from our packages or the tests fails the test.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ from pathlib import Path
 import nats
 import nats.js.errors
 import pytest
-from blockbuster import BlockBuster, blockbuster_ctx
+from blockbuster import BlockBuster, BlockingError, blockbuster_ctx
 
 from ollamon_cli.nats_server import NatsServer
 from ollamon_core.bus import Bus
@@ -45,11 +46,39 @@ def workspace_packages() -> list[str]:
 SCANNED_FOR_BLOCKING = [*workspace_packages(), "tests"]
 
 
+class BlockingErrorsLogged(logging.Handler):
+    """Keeps the log records whose exception is, or was caused by, a BlockingError."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        seen: set[int] = set()
+        while error is not None and id(error) not in seen:
+            if isinstance(error, BlockingError):
+                self.found.append(f"{record.name}: {record.getMessage()}: {error}")
+                return
+            seen.add(id(error))
+            error = error.__cause__ or error.__context__
+
+
 @pytest.fixture(autouse=True)
 def blockbuster() -> Iterator[BlockBuster]:
-    """Fail a test whose code makes a blocking call inside the running event loop."""
-    with blockbuster_ctx(SCANNED_FOR_BLOCKING) as bb:
-        yield bb
+    """Fail a test whose code makes a blocking call inside the running event loop.
+
+    Also when the call was made in a service's background task, which logs the error and
+    goes on: the test would pass with the call hidden in its log.
+    """
+    logged = BlockingErrorsLogged()
+    logging.getLogger().addHandler(logged)
+    try:
+        with blockbuster_ctx(SCANNED_FOR_BLOCKING) as bb:
+            yield bb
+    finally:
+        logging.getLogger().removeHandler(logged)
+    assert not logged.found, f"blocking calls on the event loop were logged: {logged.found}"
 
 
 def docker_engine_available() -> bool:

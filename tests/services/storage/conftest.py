@@ -112,3 +112,19 @@ def count_rows(database_path: Path, table: str) -> int:
 async def count_rows_async(database_path: Path, table: str) -> int:
     """`count_rows` off the event loop."""
     return await asyncio.to_thread(count_rows, database_path, table)
+
+
+def fetch_all(database_path: Path, sql: str, *parameters: object) -> list[tuple[Any, ...]]:
+    """Every row of one query, read on a separate connection."""
+    conn = sqlite3.connect(database_path, timeout=10)
+    try:
+        return conn.execute(sql, parameters).fetchall()
+    finally:
+        conn.close()
+
+
+async def fetch_all_async(
+    database_path: Path, sql: str, *parameters: object
+) -> list[tuple[Any, ...]]:
+    """`fetch_all` off the event loop."""
+    return await asyncio.to_thread(fetch_all, database_path, sql, *parameters)

@@ -90,7 +90,7 @@ async def test_a_json_export_holds_every_table_with_row_counts(
 ) -> None:
     bus = await bus_factory(ServiceName.GATEWAY)
     reply = await bus.request(subjects.QUERY_EXPORT, ExportRequest(filepath="nested/all.json"))
-    target = stored.export_path.resolve() / "nested" / "all.json"
+    target = await asyncio.to_thread(stored.export_path.resolve) / "nested" / "all.json"
     assert Path(reply.path) == target
     assert reply.row_counts["requests"] == 10
     assert reply.row_counts["system_samples"] == 1
@@ -104,7 +104,7 @@ async def test_a_csv_export_writes_one_file_per_table_with_event_columns(
 ) -> None:
     bus = await bus_factory(ServiceName.GATEWAY)
     reply = await bus.request(subjects.QUERY_EXPORT, ExportRequest(format=ExportFormat.CSV))
-    assert Path(reply.path).parent == stored.export_path.resolve()
+    assert Path(reply.path).parent == await asyncio.to_thread(stored.export_path.resolve)
     assert len(reply.files) == 7
     text = await asyncio.to_thread(Path(reply.path).read_text)
     records = list(csv.DictReader(text.splitlines()))
@@ -125,20 +125,25 @@ async def test_an_export_path_that_leaves_the_folder_is_refused(
         await bus.request(subjects.QUERY_EXPORT, ExportRequest(filepath=filepath))
     assert raised.value.error.status_code == 400
     assert "outside the folder" in raised.value.error.error
-    assert not (running_storage.storage_path / "escape.json").exists()
+    assert not await asyncio.to_thread((running_storage.storage_path / "escape.json").exists)
+
+
+def _link_out_of(folder: Path, outside: Path) -> None:
+    """Links in `folder` to a folder and to a file in `outside`."""
+    outside.mkdir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "out").symlink_to(outside, target_is_directory=True)
+    (folder / "file.json").symlink_to(outside / "file.json")
 
 
 async def test_an_export_through_a_symlink_pointing_out_is_refused(
     running_storage: StorageSettings, bus_factory: BusFactory, tmp_path: Path
 ) -> None:
     outside = tmp_path / "outside"
-    outside.mkdir()
-    running_storage.export_path.mkdir(parents=True, exist_ok=True)
-    (running_storage.export_path / "out").symlink_to(outside, target_is_directory=True)
-    (running_storage.export_path / "file.json").symlink_to(outside / "file.json")
+    await asyncio.to_thread(_link_out_of, running_storage.export_path, outside)
     bus = await bus_factory(ServiceName.GATEWAY)
     for filepath in ("out/x.json", "file.json"):
         with pytest.raises(QueryFailedError) as raised:
             await bus.request(subjects.QUERY_EXPORT, ExportRequest(filepath=filepath))
         assert raised.value.error.status_code == 400
-    assert list(outside.iterdir()) == []
+    assert await asyncio.to_thread(lambda: list(outside.iterdir())) == []

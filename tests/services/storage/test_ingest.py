@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 from nats.aio.msg import Msg
@@ -17,6 +16,7 @@ from tests.conftest import BusFactory
 from tests.services.storage import factories
 from tests.services.storage.conftest import (
     count_rows_async,
+    fetch_all_async,
     make_settings,
     publish_all,
     wait_for_ready,
@@ -42,14 +42,12 @@ async def test_every_kind_of_event_lands_in_its_table(
     for table in ("requests", "system_samples", "alerts", "scores", "alert_state"):
         await _rows_reach(running_storage, table, 1)
     for resolution in (60, 3600):
-        conn = sqlite3.connect(running_storage.database_path)
-        try:
-            count = conn.execute(
-                "SELECT request_count FROM request_rollups WHERE resolution_s = ?", (resolution,)
-            ).fetchone()
-        finally:
-            conn.close()
-        assert count == (1,)
+        counts = await fetch_all_async(
+            running_storage.database_path,
+            "SELECT request_count FROM request_rollups WHERE resolution_s = ?",
+            resolution,
+        )
+        assert counts == [(1,)]
 
 
 async def test_a_resent_event_is_stored_once(
@@ -69,14 +67,11 @@ async def test_a_resent_event_is_stored_once(
     await bus.publish_persistent(marker)
     await _rows_reach(running_storage, "requests", 2)
     await _rows_reach(running_storage, "request_rollups", 4)
-    conn = sqlite3.connect(running_storage.database_path)
-    try:
-        rows = conn.execute("SELECT event_id FROM requests ORDER BY id").fetchall()
-        rollup_total = conn.execute(
-            "SELECT SUM(request_count) FROM request_rollups WHERE resolution_s = 60"
-        ).fetchone()[0]
-    finally:
-        conn.close()
+    database = running_storage.database_path
+    rows = await fetch_all_async(database, "SELECT event_id FROM requests ORDER BY id")
+    [(rollup_total,)] = await fetch_all_async(
+        database, "SELECT SUM(request_count) FROM request_rollups WHERE resolution_s = 60"
+    )
     assert sorted(row[0] for row in rows) == sorted([event.event_id, marker.event_id])
     assert rollup_total == 2
 
@@ -101,12 +96,8 @@ async def test_poison_messages_are_dead_lettered_and_good_ones_stored(
     await wait_for(lambda: len(dead) == len(poison), timeout=10, message="dead letters")
     assert sorted(msg.data for msg in dead) == sorted(poison)
     assert all(msg.headers and msg.headers.get(ERROR_HEADER) for msg in dead)
-    conn = sqlite3.connect(running_storage.database_path)
-    try:
-        stored = {row[0] for row in conn.execute("SELECT event_id FROM requests")}
-    finally:
-        conn.close()
-    assert stored == {event.event_id for event in good}
+    rows = await fetch_all_async(running_storage.database_path, "SELECT event_id FROM requests")
+    assert {row[0] for row in rows} == {event.event_id for event in good}
 
     async def all_acked() -> bool:  # the consumer moved past the poison
         info = await bus.js.consumer_info(subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE)

@@ -136,7 +136,7 @@ async def test_a_backup_taken_while_ingesting_is_consistent_and_readable(
     reply = await bus.request(subjects.QUERY_BACKUP, BackupRequest(), timeout=30)
     await publishing
     backup_path = Path(reply.path)
-    assert backup_path.parent == running_storage.backup_path.resolve()
+    assert backup_path.parent == await asyncio.to_thread(running_storage.backup_path.resolve)
     assert reply.size_bytes == (await asyncio.to_thread(backup_path.stat)).st_size
     integrity, requests, rolled = await asyncio.to_thread(_check_backup, backup_path)
     assert integrity == "ok"
