@@ -121,8 +121,17 @@ async def watch(nc: NatsClient, subject: str, log: HeartbeatLog | AlertLog) -> N
     await nc.flush()
 
 
-def service_processes(stack: RunningStack) -> dict[str, psutil.Process]:
-    """The five service processes `ollamon up` supervises, by service name."""
+async def service_processes(stack: RunningStack) -> dict[str, psutil.Process]:
+    """The five service processes `ollamon up` supervises, by service name (read off the loop)."""
+    return await asyncio.to_thread(_service_processes, stack)
+
+
+async def service_pids(stack: RunningStack) -> dict[str, int]:
+    """The process id of each service `ollamon up` supervises."""
+    return {name: process.pid for name, process in (await service_processes(stack)).items()}
+
+
+def _service_processes(stack: RunningStack) -> dict[str, psutil.Process]:
     children: dict[str, psutil.Process] = {}
     for child in psutil.Process(stack.process.pid).children():
         with contextlib.suppress(psutil.NoSuchProcess):

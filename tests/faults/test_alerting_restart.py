@@ -72,8 +72,8 @@ async def test_alerting_killed_while_alerts_fire_neither_refires_nor_loses_a_res
         await send_request(faults.nc, RESOLVING, FAST_MS)
         # Give the state write (after the evaluation that starts the resolve wait) a moment.
         await asyncio.sleep(4 * EVALUATION_INTERVAL_SECONDS)
-        alerting = service_processes(faults.stack)["alerting"]
-        alerting.kill()
+        alerting = (await service_processes(faults.stack))["alerting"]
+        await asyncio.to_thread(alerting.kill)  # psutil reads /proc first
         killed_at = time.monotonic()
 
         def restarted() -> bool:

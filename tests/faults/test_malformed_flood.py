@@ -22,7 +22,7 @@ from ollamon_cli.nats_server import NatsServer
 from ollamon_core import subjects
 from ollamon_core.events import ServiceName
 from tests.faults.malformed import CONSUMERS, expected_per_service, payloads
-from tests.faults.observers import SERVICES, restarts_reported, service_processes
+from tests.faults.observers import SERVICES, restarts_reported, service_pids
 from tests.faults.stack_under_fault import FaultStack, fault_stack
 from tests.support.waiting import wait_for, wait_for_async
 
@@ -53,7 +53,7 @@ async def test_a_flood_of_malformed_messages_is_counted_and_dead_lettered_withou
     tmp_path: Path, isolated_nats_server: NatsServer
 ) -> None:
     async with fault_stack(tmp_path, nats_url=isolated_nats_server.url) as faults:
-        pids_before = {name: p.pid for name, p in service_processes(faults.stack).items()}
+        pids_before = await service_pids(faults.stack)
         invalid_before = invalid_counts(faults, "invalid_messages")
         max_payload = faults.nc.max_payload
         with pytest.raises(nats.errors.MaxPayloadError):
@@ -120,4 +120,4 @@ async def test_a_flood_of_malformed_messages_is_counted_and_dead_lettered_withou
         print(f"disconnects from NATS during the flood {disconnects}")
         assert sum(disconnects.values()) == 0
         assert restarts_reported(faults.stack) == []
-        assert {name: p.pid for name, p in service_processes(faults.stack).items()} == pids_before
+        assert await service_pids(faults.stack) == pids_before

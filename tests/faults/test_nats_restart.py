@@ -80,65 +80,63 @@ async def measure_reconnects(faults: FaultStack, back_at: float) -> dict[str, fl
 
 
 async def test_services_reconnect_within_5_s_and_lose_nothing_across_a_nats_restart(
-    tmp_path: Path,
+    tmp_path: Path, isolated_nats_server: NatsServer
 ) -> None:
-    server = NatsServer(tmp_path / "nats").start()
-    try:
-        async with fault_stack(tmp_path, nats_url=server.url) as faults:
-            traffic = SteadyTraffic(faults.stack.proxy_url, requests_per_second=20)
-            traffic.start()
-            await asyncio.sleep(TRAFFIC_BEFORE_SECONDS)
-            await asyncio.to_thread(server.stop)
-            await asyncio.sleep(OUTAGE_SECONDS)
-            await asyncio.to_thread(server.start)
-            back_at = time.monotonic()
-            reconnect_seconds = await measure_reconnects(faults, back_at)
-            await asyncio.sleep(TRAFFIC_AFTER_SECONDS)
-            await traffic.stop()
+    server = isolated_nats_server
+    async with fault_stack(tmp_path, nats_url=server.url) as faults:
+        traffic = SteadyTraffic(faults.stack.proxy_url, requests_per_second=20)
+        traffic.start()
+        await asyncio.sleep(TRAFFIC_BEFORE_SECONDS)
+        await asyncio.to_thread(server.stop)
+        await asyncio.sleep(OUTAGE_SECONDS)
+        await asyncio.to_thread(server.start)
+        back_at = time.monotonic()
+        reconnect_seconds = await measure_reconnects(faults, back_at)
+        await asyncio.sleep(TRAFFIC_AFTER_SECONDS)
+        await traffic.stop()
 
-            print(
-                "reconnected after the restart (s): "
-                + ", ".join(f"{name} {seconds:.2f}" for name, seconds in reconnect_seconds.items())
-            )
-            assert max(reconnect_seconds.values()) <= RECONNECT_LIMIT_SECONDS
-            assert set(traffic.outcomes) == {"200"}, traffic.outcomes
+        print(
+            "reconnected after the restart (s): "
+            + ", ".join(f"{name} {seconds:.2f}" for name, seconds in reconnect_seconds.items())
+        )
+        assert max(reconnect_seconds.values()) <= RECONNECT_LIMIT_SECONDS
+        assert set(traffic.outcomes) == {"200"}, traffic.outcomes
 
-            async def every_answer_stored() -> bool:
-                rows = await faults.query_async("SELECT COUNT(*) FROM requests")
-                return rows[0][0] == traffic.answered
+        async def every_answer_stored() -> bool:
+            rows = await faults.query_async("SELECT COUNT(*) FROM requests")
+            return rows[0][0] == traffic.answered
 
-            await wait_for_async(
-                every_answer_stored, timeout=30, message=f"{traffic.answered} request rows"
-            )
-            js = faults.nc.jetstream()
-            last_sequence = (await js.stream_info(subjects.STREAM_EVENTS)).state.last_seq
-            await wait_for_async(
-                lambda: storage_acknowledged(faults.nc, last_sequence),
-                timeout=45,
-                message=f"storage acknowledging up to sequence {last_sequence}",
-            )
-            in_stream = await stream_event_ids(faults.nc, last_sequence)
-            missing = {
-                table: len(ids - {row[0] for row in faults.query(f"SELECT event_id FROM {table}")})
-                for table, ids in in_stream.items()
+        await wait_for_async(
+            every_answer_stored, timeout=30, message=f"{traffic.answered} request rows"
+        )
+        js = faults.nc.jetstream()
+        last_sequence = (await js.stream_info(subjects.STREAM_EVENTS)).state.last_seq
+        await wait_for_async(
+            lambda: storage_acknowledged(faults.nc, last_sequence),
+            timeout=45,
+            message=f"storage acknowledging up to sequence {last_sequence}",
+        )
+        in_stream = await stream_event_ids(faults.nc, last_sequence)
+        stored = {
+            table: {row[0] for row in await faults.query_async(f"SELECT event_id FROM {table}")}
+            for table in in_stream
+        }
+        missing = {table: len(ids - stored[table]) for table, ids in in_stream.items()}
+        counters = {
+            name: {
+                counter: faults.heartbeats.counter(name, counter)
+                for counter in ("publish_retries", "outbox_dropped", "publish_unsent")
             }
-            counters = {
-                name: {
-                    counter: faults.heartbeats.counter(name, counter)
-                    for counter in ("publish_retries", "outbox_dropped", "publish_unsent")
-                }
-                for name in SERVICES
-            }
-            print(
-                f"requests answered by the proxy {traffic.answered}, all stored; "
-                f"stream events checked {sum(map(len, in_stream.values()))} up to sequence "
-                f"{last_sequence}, missing from SQLite {missing}; publisher counters {counters}"
-            )
-            assert in_stream[TABLE_BY_SUBJECT[subjects.REQUESTS_ALL]]
-            assert sum(missing.values()) == 0
-            assert counters["probe"]["publish_retries"] > 0, "the gap did not reach the probe"
-            assert all(c["outbox_dropped"] == 0 for c in counters.values())
-            assert all(c["publish_unsent"] == 0 for c in counters.values())
-            assert restarts_reported(faults.stack) == []
-    finally:
-        server.stop()
+            for name in SERVICES
+        }
+        print(
+            f"requests answered by the proxy {traffic.answered}, all stored; "
+            f"stream events checked {sum(map(len, in_stream.values()))} up to sequence "
+            f"{last_sequence}, missing from SQLite {missing}; publisher counters {counters}"
+        )
+        assert in_stream[TABLE_BY_SUBJECT[subjects.REQUESTS_ALL]]
+        assert sum(missing.values()) == 0
+        assert counters["probe"]["publish_retries"] > 0, "the gap did not reach the probe"
+        assert all(c["outbox_dropped"] == 0 for c in counters.values())
+        assert all(c["publish_unsent"] == 0 for c in counters.values())
+        assert restarts_reported(faults.stack) == []

@@ -20,7 +20,7 @@ import pytest
 from ollama_emulator.config import EmulatorConfig, ModelSpec
 from ollamon_core.events import AlertState
 from tests.faults.faulty_ollama import SERVER_ERROR_MESSAGE, Fault
-from tests.faults.observers import SERVICES, SteadyTraffic, restarts_reported, service_processes
+from tests.faults.observers import SERVICES, SteadyTraffic, restarts_reported, service_pids
 from tests.faults.stack_under_fault import FaultStack, fault_stack
 from tests.support.waiting import wait_for
 
@@ -95,9 +95,7 @@ async def test_ollama_stopped_erroring_and_dropping_streams_alerts_and_recovers(
     tmp_path: Path,
 ) -> None:
     async with fault_stack(tmp_path, config=emulator_config(), env=FAULT_ENV) as faults:
-        pids_before = {
-            name: process.pid for name, process in service_processes(faults.stack).items()
-        }
+        pids_before = await service_pids(faults.stack)
         figures: dict[str, tuple[float, float]] = {}
         outcomes: dict[str, Counter[str]] = {}
 
@@ -156,8 +154,6 @@ async def test_ollama_stopped_erroring_and_dropping_streams_alerts_and_recovers(
             )
         assert all(fire <= FIRE_LIMIT_SECONDS for fire, _ in figures.values())
         assert restarts_reported(faults.stack) == []
-        pids_after = {
-            name: process.pid for name, process in service_processes(faults.stack).items()
-        }
+        pids_after = await service_pids(faults.stack)
         assert pids_after == pids_before
         assert set(pids_after) == set(SERVICES)

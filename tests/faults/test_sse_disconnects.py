@@ -56,6 +56,15 @@ def reset(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
+async def rss(process: psutil.Process) -> int:
+    """Resident memory of `process`, read off the event loop."""
+    return int((await asyncio.to_thread(process.memory_info)).rss)
+
+
+def running_and_not_a_zombie(process: psutil.Process) -> bool:
+    return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+
+
 async def stream_clients(http: httpx.AsyncClient) -> int:
     return int((await http.get(STATUS)).json()["stream"]["clients"])
 
@@ -77,7 +86,7 @@ async def one_round(
     connected = await wait_for_async(all_connected, timeout=15, message="clients connected")
     assert isinstance(connected, int)
     await asyncio.sleep(HOLD_SECONDS)
-    connected_rss = int(gateway.memory_info().rss)
+    connected_rss = await rss(gateway)
     for writer in writers:
         reset(writer)
     dropped_at = asyncio.get_running_loop().time()
@@ -93,20 +102,20 @@ async def test_sse_clients_that_reset_their_connections_leave_no_clients_and_no_
     tmp_path: Path,
 ) -> None:
     async with fault_stack(tmp_path) as faults:
-        gateway = service_processes(faults.stack)["gateway"]
+        gateway = (await service_processes(faults.stack))["gateway"]
         url = urlsplit(faults.stack.gateway_url)
         host, port = url.hostname or "127.0.0.1", url.port or 80
         traffic = SteadyTraffic(faults.stack.proxy_url, requests_per_second=20)
         traffic.start()
         try:
             async with httpx.AsyncClient(base_url=faults.stack.gateway_url, timeout=10) as http:
-                rss_before_any = gateway.memory_info().rss
+                rss_before_any = await rss(gateway)
                 await one_round(http, host, port, gateway)  # warm-up
-                baseline_rss = gateway.memory_info().rss
+                baseline_rss = await rss(gateway)
                 rounds = []
                 for _ in range(ROUNDS):
                     connected, forget_seconds, peak_rss = await one_round(http, host, port, gateway)
-                    rounds.append((connected, forget_seconds, peak_rss, gateway.memory_info().rss))
+                    rounds.append((connected, forget_seconds, peak_rss, await rss(gateway)))
                 final_clients = await stream_clients(http)
         finally:
             await traffic.stop()
@@ -125,5 +134,5 @@ async def test_sse_clients_that_reset_their_connections_leave_no_clients_and_no_
         assert final_clients == 0
         assert all(connected == CLIENTS for connected, *_ in rounds)
         assert all(rss <= baseline_rss + RSS_GROWTH_LIMIT_BYTES for *_, rss in rounds)
-        assert gateway.is_running() and gateway.status() != psutil.STATUS_ZOMBIE
+        assert await asyncio.to_thread(running_and_not_a_zombie, gateway)
         assert restarts_reported(faults.stack) == []

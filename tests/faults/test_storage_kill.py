@@ -58,7 +58,7 @@ async def test_storage_killed_mid_ingest_and_restarted_stores_every_event_exactl
         for index in range(EVENT_COUNT)
     ]
     async with fault_stack(tmp_path) as faults:
-        storage = service_processes(faults.stack)["storage"]
+        storage = (await service_processes(faults.stack))["storage"]
         count_sql = "SELECT COUNT(*) FROM requests WHERE host = ?"
 
         async def stored() -> int:
@@ -69,7 +69,7 @@ async def test_storage_killed_mid_ingest_and_restarted_stores_every_event_exactl
         await wait_for_async(
             lambda: _at_least(stored, KILL_AFTER_ROWS), timeout=60, message="rows before the kill"
         )
-        storage.kill()
+        await asyncio.to_thread(storage.kill)  # psutil reads /proc first
         stored_at_kill = await stored()
         await wait_for(
             lambda: "service storage exited with code -9; restarting" in faults.stack.text(),
