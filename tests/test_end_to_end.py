@@ -77,6 +77,10 @@ def stored_request_models(database: Path) -> list[str]:
         return [row[0] for row in db.execute("SELECT model_name FROM requests")]
 
 
+async def stored_request_models_async(database: Path) -> list[str]:
+    return await asyncio.to_thread(stored_request_models, database)
+
+
 async def test_a_request_through_the_proxy_reaches_summary_sqlite_sse_and_alerts(
     tmp_path: Path,
 ) -> None:
@@ -113,7 +117,8 @@ async def test_a_request_through_the_proxy_reaches_summary_sqlite_sse_and_alerts
             await wait_for_async(summary_counts_both, timeout=10, message="summary")
             visible_after_seconds = time.monotonic() - sent_at
             print(f"requests visible in the REST summary after {visible_after_seconds:.3f} s")
-            assert stored_request_models(stack.database_path).count("llama3.2:1b") == 2
+            stored = await stored_request_models_async(stack.database_path)
+            assert stored.count("llama3.2:1b") == 2
             await wait_for(
                 lambda: sum(kind == "request" for kind, _ in sse_events) >= 2,
                 timeout=5,
@@ -140,7 +145,12 @@ async def test_a_request_through_the_proxy_reaches_summary_sqlite_sse_and_alerts
     assert "ollamon: stopped" in stack.text()
 
 
-def service_children(stack: RunningStack) -> dict[str, psutil.Process]:
+async def service_children(stack: RunningStack) -> dict[str, psutil.Process]:
+    """The service processes under `ollamon up`, read off the loop (psutil reads /proc)."""
+    return await asyncio.to_thread(_service_children, stack)
+
+
+def _service_children(stack: RunningStack) -> dict[str, psutil.Process]:
     children: dict[str, psutil.Process] = {}
     for child in psutil.Process(stack.process.pid).children():
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -155,7 +165,7 @@ async def test_ollamon_up_restarts_a_crashed_service_and_stops_everything_on_sig
     tmp_path: Path,
 ) -> None:
     async with stack_against_emulator(tmp_path) as stack:
-        children = service_children(stack)
+        children = await service_children(stack)
         assert set(children) == SERVICES
 
         async def every_service_reports() -> bool:
@@ -165,20 +175,18 @@ async def test_ollamon_up_restarts_a_crashed_service_and_stops_everything_on_sig
             return alive == SERVICES and body["missing_services"] == []
 
         await wait_for_async(every_service_reports, timeout=15, message="five heartbeats")
-        children["collector"].kill()
+        await asyncio.to_thread(children["collector"].kill)
         await wait_for(
             lambda: "service collector exited with code -9; restarting" in stack.text(),
             timeout=10,
             message="the crash report",
         )
-        await wait_for(
-            lambda: (
-                "collector" in service_children(stack)
-                and service_children(stack)["collector"].pid != children["collector"].pid
-            ),
-            timeout=10,
-            message="a new collector process",
-        )
+
+        async def new_collector_process() -> bool:
+            collector = (await service_children(stack)).get("collector")
+            return collector is not None and collector.pid != children["collector"].pid
+
+        await wait_for_async(new_collector_process, timeout=10, message="a new collector process")
 
         async def collector_alive_again() -> bool:
             async with httpx.AsyncClient() as http:
@@ -189,7 +197,11 @@ async def test_ollamon_up_restarts_a_crashed_service_and_stops_everything_on_sig
             )
 
         await wait_for_async(collector_alive_again, timeout=15, message="a fresh heartbeat")
-        survivors = service_children(stack)
+        survivors = await service_children(stack)
     assert stack.process.returncode == 0
     for process in survivors.values():
-        assert not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+        assert await asyncio.to_thread(gone_or_a_zombie, process)
+
+
+def gone_or_a_zombie(process: psutil.Process) -> bool:
+    return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
