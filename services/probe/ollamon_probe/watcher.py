@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -36,6 +37,14 @@ log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 5.0
 
+Pause = Callable[[asyncio.Event, float], Awaitable[None]]
+
+
+async def wake_or_timeout(wake: asyncio.Event, seconds: float) -> None:
+    """The wait between polls: until `wake` is set (a control arrived) or `seconds` pass."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), seconds)
+
 
 class Watcher:
     """Polls each Ollama URL every interval until stopped; controllable at runtime."""
@@ -50,6 +59,7 @@ class Watcher:
         *,
         health_every_polls: int = 12,
         counters: Counter[str] | None = None,
+        pause: Pause = wake_or_timeout,
     ) -> None:
         self.labels = labels
         self.sink = sink
@@ -59,6 +69,7 @@ class Watcher:
         self.health_every_polls = health_every_polls
         self.counters: Counter[str] = counters if counters is not None else Counter()
         self.enabled = True
+        self._pause = pause
         self._wake = asyncio.Event()
         self._last_health: dict[str, OllamaHealth] = {}
         self._health_polls: Counter[str] = Counter()
@@ -71,8 +82,7 @@ class Watcher:
             if self.enabled:
                 await self.poll_all()
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_seconds)
+            await self._pause(self._wake, self.interval_seconds)
 
     async def poll_all(self) -> list[OllamaHealth]:
         """One poll of every URL, at the same time."""

@@ -15,6 +15,7 @@ from ollama_emulator.app import EmulatorApp, create_app
 from ollama_emulator.config import EmulatorConfig, ModelSpec
 from ollama_emulator.server import serve_app
 from ollamon_core import subjects
+from ollamon_core.bus import Bus
 from ollamon_core.events import (
     Event,
     HealthCheckReply,
@@ -45,6 +46,29 @@ class FakeClock:
         return self.now
 
 
+class SteppedPause:
+    """The watcher's wait between polls, ended by the test (`step`: an interval passed)
+    or by a control, never by time."""
+
+    def __init__(self) -> None:
+        self.waits = 0
+        self.intervals: list[float] = []
+        self._wake: asyncio.Event | None = None
+
+    async def __call__(self, wake: asyncio.Event, interval_seconds: float) -> None:
+        self.waits += 1
+        self.intervals.append(interval_seconds)
+        self._wake = wake
+        await wake.wait()
+
+    async def step(self) -> None:
+        """Let one interval pass and return once the watcher is waiting again."""
+        assert self._wake is not None
+        waits = self.waits
+        self._wake.set()
+        await wait_for(lambda: self.waits > waits, message="the watcher's next round")
+
+
 def models() -> EmulatorConfig:
     return EmulatorConfig(
         max_loaded_models=2,
@@ -69,7 +93,13 @@ class Watched:
     clock: FakeClock
     watcher: Watcher
     residency: ResidencyBook
+    bus: Bus
     events: list[Event] = field(default_factory=list)
+
+    async def all_published(self) -> None:
+        """Wait until JetStream acknowledged every event the watcher emitted (the outbox
+        retries a slow acknowledgement: a retry is a resend, not a loss)."""
+        assert await self.bus.flush_outbox(), "the stream never acknowledged the events"
 
     def of(self, kind: type[Any]) -> list[Any]:
         return [event for event in self.events if isinstance(event, kind)]
@@ -84,10 +114,12 @@ async def watched(bus_factory: BusFactory) -> AsyncIterator[Watched]:
     async with serve_app(emulator) as url, httpx.AsyncClient() as http:
         residency = ResidencyBook()
         watcher = Watcher({url: "box-1"}, bus, http, residency, 60.0)
-        state = Watched(emulator, url, clock, watcher, residency)
+        state = Watched(emulator, url, clock, watcher, residency, bus)
 
         async def keep(event: Event, _msg: object) -> None:
-            state.events.append(event)
+            # A resend after a slow acknowledgement reaches subscribers again: keep it once.
+            if all(seen.event_id != event.event_id for seen in state.events):
+                state.events.append(event)
 
         await listener.subscribe(subjects.OLLAMA_ALL, keep)
         await listener.subscribe(subjects.REQUESTS_ALL, keep)
@@ -101,14 +133,14 @@ def changes(state: Watched) -> list[tuple[str, LifecycleChange, str | None]]:
 
 async def test_health_is_published_up_with_the_version(watched: Watched) -> None:
     [health] = await watched.watcher.poll_all()
-    await wait_for(lambda: watched.of(OllamaHealth), message="a health event")
     assert (health.up, health.version, health.changed, health.host) == (
         True,
         "0.12.6",
         True,
         "box-1",
     )
-    assert watched.of(OllamaHealth)[0] == health
+    await watched.all_published()
+    await wait_for(lambda: health in watched.of(OllamaHealth), message="the health event")
 
 
 async def test_a_down_ollama_is_reported_once_as_a_change() -> None:
@@ -141,6 +173,7 @@ async def test_lifecycle_events_follow_loads_evictions_and_expiry(watched: Watch
     await watched.watcher.poll_all()
     watched.clock.now += 120  # keep_alive ran out for both
     await watched.watcher.poll_all()
+    await watched.all_published()
     await wait_for(lambda: len(watched.of(ModelLifecycleEvent)) == 6, message="6 lifecycle events")
     assert changes(watched)[:4] == [
         ("small:latest", LifecycleChange.LOADED, None),
@@ -161,6 +194,7 @@ async def test_snapshots_carry_loaded_models_and_the_described_catalogue(watched
     await ollama.AsyncClient(host=watched.url).generate("big", "x")
     await watched.watcher.poll_all()
     await watched.watcher.poll_all()
+    await watched.all_published()
     await wait_for(lambda: len(watched.of(OllamaModelsSnapshot)) == 2, message="2 snapshots")
     snapshot = watched.of(OllamaModelsSnapshot)[-1]
     assert snapshot.host == "box-1"
@@ -214,25 +248,37 @@ async def test_health_check_requests_are_answered_and_published(
     assert isinstance(reply, HealthCheckReply)
     [result] = reply.results
     assert (result.up, result.version, result.ollama_url) == (True, "0.12.6", watched.url)
-    await wait_for(lambda: watched.of(OllamaHealth), message="the published health")
+    await watched.all_published()
+    await wait_for(lambda: result in watched.of(OllamaHealth), message="the published health")
 
 
 async def test_monitoring_control_stops_starts_and_retimes_the_watcher(watched: Watched) -> None:
-    watcher = watched.watcher
-    watcher.interval_seconds = 0.05
+    pause = SteppedPause()
+    watcher = Watcher(
+        {watched.url: "box-1"},
+        watched.bus,
+        watched.watcher.http_client,
+        ResidencyBook(),
+        60.0,
+        pause=pause,
+    )
+    stats = watched.emulator.engine.stats
     task = asyncio.create_task(watcher.run())
     try:
-        await wait_for(lambda: len(watched.of(OllamaModelsSnapshot)) >= 2, message="polling")
+        await wait_for(lambda: pause.waits == 1, message="the first poll")
+        polled_once = stats["requests"]
+        await pause.step()
+        assert stats["requests"] > polled_once
         watcher.apply(MonitoringControl(action=MonitoringAction.STOP))
-        await asyncio.sleep(0.1)
-        stopped_at = len(watched.of(OllamaModelsSnapshot))
-        await asyncio.sleep(0.3)
-        assert len(watched.of(OllamaModelsSnapshot)) == stopped_at
+        await wait_for(lambda: pause.waits == 3, message="the watcher idling")
+        stopped_at = stats["requests"]
+        for _ in range(3):
+            await pause.step()  # three intervals pass while stopped: not one request
+        assert stats["requests"] == stopped_at
         watcher.apply(MonitoringControl(action=MonitoringAction.START, interval_seconds=0.02))
-        assert watcher.interval_seconds == 0.02
-        await wait_for(
-            lambda: len(watched.of(OllamaModelsSnapshot)) > stopped_at + 2, message="resumed"
-        )
+        await wait_for(lambda: stats["requests"] > stopped_at, message="polling resumed")
+        await wait_for(lambda: pause.intervals[-1] == 0.02, message="the new interval")
+        await wait_for(lambda: watched.of(OllamaModelsSnapshot), message="a published snapshot")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
