@@ -1,4 +1,5 @@
-"""Fixtures of the collector's tests: processes that look like Ollama's, a fake NVML."""
+"""Fixtures of the collector's tests: processes that look like Ollama's, a fake NVML, and
+the check that a paused collector takes no samples."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from ollamon_core.events import Heartbeat, OllamaSystemMetrics
+from tests.support.waiting import wait_for
 
 SpawnNamed = Callable[[str, list[str]], subprocess.Popen[bytes]]
 
@@ -39,3 +43,27 @@ def spawn_named(tmp_path: Path) -> Iterator[SpawnNamed]:
         for process in started:
             process.kill()
             process.wait(timeout=10)
+
+
+async def samples_taken_before_the_pause(
+    samples: list[OllamaSystemMetrics], heartbeats: list[Heartbeat], beats: int = 5
+) -> int:
+    """How many samples a paused collector took, once `beats` heartbeats proved it takes no more.
+
+    Heartbeats are the clock: each comes an interval later and carries the collector's own
+    `samples` counter, so a sample taken while paused would show in the next one. Returns
+    once every sample taken before the pause has arrived (a resend counts once).
+    """
+    first = next(index for index, beat in enumerate(heartbeats) if beat.state == "paused")
+    await wait_for(
+        lambda: len(heartbeats) > first + beats, message=f"{beats} heartbeats while paused"
+    )
+    while_paused = heartbeats[first:]
+    assert {beat.state for beat in while_paused} == {"paused"}
+    [taken] = {int(beat.counters.get("samples", 0)) for beat in while_paused}
+    await wait_for(
+        lambda: len({sample.event_id for sample in samples}) >= taken,
+        message=f"the {taken} samples taken before the pause",
+    )
+    assert len({sample.event_id for sample in samples}) == taken
+    return taken

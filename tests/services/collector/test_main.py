@@ -19,6 +19,7 @@ from ollamon_core.events import (
     ServiceName,
 )
 from tests.conftest import BusFactory
+from tests.services.collector.conftest import samples_taken_before_the_pause
 from tests.support.waiting import wait_for
 
 HOST = "collector-subprocess-host"
@@ -65,10 +66,7 @@ async def test_the_collector_process_samples_obeys_stop_and_exits_cleanly_on_sig
         await wait_for(
             lambda: heartbeats and heartbeats[-1].state == "paused", timeout=5, message="paused"
         )
-        await asyncio.sleep(0.3)
-        count_when_stopped = len(samples)
-        await asyncio.sleep(0.8)
-        assert len(samples) == count_when_stopped
+        await samples_taken_before_the_pause(samples, heartbeats)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

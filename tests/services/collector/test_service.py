@@ -29,7 +29,7 @@ from ollamon_core.events import (
 )
 from ollamon_core.runtime import serve_until
 from tests.conftest import BusFactory
-from tests.services.collector.conftest import SpawnNamed
+from tests.services.collector.conftest import SpawnNamed, samples_taken_before_the_pause
 from tests.services.collector.fake_nvml import FakeNvml, two_gpu_nvml
 from tests.support.waiting import wait_for
 
@@ -157,10 +157,7 @@ async def test_stop_stops_the_samples_and_start_resumes_them_with_a_new_interval
     await wait_for(lambda: observed.samples, timeout=10, message="a first sample")
     await observer.publish(MonitoringControl(action=MonitoringAction.STOP))
     await wait_for(lambda: observed.last_state() == "paused", timeout=5, message="paused")
-    await asyncio.sleep(0.3)  # let samples already on the wire arrive
-    count_when_stopped = len(observed.samples)
-    await asyncio.sleep(1.0)  # five intervals
-    assert len(observed.samples) == count_when_stopped
+    count_when_stopped = await samples_taken_before_the_pause(observed.samples, observed.heartbeats)
 
     await observer.publish(MonitoringControl(action=MonitoringAction.START, interval_seconds=0.1))
     await wait_for(
