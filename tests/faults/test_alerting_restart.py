@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from pathlib import Path
 
+import nats.js.errors
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from ollamon_alerting.lifecycle import AlertRecord
+from ollamon_alerting.state_store import ALERT_PREFIX
 from ollamon_core import subjects
 from ollamon_core.bus import encode
 from ollamon_core.events import AlertState, OllamaModelMetrics
 from tests.faults.observers import AlertLog, service_processes
 from tests.faults.stack_under_fault import fault_stack
-from tests.support.waiting import wait_for
+from tests.support.waiting import wait_for, wait_for_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -49,6 +53,16 @@ async def send_request(nc: NatsClient, model_name: str, response_time_ms: float)
     await nc.flush()
 
 
+async def resolve_wait_stored(nc: NatsClient, fingerprint: str) -> bool:
+    """True once alerting's state bucket keeps the alert with its resolve wait started."""
+    bucket = await nc.jetstream().key_value(subjects.ALERT_STATE_BUCKET)
+    try:
+        entry = await bucket.get(ALERT_PREFIX + fingerprint)
+    except nats.js.errors.KeyNotFoundError:
+        return False
+    return AlertRecord.model_validate_json(entry.value or b"").clear_since is not None
+
+
 def counts(log: AlertLog, model_name: str) -> tuple[int, int]:
     """(firing, resolved) notifications of the slow-response alert of one model."""
     return (
@@ -70,8 +84,12 @@ async def test_alerting_killed_while_alerts_fire_neither_refires_nor_loses_a_res
             message="both alerts firing",
         )
         await send_request(faults.nc, RESOLVING, FAST_MS)
-        # Give the state write (after the evaluation that starts the resolve wait) a moment.
-        await asyncio.sleep(4 * EVALUATION_INTERVAL_SECONDS)
+        resolving = log.of("slow_response", AlertState.FIRING, RESOLVING)[0]
+        await wait_for_async(
+            lambda: resolve_wait_stored(faults.nc, resolving.fingerprint),
+            timeout=10,
+            message="the resolve wait kept in the state bucket",
+        )
         alerting = (await service_processes(faults.stack))["alerting"]
         await asyncio.to_thread(alerting.kill)  # psutil reads /proc first
         killed_at = time.monotonic()
@@ -99,7 +117,14 @@ async def test_alerting_killed_while_alerts_fire_neither_refires_nor_loses_a_res
             timeout=RESOLVE_SECONDS + 5,
             message="the still-slow alert resolving after it turned fast",
         )
-        await asyncio.sleep(2 * EVALUATION_INTERVAL_SECONDS)  # anything late would show now
+        # Anything late would show by a heartbeat alerting sent two evaluations later.
+        last_resolve = log.of("slow_response", AlertState.RESOLVED, STILL_SLOW)[0]
+        later = last_resolve.timestamp + timedelta(seconds=2 * EVALUATION_INTERVAL_SECONDS)
+        await wait_for(
+            lambda: faults.heartbeats.first_sent_after("alerting", later),
+            timeout=5,
+            message="a heartbeat two evaluations after the last resolve",
+        )
 
         print(
             f"alerting back {back_after_seconds:.2f} s after SIGKILL, {restored:.0f} alert "
