@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
 
 from ollamon_probe.http1_connection import HIGH_WATER_BYTES
 from ollamon_probe.http1_pool import UpstreamError, UpstreamPool, UpstreamResponse
+from tests.support.waiting import wait_for
 
 OK_2 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -67,6 +68,12 @@ async def canned(*replies: bytes, close_after_reply: bool = False) -> AsyncItera
 
 def pool_to(url: str) -> UpstreamPool:
     return UpstreamPool(url, connect_timeout_seconds=2.0, read_timeout_seconds=2.0)
+
+
+def closed_by_ollama(response: UpstreamResponse) -> Callable[[], bool]:
+    """A condition: the connection under `response` saw Ollama close it."""
+    connection = response._connection
+    return lambda: connection.closed
 
 
 async def whole(response: UpstreamResponse) -> tuple[bytes, list[bool]]:
@@ -137,8 +144,9 @@ async def test_a_connection_ollama_closed_while_idle_is_not_reused() -> None:
         for _ in range(2):
             response = await pool.request("GET", b"/", [], None)
             assert await whole(response) == (b"ok", [True])
+            closed = closed_by_ollama(response)
             response.release()
-            await asyncio.sleep(0.05)  # Ollama's close reaches the pooled connection
+            await wait_for(closed, message="Ollama's close reaching the pooled connection")
     assert server.connections == 2
 
 
@@ -171,7 +179,8 @@ async def test_reading_pauses_while_the_reader_lags_and_resumes() -> None:
     reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size
     async with canned(reply) as server, pool_to(server.url) as pool:
         response = await pool.request("GET", b"/", [], None)
-        await asyncio.sleep(0.2)  # a slow client: nothing is read meanwhile
+        # A slow client reads nothing: the connection stops reading at its high-water mark.
+        await wait_for(lambda: response._connection.paused, message="reading paused")
         buffered = sum(len(piece) for piece in response._connection.body)
         body, _ = await whole(response)
     assert buffered < 2 * HIGH_WATER_BYTES < size
