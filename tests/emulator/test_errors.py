@@ -12,6 +12,7 @@ from ollama_emulator.app import create_app
 from ollama_emulator.config import EmulatorConfig, ModelSpec
 from ollama_emulator.server import running_emulator, serve_app
 from tests.emulator.conftest import RunningEmulator
+from tests.support.waiting import wait_for
 
 
 async def test_bad_json_and_missing_model_are_400_with_an_error_body(
@@ -71,11 +72,11 @@ async def test_a_mid_stream_error_raises_in_the_client_after_some_tokens(
 
 async def test_a_full_queue_answers_503() -> None:
     slow = ModelSpec(name="slow:latest", load_time_ms=0, time_to_first_token_ms=300)
-    config = EmulatorConfig(models=[slow], num_parallel=1, max_queue=0)
-    async with running_emulator(config) as url:
+    app = create_app(EmulatorConfig(models=[slow], num_parallel=1, max_queue=0))
+    async with serve_app(app) as url:
         client = ollama.AsyncClient(host=url)
         first = asyncio.create_task(client.generate("slow", "x"))
-        await asyncio.sleep(0.1)
+        await wait_for(lambda: app.engine.stats["loads"] == 1, message="the one slot taken")
         with pytest.raises(ollama.ResponseError) as raised:
             await client.generate("slow", "y")
         await first
@@ -114,9 +115,6 @@ async def test_a_client_leaving_mid_stream_cancels_the_generation() -> None:
         ) as reply:
             async for _ in reply.aiter_lines():
                 break
-        for _ in range(100):
-            if app.engine.stats["cancelled"]:
-                break
-            await asyncio.sleep(0.02)
+        await wait_for(lambda: app.engine.stats["cancelled"], message="the generation cancelled")
     assert app.engine.stats["cancelled"] == 1
     assert app.engine.stats["completed"] == 0
