@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 from ollamon_core.events import ServiceName
+from ollamon_core.redaction import install_log_redaction
 from ollamon_core.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -23,12 +24,14 @@ SHUTDOWN_GRACE_SECONDS = 8.0
 
 
 def configure_logging(level: str, service: str) -> None:
-    """Log lines to stderr, prefixed with the service name."""
+    """Log lines to stderr, prefixed with the service name, URLs redacted
+    (`ollamon_core.redaction`: no password or token of a configured URL is ever logged)."""
     logging.basicConfig(
         level=level.upper(),
         format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    install_log_redaction()
 
 
 async def serve_until(
