@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from playwright.async_api import async_playwright, expect
 
 from ollamon_core.bus import Bus
 from ollamon_core.events import (
@@ -29,7 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "screenshots" / "dashboard.png"
 HOSTILE_MODEL = '<img src=x onerror="window.__xss=1">:latest'
 UI_TIMEOUT_MS = 10_000
 
@@ -55,10 +56,9 @@ async def publish_stack_liveness(publisher: Bus) -> None:
 
 
 async def test_live_requests_and_alerts_appear_and_model_names_stay_text(
-    live_server: AppServer, storage: Responder, probe: Responder, publisher: Bus
+    live_server: AppServer, storage: Responder, probe: Responder, publisher: Bus, tmp_path: Path
 ) -> None:
-    from playwright.async_api import async_playwright, expect
-
+    screenshot = tmp_path / "dashboard.png"
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
@@ -103,8 +103,7 @@ async def test_live_requests_and_alerts_appear_and_model_names_stay_text(
             await expect(active.locator(".sev-critical").first).to_be_visible()
             await expect(active).to_contain_text("lower num_ctx")
 
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(SCREENSHOT), full_page=True)
+            await page.screenshot(path=str(screenshot), full_page=True)
 
             await publisher.publish(
                 OllamaModelMetrics(host=HOST, model_name=HOSTILE_MODEL, response_time_ms=5.0)
@@ -117,4 +116,4 @@ async def test_live_requests_and_alerts_appear_and_model_names_stay_text(
             assert page_errors == []
         finally:
             await browser.close()
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert (await asyncio.to_thread(screenshot.stat)).st_size > 10_000
