@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ollamon_core.events import OllamaHealth
+from ollamon_core.events.limits import IntervalSeconds
 from ollamon_core.events.queries import SummaryReply
 
 
@@ -15,9 +16,12 @@ class ApiModel(BaseModel):
 
 
 class MonitoringStartBody(ApiModel):
-    """Body of `POST .../monitoring/start`: the sampling interval (keep the current if absent)."""
+    """Body of `POST .../monitoring/start`: the sampling interval (keep the current if absent).
 
-    interval: float | None = Field(default=None, gt=0, le=3600, description="Seconds")
+    Bounded and typed as the `MonitoringControl` it becomes (the same `IntervalSeconds`).
+    """
+
+    interval: IntervalSeconds | None = None
 
 
 class MonitoringStatus(ApiModel):

@@ -222,7 +222,7 @@ class ProxyApp:
             return
         self.counters["measured_requests"] += 1
         self.sink.emit(event)
-        if not event.error_occurred and not event.cancelled and event.model_name:
+        if not event.error_occurred and not event.cancelled and not event.model_unknown:
             self.residency.note_served(self.origin.ollama_url, event.model_name)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ollamon_core.events import OllamaModelMetrics
+from ollamon_core.events import UNKNOWN_MODEL, OllamaModelMetrics
+from ollamon_core.events.limits import MAX_MODEL_NAME_CHARS
+from ollamon_core.redaction import redact_url
 from ollamon_core.stats import mean, percentile
 from ollamon_probe.exchange import CANCELLED_STATUS, Exchange
 from ollamon_probe.reply_parsing import ReplyFacts, ns_to_ms, parse_reply, rate_per_second
@@ -16,10 +18,16 @@ MAX_ERROR_CHARS = 1000
 
 @dataclass(frozen=True)
 class Origin:
-    """Where the exchange went: the Ollama URL and its host label."""
+    """Where the exchange went: the Ollama URL (the real one: a key of the residency book)
+    and its host label."""
 
     ollama_url: str
     host: str
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as events show it: no userinfo, no secret parameter values."""
+        return redact_url(self.ollama_url)
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -58,7 +66,11 @@ def context_in_effect(request: RequestFacts, residency: Residency | None) -> int
 def build_event(
     exchange: Exchange, origin: Origin, residency_before: Residency | None
 ) -> OllamaModelMetrics:
-    """The event of a finished exchange; `residency_before` is what was loaded at its start."""
+    """The event of a finished exchange; `residency_before` is what was loaded at its start.
+
+    A body that named no readable model (it never completed, or was not JSON) gives the
+    model `UNKNOWN_MODEL` with `model_unknown` set, never a blank name.
+    """
     request = request_facts(exchange.body)
     reply = parse_reply(
         exchange.reply.final_lines(), exchange.reply.truncated, exchange.openai, exchange.sse
@@ -76,8 +88,9 @@ def build_event(
         generation_rate = rate_per_second(reply.eval_count, reply.eval_duration_ns)
     return OllamaModelMetrics(
         host=origin.host,
-        ollama_url=origin.ollama_url,
-        model_name=request.model_name[:512],
+        ollama_url=origin.shown_url,
+        model_name=request.model_name[:MAX_MODEL_NAME_CHARS] or UNKNOWN_MODEL,
+        model_unknown=not request.model_name,
         endpoint=exchange.endpoint,
         method=exchange.method,
         status_code=CANCELLED_STATUS if exchange.cancelled else exchange.status_code,

@@ -96,11 +96,15 @@ def _scan(data: bytes) -> RequestFacts:
 
 
 def request_facts(sample: BodySample) -> RequestFacts:
-    """Read a request's fields from its sample (JSON when whole, a scan otherwise)."""
+    """Read a request's fields from its sample (JSON when whole, a scan otherwise).
+
+    A body that is not JSON (one that never completed, say) is scanned too, so the model
+    is known whenever its field arrived.
+    """
     if sample.complete:
         try:
             body = json.loads(sample.head)
         except ValueError:
-            return RequestFacts()
+            return _scan(bytes(sample.head))
         return facts_from_object(body) if isinstance(body, dict) else RequestFacts()
     return _scan(bytes(sample.head[:TAIL_BYTES]) + b"\n" + bytes(sample.tail))

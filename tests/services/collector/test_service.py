@@ -10,13 +10,16 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
+from nats.aio.msg import Msg
 
 from ollamon_collector.service import running_collector
 from ollamon_collector.settings import CollectorSettings
 from ollamon_collector.system_sampler import SystemSampler, build_system_sampler
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
+from ollamon_core.bus.wire import ERROR_HEADER
 from ollamon_core.events import (
     CatalogModel,
     Heartbeat,
@@ -159,12 +162,51 @@ async def test_stop_stops_the_samples_and_start_resumes_them_with_a_new_interval
     await wait_for(lambda: observed.last_state() == "paused", timeout=5, message="paused")
     count_when_stopped = await samples_taken_before_the_pause(observed.samples, observed.heartbeats)
 
-    await observer.publish(MonitoringControl(action=MonitoringAction.START, interval_seconds=0.1))
+    await observer.publish(MonitoringControl(action=MonitoringAction.START, interval_seconds=0.5))
     await wait_for(
-        lambda: len(observed.samples) >= count_when_stopped + 3, timeout=5, message="resumed"
+        lambda: len(observed.samples) >= count_when_stopped + 3, timeout=10, message="resumed"
     )
-    assert observed.samples[-1].interval_seconds == 0.1
+    assert observed.samples[-1].interval_seconds == 0.5
     await wait_for(lambda: observed.last_state() == "running", timeout=5, message="running")
+
+
+@pytest.mark.parametrize(
+    "interval",
+    [b"1e-9", b"0.1", b"true", b'"2"', b"7200", b"NaN"],
+    ids=["tiny", "under-the-floor", "boolean", "string", "over-the-ceiling", "nan"],
+)
+async def test_a_bad_interval_from_a_plain_nats_client_is_dead_lettered_and_changes_nothing(
+    settings: CollectorSettings,
+    clean_nats_url: str,
+    observed: Observed,
+    start_collector: StartCollector,
+    interval: bytes,
+) -> None:
+    start_collector(settings)
+    await wait_for(lambda: observed.heartbeats, timeout=10, message="a first heartbeat")
+    nc = await nats.connect(clean_nats_url)
+    try:
+        dead: list[Msg] = []
+
+        async def keep(msg: Msg) -> None:
+            dead.append(msg)
+
+        await nc.subscribe(subjects.deadletter_subject(ServiceName.COLLECTOR), cb=keep)
+        body = b'{"action": "start", "interval_seconds": ' + interval + b"}"
+        await nc.publish(subjects.CONTROL_MONITORING, body)
+        await wait_for(lambda: dead, timeout=5, message="the control dead-lettered")
+    finally:
+        await nc.drain()
+    assert dead[0].headers and "interval_seconds" in dead[0].headers[ERROR_HEADER]
+    await wait_for(
+        lambda: observed.heartbeats[-1].counters.get("invalid_messages") == 1,
+        timeout=5,
+        message="the rejection counted",
+    )
+    count = len(observed.samples)
+    await wait_for(lambda: len(observed.samples) >= count + 2, timeout=5, message="more samples")
+    assert {sample.interval_seconds for sample in observed.samples} == {0.2}
+    assert observed.last_state() == "running"
 
 
 async def test_an_interval_change_at_runtime_takes_effect_at_once(
@@ -176,10 +218,10 @@ async def test_an_interval_change_at_runtime_takes_effect_at_once(
     start_collector(settings.model_copy(update={"monitoring_interval_seconds": 30.0}))
     await wait_for(lambda: observed.samples, timeout=10, message="the first sample")
     assert observed.samples[0].interval_seconds == 30.0
-    await observer.publish(MonitoringControl(action=MonitoringAction.START, interval_seconds=0.1))
-    # At 30 s, five more samples would take minutes; at 0.1 s they take half a second.
-    await wait_for(lambda: len(observed.samples) >= 6, timeout=5, message="faster samples")
-    assert observed.samples[-1].interval_seconds == 0.1
+    await observer.publish(MonitoringControl(action=MonitoringAction.START, interval_seconds=0.5))
+    # At 30 s, five more samples would take minutes; at 0.5 s (the floor) about 2.5 s.
+    await wait_for(lambda: len(observed.samples) >= 6, timeout=15, message="faster samples")
+    assert observed.samples[-1].interval_seconds == 0.5
 
 
 async def test_models_loaded_follows_the_probes_snapshot_of_this_host(

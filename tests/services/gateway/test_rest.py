@@ -149,11 +149,29 @@ async def test_monitoring_start_without_a_body_keeps_the_interval(client: Client
     assert response.json()["interval_seconds"] == 5.0
 
 
-@pytest.mark.parametrize("body", [{"interval": 0}, {"interval": "fast"}, {"speed": 1}])
-async def test_monitoring_start_with_a_bad_interval_is_400(
-    client: Client, body: dict[str, object]
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"interval": 0}, "greater than or equal to 0.5"),
+        ({"interval": 1e-9}, "greater than or equal to 0.5"),
+        ({"interval": 0.1}, "greater than or equal to 0.5"),
+        ({"interval": 7200}, "less than or equal to 3600"),
+        ({"interval": True}, "not a boolean"),
+        ({"interval": "2"}, "not a boolean or a string"),
+        ({"interval": "fast"}, "interval"),
+        ({"speed": 1}, "speed"),
+    ],
+)
+async def test_monitoring_start_with_a_bad_interval_is_400_and_publishes_nothing(
+    client: Client, publisher: Bus, body: dict[str, object], reason: str
 ) -> None:
-    assert_problem(await client.post(f"{API}/monitoring/start", json=body), 400)
+    controls: list[object] = []
+    await publisher.subscribe(subjects.CONTROL_MONITORING, lambda e, m: collect(controls, e))
+    await publisher.nc.flush()
+    assert_problem(await client.post(f"{API}/monitoring/start", json=body), 400, reason)
+    status = (await client.get(f"{API}/status")).json()
+    assert status["monitoring"]["interval_seconds"] == 5.0
+    assert controls == []
 
 
 async def test_a_stop_from_another_gateway_shows_in_the_status(
@@ -215,6 +233,11 @@ async def test_export_and_cleanup_are_forwarded_to_storage(
         ("export", {"format": "json", "unexpected": 1}, "unexpected"),
         ("cleanup", {"days_to_keep": -3}, "days_to_keep"),
         ("cleanup", {"days_to_keep": "soon"}, "days_to_keep"),
+        ("cleanup", {"days_to_keep": True}, "not a boolean"),
+        ("cleanup", {"days_to_keep": "0"}, "not a boolean, a string"),
+        ("export", {"filepath": "x" * 256}, "at most 255 characters"),
+        ("export", {"filepath": "x" * 101 + ".json"}, "at most 100 characters"),
+        ("export", {"filepath": "a;b.json"}, "may hold only"),
     ],
 )
 async def test_bad_export_and_cleanup_bodies_are_400_and_reach_nobody(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from ollama_emulator.config import EmulatorConfig, ModelSpec
 from ollamon_core.bus import Bus
-from ollamon_core.events import OllamaModelMetrics
+from ollamon_core.events import UNKNOWN_MODEL, OllamaModelMetrics
 from ollamon_probe.proxy import create_proxy_app
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import serving
@@ -258,3 +259,20 @@ async def test_a_large_request_body_streams_through_and_is_measured(proxy: Runni
     assert reply.done
     assert event.request_bytes > 2_400_000
     assert (event.model_name, event.num_ctx) == ("llama3.2:1b", 2048)
+
+
+async def test_a_body_that_never_completes_is_recorded_with_the_unknown_model(
+    proxy: RunningProxy,
+) -> None:
+    host, port = httpx.URL(proxy.url).host, httpx.URL(proxy.url).port
+    _, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        b"POST /api/generate HTTP/1.1\r\nHost: ollama\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"prompt": "the client leaves before the model'
+    )
+    await writer.drain()
+    writer.close()  # the body stops a third of the way in
+    await writer.wait_closed()
+    [event] = await received(proxy)
+    assert (event.model_name, event.model_unknown) == (UNKNOWN_MODEL, True)
+    assert event.cancelled

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from ollamon_core.events import LoadedModel
+from ollamon_core.events import UNKNOWN_MODEL, LoadedModel
 from ollamon_probe.exchange import Exchange
 from ollamon_probe.request_event import Origin, build_event
 from ollamon_probe.residency import ResidencyBook
@@ -135,3 +135,17 @@ def test_an_openai_stream_takes_tokens_from_usage_and_rate_from_the_clock() -> N
     assert (event.tokens_input, event.tokens_generated, event.temperature) == (5, 10, 0.1)
     assert event.tokens_per_second == 5.0
     assert event.eval_duration_ms == 0.0
+
+
+def test_a_body_naming_no_model_is_recorded_as_unknown_not_blank() -> None:
+    exchange = Exchange(started_at=10.0, endpoint="/api/generate")
+    exchange.body.feed(b'{"prompt": "the body stopped here')
+    exchange.cancelled = True
+    event = build_event(exchange, ORIGIN, None)
+    assert (event.model_name, event.model_unknown) == (UNKNOWN_MODEL, True)
+    assert event.cold_start is None
+
+
+def test_a_named_model_is_not_unknown() -> None:
+    event = build_event(streamed_exchange({"model": "m"}, [b"{}\n"], [10.1]), ORIGIN, None)
+    assert (event.model_name, event.model_unknown) == ("m", False)

@@ -48,3 +48,8 @@ def test_a_huge_body_keeps_head_and_tail_and_is_scanned() -> None:
 
 def test_a_body_that_is_not_json_gives_empty_facts() -> None:
     assert request_facts(sample_of(b"{not json")) == RequestFacts()
+
+
+def test_a_body_that_never_completed_still_names_its_model_when_that_arrived() -> None:
+    facts = request_facts(sample_of(b'{"model": "llama3.2:1b", "prompt": "half a pro'))
+    assert facts.model_name == "llama3.2:1b"

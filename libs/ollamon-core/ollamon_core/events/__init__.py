@@ -32,7 +32,7 @@ from ollamon_core.events.ollama import (
     OllamaHealth,
     OllamaModelsSnapshot,
 )
-from ollamon_core.events.requests import OllamaModelMetrics
+from ollamon_core.events.requests import UNKNOWN_MODEL, OllamaModelMetrics
 from ollamon_core.events.system import (
     GpuProcessSample,
     GpuSample,
@@ -41,6 +41,7 @@ from ollamon_core.events.system import (
 )
 
 __all__ = [
+    "UNKNOWN_MODEL",
     "AlertState",
     "CatalogModel",
     "Event",

@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from ollamon_core.events.limits import MAX_HOST_CHARS
+
 
 def utc_now() -> datetime:
     """Return the current time as an aware UTC datetime."""
@@ -40,7 +42,7 @@ class Event(FrozenModel):
 
     event_id: str = Field(default_factory=new_event_id, min_length=1, max_length=64)
     timestamp: AwareDatetime = Field(default_factory=utc_now)
-    host: str = Field(default_factory=default_host_label, min_length=1, max_length=255)
+    host: str = Field(default_factory=default_host_label, min_length=1, max_length=MAX_HOST_CHARS)
 
 
 class Severity(StrEnum):

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from ollamon_core.events.base import Event, ServiceName, Severity
+from ollamon_core.events.limits import (
+    MAX_SILENCE,
+    MAX_SILENCE_DAYS,
+    Comment,
+    HostLabel,
+    IntervalSeconds,
+    ModelName,
+    RuleKey,
+    SilenceId,
+    ThresholdValue,
+)
 from ollamon_core.events.ollama import OllamaHealth
 
 
@@ -18,31 +29,52 @@ class MonitoringAction(StrEnum):
 
 
 class MonitoringControl(Event):
-    """Start or stop sampling, optionally changing the interval (collector and probe)."""
+    """Start or stop sampling, optionally changing the interval (collector and probe).
+
+    The interval is bounded (`limits.MIN_INTERVAL_SECONDS` to `MAX_INTERVAL_SECONDS`) and
+    must be a JSON number, exactly as the REST body of `monitoring/start`.
+    """
 
     kind: str = Field(default="monitoring_control", pattern="^monitoring_control$")
     action: MonitoringAction
-    interval_seconds: float | None = Field(default=None, gt=0, le=3600)
+    interval_seconds: IntervalSeconds | None = None
 
 
 class ThresholdUpdate(Event):
-    """Change one alert rule's threshold at runtime."""
+    """Change one alert rule's threshold at runtime.
+
+    The threshold is a finite JSON number within the widest range any rule accepts;
+    alerting then holds it to the rule's own range (percent rules 0-100, for instance).
+    """
 
     kind: str = Field(default="threshold_update", pattern="^threshold_update$")
-    rule: str
-    threshold: float
+    rule: RuleKey
+    threshold: ThresholdValue
 
 
 class Silence(Event):
-    """Hold back alerts matching rule/host/model until `expires_at` (None matches any)."""
+    """Hold back alerts matching rule/host/model until `expires_at` (None matches any).
+
+    A silence lasts at most `limits.MAX_SILENCE_DAYS` days past its timestamp (alerting
+    also holds it to that from its own clock); an `expires_at` in the past lifts it.
+    """
 
     kind: str = Field(default="silence", pattern="^silence$")
-    silence_id: str
-    match_rule: str | None = None
-    match_host: str | None = None
-    match_model: str | None = None
+    silence_id: SilenceId
+    match_rule: RuleKey | None = None
+    match_host: HostLabel | None = None
+    match_model: ModelName | None = None
     expires_at: AwareDatetime
-    comment: str = ""
+    comment: Comment = ""
+
+    @model_validator(mode="after")
+    def _at_most_the_longest_silence(self) -> Silence:
+        if self.expires_at - self.timestamp > MAX_SILENCE:
+            raise ValueError(
+                f"a silence lasts at most {MAX_SILENCE_DAYS} days: expires_at must be within "
+                f"{MAX_SILENCE_DAYS} days of the timestamp"
+            )
+        return self
 
 
 class Heartbeat(Event):

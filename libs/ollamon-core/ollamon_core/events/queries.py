@@ -8,15 +8,25 @@ from pydantic import AwareDatetime, Field
 
 from ollamon_core.events.alerts import ModelScore, OllamaPerformanceAlert, Recommendation
 from ollamon_core.events.base import FrozenModel, Severity, utc_now
+from ollamon_core.events.limits import MAX_HOURS as MAX_HOURS  # the gateway's bound on hours
+from ollamon_core.events.limits import (
+    FilePath,
+    HostLabel,
+    Hours,
+    JsonInteger,
+    ModelName,
+)
 from ollamon_core.events.ollama import ModelLifecycleEvent
 from ollamon_core.events.requests import OllamaModelMetrics
 from ollamon_core.events.system import OllamaSystemMetrics
 
-MAX_HOURS = 24 * 366
-
 
 class QueryError(FrozenModel):
-    """A query that could not be answered; `status_code` follows HTTP (400 bad input, 500...)."""
+    """A query that could not be answered; `status_code` follows HTTP.
+
+    400 bad input, 409 an export or backup file that exists already, 413 an export over
+    the row ceiling, 507 the export folder over its quota, 500 a fault of the service.
+    """
 
     error: str
     status_code: int = 400
@@ -48,8 +58,8 @@ class ModelSummary(FrozenModel):
 class SummaryQuery(FrozenModel):
     """Ask for the overall summary of the last `hours`."""
 
-    hours: float = Field(default=24.0, gt=0, le=MAX_HOURS)
-    recent_alert_limit: int = Field(default=20, ge=0, le=1000)
+    hours: Hours = 24.0
+    recent_alert_limit: JsonInteger = Field(default=20, ge=0, le=1000)
 
 
 class SummaryReply(FrozenModel):
@@ -69,9 +79,9 @@ class SummaryReply(FrozenModel):
 class ModelMetricsQuery(FrozenModel):
     """Ask for one model's metrics over the last `hours`."""
 
-    model_name: str = Field(min_length=1, max_length=512)
-    hours: float = Field(default=24.0, gt=0, le=MAX_HOURS)
-    recent_limit: int = Field(default=50, ge=0, le=1000)
+    model_name: ModelName
+    hours: Hours = 24.0
+    recent_limit: JsonInteger = Field(default=50, ge=0, le=1000)
 
 
 class ModelMetricsReply(FrozenModel):
@@ -85,9 +95,9 @@ class ModelMetricsReply(FrozenModel):
 class SystemHistoryQuery(FrozenModel):
     """Ask for system samples of the last `hours`, at most `limit` (evenly thinned)."""
 
-    hours: float = Field(default=1.0, gt=0, le=MAX_HOURS)
-    limit: int = Field(default=500, ge=1, le=2000)
-    host: str | None = None
+    hours: Hours = 1.0
+    limit: JsonInteger = Field(default=500, ge=1, le=2000)
+    host: HostLabel | None = None
 
 
 class SystemHistoryReply(FrozenModel):
@@ -101,7 +111,7 @@ class AlertsQuery(FrozenModel):
     """Ask for alert history (newest first) and the alerts firing now."""
 
     severity: Severity | None = None
-    limit: int = Field(default=100, ge=1, le=1000)
+    limit: JsonInteger = Field(default=100, ge=1, le=1000)
 
 
 class AlertsReply(FrozenModel):
@@ -121,9 +131,9 @@ class TrendBucket(StrEnum):
 class TrendsQuery(FrozenModel):
     """Ask for per-minute or per-hour buckets of request metrics."""
 
-    hours: float = Field(default=6.0, gt=0, le=MAX_HOURS)
+    hours: Hours = 6.0
     bucket: TrendBucket = TrendBucket.MINUTE
-    model_name: str | None = None
+    model_name: ModelName | None = None
 
 
 class TrendPoint(FrozenModel):
@@ -148,8 +158,8 @@ class TrendsReply(FrozenModel):
 class LifecycleQuery(FrozenModel):
     """Ask for the model lifecycle timeline."""
 
-    hours: float = Field(default=24.0, gt=0, le=MAX_HOURS)
-    limit: int = Field(default=200, ge=1, le=2000)
+    hours: Hours = 24.0
+    limit: JsonInteger = Field(default=200, ge=1, le=2000)
 
 
 class LifecycleReply(FrozenModel):
@@ -166,26 +176,31 @@ class ExportFormat(StrEnum):
 
 
 class ExportRequest(FrozenModel):
-    """Export the history to a file inside the export folder."""
+    """Export the history to a new file inside the export folder.
+
+    An existing file is never overwritten (the answer is a 409); no `filepath` picks a
+    fresh time-stamped name.
+    """
 
     format: ExportFormat = ExportFormat.JSON
-    filepath: str | None = Field(default=None, max_length=1024)
+    filepath: FilePath | None = None
 
 
 class ExportReply(FrozenModel):
-    """Where the export went and how many rows of each table it holds."""
+    """Where the export went (relative to the storage path) and the rows of each table."""
 
-    path: str
+    path: str = Field(description="The file written, relative to the storage path")
     row_counts: dict[str, int]
     files: list[str] = Field(
-        default_factory=list, description="Every file written (CSV writes one per table)"
+        default_factory=list,
+        description="Every file written, relative to the storage path (CSV: one per table)",
     )
 
 
 class CleanupRequest(FrozenModel):
     """Delete history older than `days_to_keep` days."""
 
-    days_to_keep: int = Field(default=30, ge=0, le=36600)
+    days_to_keep: JsonInteger = Field(default=30, ge=0, le=36600)
 
 
 class CleanupReply(FrozenModel):
@@ -195,13 +210,16 @@ class CleanupReply(FrozenModel):
 
 
 class BackupRequest(FrozenModel):
-    """Make a consistent online copy of the database."""
+    """Make a consistent online copy of the database, in a new file of the backup folder.
 
-    filepath: str | None = Field(default=None, max_length=1024)
+    An existing file is never overwritten (the answer is a 409).
+    """
+
+    filepath: FilePath | None = None
 
 
 class BackupReply(FrozenModel):
-    """Where the backup went."""
+    """Where the backup went (relative to the storage path)."""
 
-    path: str
+    path: str = Field(description="The file written, relative to the storage path")
     size_bytes: int

@@ -5,6 +5,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from ollamon_core.events.base import Event
+from ollamon_core.events.limits import MAX_MODEL_NAME_CHARS
+
+# The model name of a request whose body named none the proxy could read (it never
+# completed, was not JSON, or had no "model"): shown as such, never as a blank name.
+UNKNOWN_MODEL = "(unknown)"
 
 
 class OllamaModelMetrics(Event):
@@ -12,11 +17,12 @@ class OllamaModelMetrics(Event):
 
     The first block keeps the field names of the original specification; the rest is
     what only a proxy can see. Durations are milliseconds (Ollama sends nanoseconds).
-    Prompts and replies are never part of this event.
+    Prompts and replies are never part of this event. A request whose body named no
+    model the proxy could read has `model_name` `UNKNOWN_MODEL` and `model_unknown` set.
     """
 
     kind: str = Field(default="request", pattern="^request$")
-    model_name: str = Field(max_length=512)
+    model_name: str = Field(max_length=MAX_MODEL_NAME_CHARS)
     response_time_ms: float = Field(ge=0)
     tokens_generated: int = Field(default=0, ge=0)
     tokens_input: int = Field(default=0, ge=0)
@@ -34,6 +40,10 @@ class OllamaModelMetrics(Event):
     error_message: str | None = Field(default=None, max_length=4096)
 
     # Beyond the specification: what the proxy measures.
+    model_unknown: bool = Field(
+        default=False,
+        description=f"The body named no readable model; model_name is {UNKNOWN_MODEL!r}",
+    )
     ollama_url: str = ""
     endpoint: str = ""
     method: str = "POST"
