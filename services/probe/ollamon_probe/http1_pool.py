@@ -9,7 +9,8 @@ The proxy needs little of a client, and all of this is what it needs:
 
 - keep-alive connections, reused last-in first-out; a connection Ollama closed is dropped;
 - the request written as given (no headers added but Host, Content-Length or chunked
-  Transfer-Encoding), its body as bytes in one write with the head, or streamed with flow
+  Transfer-Encoding, and Basic `Authorization` from the URL's userinfo when the client sent
+  none of its own), its body as bytes in one write with the head, or streamed with flow
   control while the reply is read;
 - the reply as it arrives: status, raw headers, body pieces (httptools removes the chunked
   framing), with 1xx skipped, HEAD/204/304 bodiless and read-until-close bodies handled;
@@ -22,10 +23,12 @@ do them. `https://` Ollama URLs work through asyncio's TLS.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
+from ollamon_core.redaction import redact_url
 from ollamon_probe.http1_connection import (
     Connection,
     UpstreamError,
@@ -36,6 +39,17 @@ from ollamon_probe.http1_connection import (
 __all__ = ["UpstreamError", "UpstreamPool", "UpstreamResponse", "UpstreamTimeoutError"]
 
 MAX_IDLE_CONNECTIONS = 64
+
+
+def basic_authorization(parts: SplitResult) -> bytes | None:
+    """The `Authorization` value for a URL's userinfo (`http://user:pw@host`), None without.
+
+    Percent-decoded first, as httpx (the watcher's client) does with the same URL.
+    """
+    if parts.username is None and parts.password is None:
+        return None
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return b"Basic " + base64.b64encode(pair.encode())
 
 
 class UpstreamResponse:
@@ -81,7 +95,11 @@ class UpstreamResponse:
 
 
 class UpstreamPool:
-    """Keep-alive HTTP/1.1 connections to one origin, e.g. `http://127.0.0.1:11434`."""
+    """Keep-alive HTTP/1.1 connections to one origin, e.g. `http://127.0.0.1:11434`.
+
+    `base_url` may hold credentials (`http://user:pw@host:11434`): every request then
+    carries them as Basic auth unless the client sent an `Authorization` of its own.
+    """
 
     def __init__(
         self, base_url: str, connect_timeout_seconds: float, read_timeout_seconds: float
@@ -89,12 +107,13 @@ class UpstreamPool:
         self.base_url = base_url.rstrip("/")
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {base_url!r}")
+            raise ValueError(f"not an http(s) URL: {redact_url(base_url)!r}")
         secure = parts.scheme == "https"
         self.host = parts.hostname
         self.port = parts.port or (443 if secure else 80)
         self.host_header = parts.netloc.rsplit("@", 1)[-1].encode()
         self.base_path = parts.path.rstrip("/").encode()
+        self.authorization = basic_authorization(parts)
         self.ssl_context = ssl.create_default_context() if secure else None
         self.connect_timeout_seconds = connect_timeout_seconds
         self.read_timeout_seconds = read_timeout_seconds
@@ -120,6 +139,10 @@ class UpstreamPool:
             % (method.encode(), self.base_path, target, self.host_header)
         ]
         lines.extend(b"%s: %s\r\n" % header for header in headers)
+        if self.authorization is not None and not any(
+            name.lower() == b"authorization" for name, _ in headers
+        ):
+            lines.append(b"Authorization: %s\r\n" % self.authorization)
         streamed = body is not None and not isinstance(body, bytes)
         if isinstance(body, bytes) and not has_length:
             lines.append(b"Content-Length: %d\r\n" % len(body))

@@ -4,8 +4,10 @@ Request bodies stream upstream as they arrive and replies stream back chunk by c
 the keep-alive connections of an `UpstreamPool`. For generation and embedding calls an `Exchange`
 records timings and keeps bounded samples; the event is built and queued (`emit`, never
 awaited) after the client has its last byte. A client that leaves cancels the upstream
-request (recorded as 499); an unreachable Ollama gives 502 with an Ollama-style
-`{"error": ...}` body (504 when it timed out).
+request (recorded as 499); an unreachable Ollama gives 502 (504 when it timed out) with the
+error body its client expects: Ollama's `{"error": "..."}`, or OpenAI's
+`{"error": {"message": ..., "type": ...}}` on `/v1/*`. Events, error bodies and logs name
+Ollama by its redacted URL (`ollamon_core.redaction`); only the connection uses the real one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 from ollamon_core.events import Event
+from ollamon_core.redaction import redact_url
 from ollamon_probe.client_side import (
     ClientGoneError,
     DisconnectWatch,
@@ -41,6 +44,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 GATEWAY_TIMEOUT_STATUS = 504
+# The `type` Ollama's OpenAI-compatible layer gives errors that are not the client's fault.
+OPENAI_ERROR_TYPE = "api_error"
 
 
 class EventSink(Protocol):
@@ -64,6 +69,7 @@ class ProxyApp:
         counters: Counter[str] | None = None,
     ) -> None:
         self.upstream_url = upstream_url.rstrip("/")
+        self.shown_url = redact_url(self.upstream_url)
         self.origin = origin
         self.sink = sink
         self.upstream = upstream
@@ -127,7 +133,7 @@ class ProxyApp:
                 return
             if exchange is not None and watch.watcher is None:
                 await sample_rest_of_body(receive, exchange)
-            await self._bad_gateway(send, error, exchange)
+            await self._bad_gateway(send, error, exchange, scope["path"])
             return
         await self._reply(response, send, exchange, watch)
 
@@ -190,14 +196,14 @@ class ProxyApp:
             exchange.cancelled = True
 
     async def _bad_gateway(
-        self, send: Send, error: UpstreamError, exchange: Exchange | None
+        self, send: Send, error: UpstreamError, exchange: Exchange | None, path: str
     ) -> None:
         self.counters["upstream_errors"] += 1
         timed_out = isinstance(error, TimeoutError)
         status = GATEWAY_TIMEOUT_STATUS if timed_out else BAD_GATEWAY_STATUS
         reason = "timed out waiting for" if timed_out else "could not reach"
-        message = f"ollamon proxy {reason} Ollama at {self.upstream_url}: {_describe(error)}"
-        body = json.dumps({"error": message}).encode()
+        message = f"ollamon proxy {reason} Ollama at {self.shown_url}: {_describe(error)}"
+        body = json.dumps(error_body(path, message)).encode()
         if exchange is not None:
             exchange.status_code = status
             exchange.transport_error = message
@@ -224,6 +230,16 @@ class ProxyApp:
         self.sink.emit(event)
         if not event.error_occurred and not event.cancelled and not event.model_unknown:
             self.residency.note_served(self.origin.ollama_url, event.model_name)
+
+
+def error_body(path: str, message: str) -> dict[str, Any]:
+    """An error reply as the client of `path` reads one: OpenAI's shape on `/v1/*`
+    (what Ollama's OpenAI-compatible layer sends), Ollama's `{"error": "..."}` elsewhere."""
+    if path.startswith("/v1/"):
+        return {
+            "error": {"message": message, "type": OPENAI_ERROR_TYPE, "param": None, "code": None}
+        }
+    return {"error": message}
 
 
 def _describe(error: UpstreamError) -> str:
@@ -255,6 +271,8 @@ def create_proxy_app(
     """
     url = settings.ollama_urls[0]
     if upstream.base_url != url.rstrip("/"):
-        raise ValueError(f"the upstream pool goes to {upstream.base_url}, not to {url}")
+        raise ValueError(
+            f"the upstream pool goes to {redact_url(upstream.base_url)}, not to {redact_url(url)}"
+        )
     label = host_labels(settings.ollama_urls, settings.host_label)[url]
     return ProxyApp(url, Origin(url, label), sink, upstream, residency, counters)

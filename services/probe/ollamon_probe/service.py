@@ -13,6 +13,7 @@ from typing import Any
 
 from ollamon_core import subjects
 from ollamon_core.events import MonitoringControl, ServiceName
+from ollamon_core.redaction import redact_url
 from ollamon_core.runtime import ServiceRuntime, service_runtime
 from ollamon_probe.hosts import host_labels
 from ollamon_probe.proxy import create_proxy_app
@@ -53,7 +54,7 @@ async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime
         )
         app = create_proxy_app(settings, bus, proxy_upstream, residency, counters=bus.counters)
         proxy_url = await runtime.enter(serving(app, settings.proxy_host, settings.proxy_port))
-        log.info("Ollama proxy on %s -> %s", proxy_url, settings.ollama_urls[0])
+        log.info("Ollama proxy on %s -> %s", proxy_url, redact_url(settings.ollama_urls[0]))
         runtime.start_task(watcher.run(), name="watcher")
         runtime.start_heartbeat(lambda: "running" if watcher.enabled else "paused")
         yield runtime

@@ -4,6 +4,9 @@ Per URL and interval: `/api/version` -> `OllamaHealth` (on every change, and eve
 `health_every_polls` polls otherwise); `/api/ps` -> lifecycle events by diffing with the
 last poll, and the residency the proxy uses for cold starts; `/api/tags` with `/api/show`
 on the first sight of a digest (cached) -> `OllamaModelsSnapshot`.
+
+The watcher polls the real URLs (httpx sends their userinfo as Basic auth); what it
+publishes and logs names each server by its redacted URL, error texts redacted too.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ollamon_core.events import (
     OllamaHealth,
     OllamaModelsSnapshot,
 )
+from ollamon_core.redaction import redact_text, redact_url
 from ollamon_probe.catalog import catalog_models, loaded_models, with_show_details
 from ollamon_probe.lifecycle import lifecycle_events
 from ollamon_probe.proxy import EventSink
@@ -96,7 +100,9 @@ class Watcher:
                 await self.poll_models(url)
             except (httpx.HTTPError, ValueError) as error:
                 self.counters["model_poll_errors"] += 1
-                log.warning("could not read the models of %s: %r", url, error)
+                log.warning(
+                    "could not read the models of %s: %s", redact_url(url), redact_text(repr(error))
+                )
         return health
 
     async def check_health(self, url: str, *, force_publish: bool = False) -> OllamaHealth:
@@ -108,12 +114,14 @@ class Watcher:
             version = reply.json().get("version")
             up, error = True, None
         except (httpx.HTTPError, ValueError, AttributeError) as failure:
-            version, up, error = None, False, f"{type(failure).__name__}: {failure}"[:500]
+            # httpx's messages hold the request's URL, userinfo included
+            version, up = None, False
+            error = redact_text(f"{type(failure).__name__}: {failure}")[:500]
         previous = self._last_health.get(url)
         changed = previous is None or previous.up != up or previous.version != version
         health = OllamaHealth(
             host=self.labels[url],
-            ollama_url=url,
+            ollama_url=redact_url(url),
             up=up,
             version=version if isinstance(version, str) else None,
             response_time_ms=round((time.perf_counter() - started) * 1000.0, 3),
@@ -134,7 +142,7 @@ class Watcher:
         loaded = loaded_models(ps.json())
         self.residency.replace(url, loaded)
         for event in lifecycle_events(
-            self._loaded.get(url), loaded, ollama_url=url, host=self.labels[url]
+            self._loaded.get(url), loaded, ollama_url=redact_url(url), host=self.labels[url]
         ):
             self.sink.emit(event)
             self.counters["lifecycle_events"] += 1
@@ -144,7 +152,10 @@ class Watcher:
         available = [await self._described(url, model) for model in catalog_models(tags.json())]
         self.sink.emit(
             OllamaModelsSnapshot(
-                host=self.labels[url], ollama_url=url, loaded=loaded, available=available
+                host=self.labels[url],
+                ollama_url=redact_url(url),
+                loaded=loaded,
+                available=available,
             )
         )
 
@@ -156,7 +167,7 @@ class Watcher:
                 reply.raise_for_status()
                 self._show_cache[key] = reply.json()
             except (httpx.HTTPError, ValueError) as error:
-                log.debug("no /api/show for %s: %r", model.name, error)
+                log.debug("no /api/show for %s: %s", model.name, redact_text(repr(error)))
                 return model
         return with_show_details(model, self._show_cache[key])
 
