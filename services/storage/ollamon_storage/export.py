@@ -4,7 +4,9 @@ Runs in a worker thread on its own read connection, inside one read transaction,
 table comes from the same moment while ingest goes on. JSON is one file
 `{"format": ..., "tables": {"requests": [...], ...}}`; CSV is one file per table, the
 requests table at the requested path and each other table beside it as
-`<stem>.<table>.csv`, with one column per event field (lists and objects as JSON).
+`<stem>.<table>.csv`, with one column per event field (lists and objects as JSON). URLs
+are redacted once more on the way out (`redact_text`), so rows stored before redaction
+existed export without credentials too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ollamon_core.events import (
     OllamaSystemMetrics,
 )
 from ollamon_core.events.queries import ExportFormat, ExportReply
+from ollamon_core.redaction import redact_text
 from ollamon_storage.paths import open_for_write
 
 EXPORT_TABLES: dict[str, type[BaseModel]] = {
@@ -54,7 +57,7 @@ def _table_rows(conn: sqlite3.Connection, table: str) -> Iterator[str]:
     cursor = conn.execute(f"SELECT data FROM {table} ORDER BY ts_ms")  # noqa: S608 (fixed names)
     while rows := cursor.fetchmany(FETCH_ROWS):
         for row in rows:
-            yield row[0]
+            yield redact_text(row[0])
 
 
 def _cell(value: Any) -> Any:

@@ -1,7 +1,9 @@
 """Answers to the history queries, read from SQLite on a read-only connection.
 
 Aggregates come from rollups (a few dozen rows per model for a day), never from scanning
-raw request rows; raw rows are only read by index for "latest" lists.
+raw request rows; raw rows are only read by index for "latest" lists. Stored JSON is read
+through `redact_text`, so no reply holds a URL's credentials (not even from rows stored
+before redaction existed).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ollamon_core.events import (
     OllamaSystemMetrics,
 )
 from ollamon_core.events import queries as q
+from ollamon_core.redaction import redact_text
 from ollamon_storage import aggregates, rollup_store
 from ollamon_storage.rollups import HOUR_SECONDS, MINUTE_SECONDS, Rollup, RollupKey, plan_period
 
@@ -58,7 +61,8 @@ class QueryService:
     async def _models(
         self, model: type[ModelT], sql: str, parameters: Sequence[Any]
     ) -> list[ModelT]:
-        return [model.model_validate_json(row[0]) for row in await self._rows(sql, parameters)]
+        rows = await self._rows(sql, parameters)
+        return [model.model_validate_json(redact_text(row[0])) for row in rows]
 
     async def _rollups(
         self, resolution_s: int, from_s: int, until_s: int, model_name: str | None

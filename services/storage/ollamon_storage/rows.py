@@ -2,7 +2,8 @@
 
 Pure code: `to_row` maps a validated event and its JSON to (table, row), and `group_rows`
 sorts a batch into per-table lists ready for `executemany`, dropping repeats of an
-`event_id` within the batch.
+`event_id` within the batch. Every URL in a stored row is redacted (`redact_text`): the probe
+publishes none with credentials, and one that did anyway is not kept.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ollamon_core.events import (
     OllamaPerformanceAlert,
     OllamaSystemMetrics,
 )
+from ollamon_core.redaction import redact_text, redact_url
 from ollamon_storage.rollups import RequestSample
 
 INSERT_SQL: dict[str, str] = {
@@ -107,8 +109,9 @@ class BatchRows:
 
 
 def add_event(batch: BatchRows, event: Event, data: str) -> None:
-    """Sort one validated event (and its JSON) into the batch."""
+    """Sort one validated event (and its JSON, URLs redacted) into the batch."""
     ts = timestamp_ms(event.timestamp)
+    data = redact_text(data)  # no regex scan unless the JSON has `://` and one of `@ ? #`
     match event:
         case OllamaModelMetrics():
             if event.event_id in batch.samples:
@@ -163,7 +166,8 @@ def add_event(batch: BatchRows, event: Event, data: str) -> None:
         case OllamaHealth():
             batch.add("health", (event.event_id, ts, event.host, int(event.up), data))
         case OllamaModelsSnapshot():
-            batch.snapshots.append((event.host, event.ollama_url, ts, event.event_id, data))
+            url = redact_url(event.ollama_url)
+            batch.snapshots.append((event.host, url, ts, event.event_id, data))
         case _:
             batch.skipped += 1  # not a stored kind (heartbeats and controls are live only)
 
