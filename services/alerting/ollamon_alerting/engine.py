@@ -19,10 +19,16 @@ from ollamon_alerting.lifecycle import (
     fingerprint,
 )
 from ollamon_alerting.messages import build_alert, build_score
-from ollamon_alerting.rules import RuleName, resolve_rule, thresholds_from_settings
+from ollamon_alerting.rules import (
+    RuleName,
+    ThresholdRejectedError,
+    check_threshold,
+    resolve_rule,
+    thresholds_from_settings,
+)
 from ollamon_alerting.scoring import ScoreThresholds
 from ollamon_alerting.settings import AlertingSettings
-from ollamon_alerting.silences import SilenceBook
+from ollamon_alerting.silences import SilenceBook, SilenceRejectedError
 from ollamon_alerting.windows import RequestSample, RequestWindow, WindowStats
 from ollamon_core.events import (
     ModelLifecycleEvent,
@@ -118,23 +124,50 @@ class AlertEngine:
 
         Raises:
             UnknownRuleError: when the rule is unknown.
-            ValueError: when the threshold is not positive.
+            ThresholdRejectedError: when the threshold is outside the rule's range.
         """
         rule = resolve_rule(update.rule)
-        if update.threshold < 0:
-            raise ValueError(f"threshold of {rule} must not be negative")
+        check_threshold(rule, update.threshold)
         self.thresholds[rule] = update.threshold
         return rule
 
     def add_silence(self, silence: Silence, now: datetime) -> bool:
-        """Add (or, when already expired, lift) a silence."""
+        """Add (or, when already expired, lift) a silence.
+
+        Raises:
+            SilenceRejectedError: when it would last longer than the longest silence.
+        """
         return self.silences.add(silence, now)
 
-    def restore(self, records: list[AlertRecord], silences: list[Silence], now: datetime) -> None:
-        """Load the state kept across a restart."""
+    def restore(
+        self,
+        records: list[AlertRecord],
+        silences: list[Silence],
+        now: datetime,
+        thresholds: dict[RuleName, float] | None = None,
+    ) -> tuple[list[Silence], list[RuleName]]:
+        """Load the state kept across a restart, held to the same checks as live commands.
+
+        Returns:
+            The silences and thresholds refused (kept by an older version, or written to
+            the bucket by hand), so that the caller can drop them from the bucket.
+        """
         self.tracker.restore(records, now)
+        refused_silences = []
         for silence in silences:
-            self.silences.add(silence, now)
+            try:
+                self.silences.add(silence, now)
+            except SilenceRejectedError:
+                refused_silences.append(silence)
+        refused_rules = []
+        for rule, value in (thresholds or {}).items():
+            try:
+                check_threshold(rule, value)
+            except ThresholdRejectedError:
+                refused_rules.append(rule)
+                continue
+            self.thresholds[rule] = value
+        return refused_silences, refused_rules
 
     # Scores ----------------------------------------------------------------------------
 

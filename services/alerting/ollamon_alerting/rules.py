@@ -7,8 +7,11 @@ lifecycle and the severity mapping treat all rules alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from enum import StrEnum
+
+import annotated_types
 
 from ollamon_alerting.settings import AlertingSettings
 
@@ -115,6 +118,10 @@ class UnknownRuleError(ValueError):
     """A threshold update named no rule."""
 
 
+class ThresholdRejectedError(ValueError):
+    """A threshold outside its rule's range (or for a rule that has none to set)."""
+
+
 def resolve_rule(name: str) -> RuleName:
     """Find a rule by its alert type (`slow_response`) or its setting (`response_time_ms`).
 
@@ -134,3 +141,61 @@ def thresholds_from_settings(settings: AlertingSettings) -> dict[RuleName, float
         value = BINARY_THRESHOLD if spec.setting is None else getattr(settings, spec.setting)
         thresholds[spec.name] = float(value)
     return thresholds
+
+
+@dataclass(frozen=True)
+class ThresholdRange:
+    """The values a rule's threshold may take: the bounds of its setting."""
+
+    low: float = -math.inf
+    low_inclusive: bool = True
+    high: float = math.inf
+    high_inclusive: bool = True
+
+    @classmethod
+    def of_setting(cls, setting: str) -> ThresholdRange:
+        """The bounds declared on an `AlertingSettings` field (gt/ge/lt/le)."""
+        found = cls()
+        for bound in AlertingSettings.model_fields[setting].metadata:
+            match bound:
+                case annotated_types.Gt(gt=int() | float() as value):
+                    found = replace(found, low=float(value), low_inclusive=False)
+                case annotated_types.Ge(ge=int() | float() as value):
+                    found = replace(found, low=float(value), low_inclusive=True)
+                case annotated_types.Lt(lt=int() | float() as value):
+                    found = replace(found, high=float(value), high_inclusive=False)
+                case annotated_types.Le(le=int() | float() as value):
+                    found = replace(found, high=float(value), high_inclusive=True)
+        return found
+
+    def admits(self, value: float) -> bool:
+        """True for a finite value within the bounds."""
+        above = value >= self.low if self.low_inclusive else value > self.low
+        below = value <= self.high if self.high_inclusive else value < self.high
+        return math.isfinite(value) and above and below
+
+    def __str__(self) -> str:
+        low = f"{'>=' if self.low_inclusive else '>'} {self.low:.15g}"
+        high = f"{'<=' if self.high_inclusive else '<'} {self.high:.15g}"
+        return f"{low} and {high}"
+
+
+def check_threshold(rule: RuleName, value: float) -> None:
+    """Accept a runtime threshold only within the bounds of the rule's own setting.
+
+    The same bounds hold for `OLLAMON_ALERT_*` at start (percent rules within 0-100,
+    millisecond rules within a day), so a threshold from the bus is never one the settings
+    would refuse.
+
+    Raises:
+        ThresholdRejectedError: the value is not finite, is out of range, or the rule has
+            no threshold to set (Ollama unreachable is up or down).
+    """
+    setting = RULE_SPECS[rule].setting
+    if setting is None:
+        raise ThresholdRejectedError(f"{rule} has no threshold to set")
+    allowed = ThresholdRange.of_setting(setting)
+    if not allowed.admits(value):
+        raise ThresholdRejectedError(
+            f"threshold {value!r} of {rule} is out of range: must be {allowed}"
+        )

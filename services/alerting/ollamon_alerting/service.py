@@ -19,9 +19,10 @@ from nats.aio.subscription import Subscription
 
 from ollamon_alerting.clock import Clock
 from ollamon_alerting.engine import AlertEngine
-from ollamon_alerting.rules import UnknownRuleError
+from ollamon_alerting.rules import ThresholdRejectedError, UnknownRuleError
 from ollamon_alerting.settings import AlertingSettings
-from ollamon_alerting.state_store import AlertStateStore
+from ollamon_alerting.silences import SilenceRejectedError
+from ollamon_alerting.state_store import AlertStateStore, silence_key, threshold_key
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import (
@@ -80,11 +81,25 @@ class AlertingService:
         self._persist_lock = asyncio.Lock()
 
     async def restore(self) -> None:
-        """Take up the alerts, silences and thresholds kept in the state bucket."""
+        """Take up the alerts, silences and thresholds kept in the state bucket.
+
+        What does not parse, or what a live command with the same content would be refused
+        for (a silence too long, a threshold out of range), is dropped from the bucket.
+        """
         stored = await self.store.load()
-        self.engine.restore(stored.records, stored.silences, self.clock())
-        self.engine.thresholds.update(stored.thresholds)
+        silences, rules = self.engine.restore(
+            stored.records, stored.silences, self.clock(), stored.thresholds
+        )
         self.bus.counters["alerts_restored"] = len(stored.records)
+        dropped = (
+            stored.unreadable
+            + [silence_key(silence.silence_id) for silence in silences]
+            + [threshold_key(rule) for rule in rules]
+        )
+        if dropped:
+            log.warning("dropping alert state that is unreadable or out of bounds: %s", dropped)
+            self.bus.counters["alert_state_dropped"] = len(dropped)
+            await self._guard(self.store.forget(dropped))
 
     async def subscribe(self) -> list[Subscription]:
         """Subscribe to the events and the control subjects; returns the subscriptions."""
@@ -122,7 +137,7 @@ class AlertingService:
     async def _on_threshold(self, update: ThresholdUpdate, _msg: Msg) -> None:
         try:
             rule = self.engine.set_threshold(update)
-        except (UnknownRuleError, ValueError) as error:
+        except (UnknownRuleError, ThresholdRejectedError) as error:
             self.bus.counters["threshold_updates_rejected"] += 1
             log.warning("threshold update rejected: %s", error)
             return
@@ -131,7 +146,12 @@ class AlertingService:
         await self._guard(self.store.save_threshold(rule, update.threshold))
 
     async def _on_silence(self, silence: Silence, _msg: Msg) -> None:
-        in_force = self.engine.add_silence(silence, self.clock())
+        try:
+            in_force = self.engine.add_silence(silence, self.clock())
+        except SilenceRejectedError as error:
+            self.bus.counters["silences_rejected"] += 1
+            log.warning("silence rejected: %s", error)
+            return
         self.bus.counters["silences_received"] += 1
         log.info("silence %s %s", silence.silence_id, "added" if in_force else "lifted")
         await self._guard(self.store.save_silence(silence, in_force))

@@ -5,71 +5,75 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from ollamon_core.events.limits import MAX_PERCENT, MAX_THRESHOLD_MS
 from ollamon_core.settings import ServiceSettings
 
 
 class AlertingSettings(ServiceSettings):
     """Settings of alerting: thresholds of the specification and lifecycle timing.
 
-    A threshold's field name is also the name a threshold update may use for its rule.
+    A threshold's field name is also the name a threshold update may use for its rule, and
+    its bounds are the ones a threshold update must keep to (`rules.check_threshold`).
     """
 
     model_config = SettingsConfigDict(env_prefix="OLLAMON_ALERT_")
 
     response_time_ms: float = Field(
-        default=30000.0, gt=0, description="Slow-response threshold (ms)"
+        default=30000.0, gt=0, le=MAX_THRESHOLD_MS, description="Slow-response threshold (ms)"
     )
     model_load_time_ms: float = Field(
         default=60000.0,
         gt=0,
+        le=MAX_THRESHOLD_MS,
         description="Model-load threshold: a request's load_duration (ms)",
     )
     context_length_utilization: float = Field(
         default=90.0,
         gt=0,
-        le=100,
+        le=MAX_PERCENT,
         description="Context-overflow threshold: percent of num_ctx a request used",
     )
     error_rate_percent: float = Field(
         default=10.0,
         gt=0,
-        le=100,
+        le=MAX_PERCENT,
         description="Low-success-rate threshold: percent of failed requests in the window",
     )
     memory_usage_percent: float = Field(
         default=95.0,
         gt=0,
-        le=100,
+        le=MAX_PERCENT,
         description="High-memory threshold (percent of host memory used)",
     )
     cpu_usage_percent: float = Field(
-        default=98.0, gt=0, le=100, description="High-CPU threshold (percent)"
+        default=98.0, gt=0, le=MAX_PERCENT, description="High-CPU threshold (percent)"
     )
     gpu_usage_percent: float = Field(
-        default=95.0, gt=0, le=100, description="High-GPU threshold (percent utilisation)"
+        default=95.0, gt=0, le=MAX_PERCENT, description="High-GPU threshold (percent utilisation)"
     )
     disk_usage_percent: float = Field(
         default=90.0,
         gt=0,
-        le=100,
+        le=MAX_PERCENT,
         description="Disk-space threshold (percent of the disk used)",
     )
     time_to_first_token_p95_ms: float = Field(
         default=10000.0,
         gt=0,
+        le=MAX_THRESHOLD_MS,
         validation_alias="OLLAMON_ALERT_TTFT_P95_MS",
         description="Time-to-first-token threshold: p95 over the window (ms)",
     )
     tokens_per_second_drop_percent: float = Field(
         default=30.0,
         gt=0,
-        le=100,
+        le=MAX_PERCENT,
         description="Tokens/s regression threshold: percent below the model's own baseline",
     )
     cpu_offload_percent: float = Field(
         default=0.0,
         ge=0,
-        lt=100,
+        lt=MAX_PERCENT,
         description="Partial-offload threshold: percent of a loaded model outside VRAM",
     )
     window_seconds: float = Field(

@@ -5,6 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 
 from ollamon_core.events import Silence
+from ollamon_core.events.limits import CLOCK_SKEW, MAX_SILENCE, MAX_SILENCE_DAYS
+
+
+class SilenceRejectedError(ValueError):
+    """A silence that would last longer than `limits.MAX_SILENCE_DAYS` from now."""
+
+
+def check_silence(silence: Silence, now: datetime) -> None:
+    """Refuse a silence that ends more than the longest silence from `now`.
+
+    The event checks this against its own timestamp, which the sender sets; alerting checks
+    it again from its own clock (allowing `limits.CLOCK_SKEW`).
+
+    Raises:
+        SilenceRejectedError: `expires_at` is too far ahead.
+    """
+    if silence.expires_at > now + MAX_SILENCE + CLOCK_SKEW:
+        raise SilenceRejectedError(
+            f"silence {silence.silence_id!r} would last until {silence.expires_at.isoformat()}, "
+            f"more than {MAX_SILENCE_DAYS} days from now"
+        )
 
 
 def silence_matches(silence: Silence, rule: str, host: str, model_name: str | None) -> bool:
@@ -27,7 +48,11 @@ class SilenceBook:
 
         Returns:
             True when the silence is now in force.
+
+        Raises:
+            SilenceRejectedError: it would last longer than the longest silence.
         """
+        check_silence(silence, now)
         if silence.expires_at <= now:
             self.silences.pop(silence.silence_id, None)
             return False

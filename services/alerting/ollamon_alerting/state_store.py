@@ -35,11 +35,17 @@ class StoredState:
     records: list[AlertRecord] = field(default_factory=list)
     silences: list[Silence] = field(default_factory=list)
     thresholds: dict[RuleName, float] = field(default_factory=dict)
+    unreadable: list[str] = field(default_factory=list)  # keys whose entry did not parse
 
 
 def silence_key(silence_id: str) -> str:
     """The key of a silence (ids may hold characters keys cannot)."""
     return SILENCE_PREFIX + hashlib.sha256(silence_id.encode()).hexdigest()[:32]
+
+
+def threshold_key(rule: RuleName) -> str:
+    """The key of a runtime threshold."""
+    return THRESHOLD_PREFIX + rule.value
 
 
 class AlertStateStore:
@@ -72,7 +78,7 @@ class AlertStateStore:
         return [subject.removeprefix(prefix) for subject in info.state.subjects or {}]
 
     async def load(self) -> StoredState:
-        """Everything the bucket holds; entries that no longer parse are logged and skipped."""
+        """Everything the bucket holds; entries that no longer parse are logged and listed."""
         state = StoredState()
         for key in await self._keys():
             try:
@@ -89,6 +95,7 @@ class AlertStateStore:
                     state.thresholds[RuleName(key.removeprefix(THRESHOLD_PREFIX))] = float(raw)
             except (ValidationError, ValueError) as error:
                 log.warning("skipping unreadable alert state %s: %s", key, error)
+                state.unreadable.append(key)
         return state
 
     async def save_records(self, changed: list[tuple[str, bytes]], removed: list[str]) -> None:
@@ -107,4 +114,9 @@ class AlertStateStore:
 
     async def save_threshold(self, rule: RuleName, threshold: float) -> None:
         """Keep a runtime threshold."""
-        await self.kv.put(THRESHOLD_PREFIX + rule.value, repr(threshold).encode())
+        await self.kv.put(threshold_key(rule), repr(threshold).encode())
+
+    async def forget(self, keys: list[str]) -> None:
+        """Purge entries that must not be restored again (unreadable or refused)."""
+        for key in keys:
+            await self.kv.purge(key)

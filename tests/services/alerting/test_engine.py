@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from ollamon_alerting.engine import AlertEngine
-from ollamon_alerting.rules import RuleName, UnknownRuleError
+from ollamon_alerting.rules import RuleName, ThresholdRejectedError, UnknownRuleError
+from ollamon_alerting.silences import SilenceRejectedError
 from ollamon_core.events import (
     AlertState,
     LifecycleChange,
@@ -16,6 +19,7 @@ from ollamon_core.events import (
     OllamaPerformanceAlert,
     OllamaSystemMetrics,
     Severity,
+    Silence,
     ThresholdUpdate,
 )
 from tests.services.alerting.conftest import FakeClock, make_settings
@@ -210,6 +214,64 @@ def test_a_threshold_update_changes_when_a_rule_fires(
     assert firing.threshold == 1000
     with pytest.raises(UnknownRuleError):
         engine.set_threshold(ThresholdUpdate(rule="nope", threshold=1))
+
+
+@pytest.mark.parametrize(
+    ("rule", "threshold", "reason"),
+    [
+        ("high_cpu", 150, "must be > 0 and <= 100"),
+        ("cpu_usage_percent", 0, "must be > 0 and <= 100"),
+        ("partial_offload", 100, "must be >= 0 and < 100"),
+        ("tokens_per_second_regression", 101, "must be > 0 and <= 100"),
+        ("model_load_time_ms", 0, "must be > 0"),
+        ("ollama_unreachable", 1, "has no threshold to set"),
+    ],
+)
+def test_a_threshold_outside_its_rules_range_is_refused_and_the_old_one_stays(
+    engine: AlertEngine, rule: str, threshold: float, reason: str
+) -> None:
+    before = dict(engine.thresholds)
+    with pytest.raises(ThresholdRejectedError, match=reason):
+        engine.set_threshold(ThresholdUpdate(rule=rule, threshold=threshold))
+    assert engine.thresholds == before
+
+
+def test_thresholds_at_the_edges_of_their_range_are_taken(engine: AlertEngine) -> None:
+    engine.set_threshold(ThresholdUpdate(rule="high_cpu", threshold=100))
+    engine.set_threshold(ThresholdUpdate(rule="partial_offload", threshold=0))
+    engine.set_threshold(ThresholdUpdate(rule="slow_response", threshold=86_400_000))
+    assert engine.thresholds[RuleName.HIGH_CPU] == 100
+    assert engine.thresholds[RuleName.PARTIAL_OFFLOAD] == 0
+    assert engine.thresholds[RuleName.SLOW_RESPONSE] == 86_400_000
+
+
+def test_a_silence_longer_than_thirty_days_from_now_is_refused(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    # The sender's timestamp is its own: a forged one passes the event's check, not this one.
+    expires = clock() + timedelta(days=400)
+    silence = Silence(silence_id="s", timestamp=expires - timedelta(days=1), expires_at=expires)
+    with pytest.raises(SilenceRejectedError, match="more than 30 days from now"):
+        engine.add_silence(silence, clock())
+    assert engine.silences.silences == {}
+    month = Silence(silence_id="m", timestamp=clock(), expires_at=clock() + timedelta(days=30))
+    assert engine.add_silence(month, clock())
+
+
+def test_restore_refuses_what_a_live_command_would_be_refused(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    far = clock() + timedelta(days=400)
+    forged = Silence(silence_id="far", timestamp=far - timedelta(days=1), expires_at=far)
+    fine = Silence(silence_id="near", timestamp=clock(), expires_at=clock() + timedelta(hours=1))
+    thresholds = {RuleName.HIGH_CPU: float("nan"), RuleName.SLOW_RESPONSE: 1e308}
+    thresholds[RuleName.HIGH_GPU] = 80.0
+    refused = engine.restore([], [forged, fine], clock(), thresholds)
+    assert refused == ([forged], [RuleName.HIGH_CPU, RuleName.SLOW_RESPONSE])
+    assert set(engine.silences.silences) == {"near"}
+    assert engine.thresholds[RuleName.HIGH_CPU] == 98.0
+    assert engine.thresholds[RuleName.SLOW_RESPONSE] == 30000.0
+    assert engine.thresholds[RuleName.HIGH_GPU] == 80.0
 
 
 def test_scores_cover_every_model_with_recent_requests(
