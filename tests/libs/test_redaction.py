@@ -8,12 +8,20 @@ from collections.abc import Iterator
 
 import pytest
 
+from ollamon_core.events import (
+    LifecycleChange,
+    ModelLifecycleEvent,
+    OllamaHealth,
+    OllamaModelMetrics,
+    OllamaModelsSnapshot,
+)
 from ollamon_core.redaction import (
     REDACTED,
     UNPARSEABLE_URL,
     RedactingFilter,
     install_log_redaction,
     is_secret_parameter,
+    redact_bytes,
     redact_text,
     redact_url,
 )
@@ -167,3 +175,26 @@ def test_installing_twice_adds_one_filter(captured: tuple[logging.Logger, io.Str
     install_log_redaction(logger)
     [handler] = [item for item in logger.handlers if type(item) is logging.StreamHandler]
     assert sum(isinstance(item, RedactingFilter) for item in handler.filters) == 1
+
+
+def test_a_message_is_redacted_as_bytes_and_left_alone_when_clean() -> None:
+    clean = b'{"ollama_url":"http://127.0.0.1:11434","model_name":"m?"}'
+    assert redact_bytes(clean) is clean
+    leaky = f'{{"ollama_url":"http://admin:{PASSWORD}@h:1"}}'.encode()
+    assert redact_bytes(leaky) == b'{"ollama_url":"http://h:1"}'
+
+
+def test_events_built_or_parsed_with_credentials_hold_the_redacted_url() -> None:
+    url = f"http://admin:{PASSWORD}@h:11434"
+    health = OllamaHealth(ollama_url=url, up=False, error_message=f"401 for url '{url}/api/ps'")
+    assert (health.ollama_url, health.error_message) == (
+        "http://h:11434",
+        "401 for url 'http://h:11434/api/ps'",
+    )
+    sent = f'{{"kind":"request","model_name":"m","response_time_ms":1,"ollama_url":"{url}"}}'
+    assert OllamaModelMetrics.model_validate_json(sent).ollama_url == "http://h:11434"
+    for event in (
+        OllamaModelsSnapshot(ollama_url=url),
+        ModelLifecycleEvent(ollama_url=url, model_name="m", change=LifecycleChange.LOADED),
+    ):
+        assert PASSWORD not in event.model_dump_json()

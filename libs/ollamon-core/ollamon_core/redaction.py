@@ -4,8 +4,11 @@ An Ollama URL may carry credentials (`http://admin:pw@host:11434`, `...?key=...`
 keeps the real URL to talk to Ollama; everywhere else shows `redact_url(url)`: the userinfo is
 dropped (`http://host:11434`) and the value of each secret query or fragment parameter becomes
 `REDACTED` (`?key=REDACTED`), so the URL still says which server and that a key is set.
-`redact_text` does the same for every URL inside free text (error messages, stored JSON), and
-`RedactingFilter` for every log record; `install_log_redaction` puts it on the handlers.
+`redact_text` does the same for every URL inside free text (error messages, stored JSON),
+`redact_bytes` for a message as it travels, and `RedactingFilter` for every log record
+(`install_log_redaction` puts it on the handlers). The event models' `ollama_url` and
+`error_message` fields are `PublicUrl` and `PublicText`: an event built or parsed with a
+secret in them holds the redacted value.
 
 Parsing is urllib's (`urlsplit`, `parse_qsl`); the one regular expression only finds where a
 URL starts and ends in text.
@@ -16,7 +19,10 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from typing import Annotated
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
+
+from pydantic import AfterValidator
 
 REDACTED = "REDACTED"
 UNPARSEABLE_URL = "[unparseable URL]"
@@ -50,6 +56,7 @@ _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>\\]+")
 _TRAILING_PUNCTUATION = ".,;:!?)"
 # A URL without any of these characters carries neither userinfo nor parameters.
 _SECRET_MARKS = ("@", "?", "#")
+_SECRET_BYTE_MARKS = (b"@", b"?", b"#")
 
 
 def is_secret_parameter(name: str) -> bool:
@@ -107,6 +114,20 @@ def redact_text(text: str) -> str:
     if "://" not in text or not any(mark in text for mark in _SECRET_MARKS):
         return text
     return _URL_IN_TEXT.sub(_redact_match, text)
+
+
+def redact_bytes(data: bytes) -> bytes:
+    """UTF-8 `data` (a JSON message) through `redact_text`; the same object when unchanged."""
+    if b"://" not in data or not any(mark in data for mark in _SECRET_BYTE_MARKS):
+        return data
+    text = data.decode("utf-8", errors="replace")
+    redacted = redact_text(text)
+    return data if redacted == text else redacted.encode()
+
+
+# Field types of the event models: redacted whenever a model is built or parsed.
+PublicUrl = Annotated[str, AfterValidator(redact_url)]
+PublicText = Annotated[str, AfterValidator(redact_text)]
 
 
 def _redact_match(match: re.Match[str]) -> str:

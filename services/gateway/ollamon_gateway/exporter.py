@@ -15,6 +15,7 @@ from ollamon_core.events import (
     OllamaSystemMetrics,
     Severity,
 )
+from ollamon_core.redaction import redact_url
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
@@ -97,7 +98,8 @@ class MetricsExporter:
             case ModelScore():
                 self.score.labels(event.model_name, event.host).set(event.score)
             case OllamaHealth():
-                self.ollama_up.labels(event.ollama_url).set(1 if event.up else 0)
+                url = redact_url(event.ollama_url)  # a label is kept for good: never a secret
+                self.ollama_up.labels(url).set(1 if event.up else 0)
 
     def _observe_request(self, event: OllamaModelMetrics) -> None:
         labels = (event.model_name, event.host)

@@ -16,6 +16,7 @@ from ollamon_core.events import (
     MonitoringControl,
     OllamaHealth,
 )
+from ollamon_core.redaction import redact_bytes
 from ollamon_core.subjects import QueryRoute
 from ollamon_gateway.api_models import NatsStatus, StreamStatus
 from ollamon_gateway.exporter import MetricsExporter
@@ -87,7 +88,11 @@ class Gateway:
         )
 
     async def on_event(self, event: Event, msg: Msg) -> None:
-        """Handle one live event from the bus: state, metrics, then stream clients."""
+        """Handle one live event from the bus: state, metrics, then stream clients.
+
+        The event model holds redacted URLs already (`PublicUrl`); the message is forwarded
+        as sent unless it holds a URL with credentials (`redact_bytes`).
+        """
         match event:
             case Heartbeat():
                 self.live.apply_heartbeat(event)
@@ -99,7 +104,7 @@ class Gateway:
         event_type = stream_type(event)
         if event_type is not None:
             # The message is valid JSON of the model already: forward it as sent.
-            self.fanout.publish(event_type, msg.data)
+            self.fanout.publish(event_type, redact_bytes(msg.data))
 
     async def request(
         self, route: QueryRoute[RequestT, ReplyT], query: RequestT, *, long: bool = False

@@ -1,4 +1,8 @@
-"""What the probe's watcher sees of Ollama: health, loaded models, catalogue, lifecycle."""
+"""What the probe's watcher sees of Ollama: health, loaded models, catalogue, lifecycle.
+
+`ollama_url` names the server without credentials (`PublicUrl`: redacted when built or
+parsed), and so does every URL in an `error_message` (`PublicText`).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,18 @@ from enum import StrEnum
 from pydantic import Field
 
 from ollamon_core.events.base import Event, FrozenModel
+from ollamon_core.redaction import PublicText, PublicUrl
 
 
 class OllamaHealth(Event):
     """Result of polling `/api/version` on one Ollama server."""
 
     kind: str = Field(default="health", pattern="^health$")
-    ollama_url: str
+    ollama_url: PublicUrl
     up: bool
     version: str | None = None
     response_time_ms: float | None = None
-    error_message: str | None = None
+    error_message: PublicText | None = None
     changed: bool = False
 
 
@@ -52,7 +57,7 @@ class OllamaModelsSnapshot(Event):
     """The loaded models and the catalogue of one Ollama server."""
 
     kind: str = Field(default="models", pattern="^models$")
-    ollama_url: str
+    ollama_url: PublicUrl
     loaded: list[LoadedModel] = Field(default_factory=list)
     available: list[CatalogModel] = Field(default_factory=list)
 
@@ -69,7 +74,7 @@ class ModelLifecycleEvent(Event):
     """A model was loaded, unloaded, or evicted by another model."""
 
     kind: str = Field(default="lifecycle", pattern="^lifecycle$")
-    ollama_url: str
+    ollama_url: PublicUrl
     model_name: str
     change: LifecycleChange
     size_bytes: int = 0

@@ -1,4 +1,8 @@
-"""One event per measured Ollama request (published by the probe's proxy)."""
+"""One event per measured Ollama request (published by the probe's proxy).
+
+`ollama_url` and the URLs in `error_message` never hold credentials (`PublicUrl`,
+`PublicText`: redacted when the event is built or parsed).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from pydantic import Field
 
 from ollamon_core.events.base import Event
 from ollamon_core.events.limits import MAX_MODEL_NAME_CHARS
+from ollamon_core.redaction import PublicText, PublicUrl
 
 # The model name of a request whose body named none the proxy could read (it never
 # completed, was not JSON, or had no "model"): shown as such, never as a blank name.
@@ -37,14 +42,14 @@ class OllamaModelMetrics(Event):
     temperature: float | None = None
     top_p: float | None = None
     error_occurred: bool = False
-    error_message: str | None = Field(default=None, max_length=4096)
+    error_message: PublicText | None = Field(default=None, max_length=4096)
 
     # Beyond the specification: what the proxy measures.
     model_unknown: bool = Field(
         default=False,
         description=f"The body named no readable model; model_name is {UNKNOWN_MODEL!r}",
     )
-    ollama_url: str = ""
+    ollama_url: PublicUrl = ""
     endpoint: str = ""
     method: str = "POST"
     status_code: int = 200
