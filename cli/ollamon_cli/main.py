@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from ollamon_cli.settings import StackSettings
+from ollamon_core.redaction import install_log_redaction
 
 
 def _nats_url(settings: StackSettings) -> str:
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    install_log_redaction()  # what the cli itself logs names no URL's credentials
     args = build_parser().parse_args(argv)
     return int(args.handler(args))
 

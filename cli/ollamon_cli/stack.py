@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ollamon_cli.nats_server import NatsServer
 from ollamon_cli.settings import StackSettings
 from ollamon_cli.supervisor import ServiceSpec, StackFailedError, Supervisor
+from ollamon_core.redaction import redact_url
 
 # Storage first: it sets the stream's retention before others publish.
 SERVICE_ORDER = ("storage", "alerting", "collector", "probe", "gateway")
@@ -75,7 +76,7 @@ def banner(settings: StackSettings, nats_url: str, embedded: bool, ollama_url: s
             f"  dashboard     {gateway}/ollama-performance-dashboard",
             f"  API           {gateway}/api/ai/ollama/performance/summary",
             f"  OpenAPI       {gateway}/schema",
-            f"  Ollama proxy  {proxy}  ->  {ollama_url}",
+            f"  Ollama proxy  {proxy}  ->  {redact_url(ollama_url)}",
             f"                point clients at it: export OLLAMA_HOST={proxy}",
             f"  NATS          {nats_url} ({nats_where}); alerts on ollamon.alerts.>",
             f"  database      {settings.storage_path / 'ollamon.db'}",
