@@ -18,7 +18,7 @@ from ollamon_core.runtime import ServiceRuntime, service_runtime
 from ollamon_probe.hosts import host_labels
 from ollamon_probe.proxy import create_proxy_app
 from ollamon_probe.residency import ResidencyBook
-from ollamon_probe.server import serving
+from ollamon_probe.server import proxy_limits, serving
 from ollamon_probe.settings import ProbeSettings
 from ollamon_probe.upstream import create_proxy_pool, create_watcher_client
 from ollamon_probe.watcher import Watcher
@@ -53,7 +53,15 @@ async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime
             await bus.serve(subjects.CONTROL_HEALTH_CHECK, watcher.health_check)
         )
         app = create_proxy_app(settings, bus, proxy_upstream, residency, counters=bus.counters)
-        proxy_url = await runtime.enter(serving(app, settings.proxy_host, settings.proxy_port))
+        proxy_url = await runtime.enter(
+            serving(
+                app,
+                settings.proxy_host,
+                settings.proxy_port,
+                proxy_limits(settings),
+                counters=bus.counters,
+            )
+        )
         log.info("Ollama proxy on %s -> %s", proxy_url, redact_url(settings.ollama_urls[0]))
         runtime.start_task(watcher.run(), name="watcher")
         runtime.start_heartbeat(lambda: "running" if watcher.enabled else "paused")

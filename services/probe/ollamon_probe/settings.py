@@ -25,3 +25,28 @@ class ProbeSettings(ServiceSettings):
         validation_alias="OLLAMON_UPSTREAM_TIMEOUT",
         description="Longest the proxy waits on Ollama for one read",
     )
+    proxy_max_header_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        description="Largest request head (request line and headers) the proxy reads; "
+        "a larger one gets 431 and the connection closes",
+    )
+    proxy_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias="OLLAMON_PROXY_HEADER_TIMEOUT",
+        description="Longest a client may take to send a request head (408, closed)",
+    )
+    proxy_body_idle_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias="OLLAMON_PROXY_BODY_IDLE_TIMEOUT",
+        description="Longest a request body may stall between two reads (408, closed, and "
+        "its request to Ollama dropped); the body's size is not limited",
+    )
+    proxy_max_connections: int = Field(
+        default=512,
+        ge=1,
+        description="Client connections the proxy keeps open at once; one more is answered "
+        "503 and closed",
+    )

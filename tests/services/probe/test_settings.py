@@ -22,6 +22,10 @@ ENV_NAMES = {
     "OLLAMON_PROXY_HOST": "proxy_host",
     "OLLAMON_PROXY_PORT": "proxy_port",
     "OLLAMON_UPSTREAM_TIMEOUT": "upstream_timeout_seconds",
+    "OLLAMON_PROXY_MAX_HEADER_BYTES": "proxy_max_header_bytes",
+    "OLLAMON_PROXY_HEADER_TIMEOUT": "proxy_header_timeout_seconds",
+    "OLLAMON_PROXY_BODY_IDLE_TIMEOUT": "proxy_body_idle_timeout_seconds",
+    "OLLAMON_PROXY_MAX_CONNECTIONS": "proxy_max_connections",
 }
 
 
