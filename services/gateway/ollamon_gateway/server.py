@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections import Counter
 from collections.abc import Iterator
 
 import uvicorn
 from litestar import Litestar
+
+from ollamon_gateway.settings import GatewaySettings
+from ollamon_http import HttpLimits, RefusalLog, limited_protocol
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
 STARTUP_TIMEOUT_SECONDS = 30.0
@@ -22,11 +26,39 @@ class _SignalFreeServer(uvicorn.Server):
         yield
 
 
-class AppServer:
-    """A uvicorn server for one gateway app, started and stopped from async code."""
+def gateway_limits(settings: GatewaySettings) -> HttpLimits:
+    """What the gateway allows its clients (`OLLAMON_GATEWAY_MAX_HEADER_BYTES`, ...)."""
+    return HttpLimits(
+        max_header_bytes=settings.gateway_max_header_bytes,
+        header_timeout_seconds=settings.gateway_header_timeout_seconds,
+        body_idle_timeout_seconds=settings.gateway_body_idle_timeout_seconds,
+        max_connections=settings.gateway_max_connections,
+    )
 
-    def __init__(self, app: Litestar, host: str, port: int, *, log_level: str = "info") -> None:
+
+DEFAULT_LIMITS = gateway_limits(GatewaySettings.model_construct())
+
+
+class AppServer:
+    """A uvicorn server for one gateway app, started and stopped from async code.
+
+    httptools parses HTTP under `limits` (`ollamon_http.limited_protocol`: head size, head
+    and body read timeouts, open connections); what is refused is counted in `counters`
+    (the heartbeat's) and logged rate-limited.
+    """
+
+    def __init__(
+        self,
+        app: Litestar,
+        host: str,
+        port: int,
+        *,
+        log_level: str = "info",
+        limits: HttpLimits = DEFAULT_LIMITS,
+        counters: Counter[str] | None = None,
+    ) -> None:
         self.app = app
+        self.refusals = RefusalLog("the gateway", counters if counters is not None else Counter())
         self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._host = host
@@ -34,6 +66,8 @@ class AppServer:
         self._server = _SignalFreeServer(
             uvicorn.Config(
                 app,
+                http=limited_protocol(limits, self.refusals),
+                ws="none",
                 log_level=log_level.lower(),
                 log_config=None,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
@@ -82,3 +116,4 @@ class AppServer:
                 await self._task
         finally:
             self._socket.close()
+            self.refusals.close()

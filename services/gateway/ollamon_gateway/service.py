@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from ollamon_core.events import ServiceName
 from ollamon_core.runtime import service_runtime
 from ollamon_gateway.app import create_app
-from ollamon_gateway.server import AppServer
+from ollamon_gateway.server import AppServer, gateway_limits
 from ollamon_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ async def running_gateway(settings: GatewaySettings) -> AsyncIterator[AppServer]
             settings.gateway_host,
             settings.gateway_port,
             log_level=settings.log_level,
+            limits=gateway_limits(settings),
+            counters=runtime.bus.counters,
         )
         runtime.on_close(server.stop)
         await server.start()

@@ -38,3 +38,27 @@ class GatewaySettings(ServiceSettings):
         validation_alias="OLLAMON_EXPORT_TIMEOUT",
         description="Longest the gateway waits for storage to finish an export or cleanup",
     )
+    gateway_max_header_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        description="Largest request head (request line and headers) the gateway reads; "
+        "a larger one gets 431 and the connection closes",
+    )
+    gateway_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias="OLLAMON_GATEWAY_HEADER_TIMEOUT",
+        description="Longest a client may take to send a request head (408, closed)",
+    )
+    gateway_body_idle_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias="OLLAMON_GATEWAY_BODY_IDLE_TIMEOUT",
+        description="Longest a request body may stall between two reads (408, closed)",
+    )
+    gateway_max_connections: int = Field(
+        default=256,
+        ge=1,
+        description="Client connections the gateway keeps open at once (dashboards, streams, "
+        "API calls); one more is answered 503 and closed",
+    )

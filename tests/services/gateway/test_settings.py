@@ -24,6 +24,10 @@ ENV_NAMES = {
     "OLLAMON_SSE_CLIENT_QUEUE_SIZE": "sse_client_queue_size",
     "OLLAMON_SSE_HEARTBEAT": "sse_heartbeat_seconds",
     "OLLAMON_EXPORT_TIMEOUT": "export_timeout_seconds",
+    "OLLAMON_GATEWAY_MAX_HEADER_BYTES": "gateway_max_header_bytes",
+    "OLLAMON_GATEWAY_HEADER_TIMEOUT": "gateway_header_timeout_seconds",
+    "OLLAMON_GATEWAY_BODY_IDLE_TIMEOUT": "gateway_body_idle_timeout_seconds",
+    "OLLAMON_GATEWAY_MAX_CONNECTIONS": "gateway_max_connections",
 }
 
 
