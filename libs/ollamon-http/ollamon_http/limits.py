@@ -12,9 +12,10 @@ protocol with them, for `uvicorn.Config(http=...)`. Per connection:
 - a head not complete `header_timeout_seconds` after the connection opened, or after its
   first byte on a kept-alive connection, is answered 408 and the connection closed
   (silently if no byte came); between requests uvicorn's keep-alive timeout applies;
-- a body that gets no byte for `body_idle_timeout_seconds` while the server is reading is
-  answered 408 (just closed, once the reply started); the app sees `http.disconnect`, so the
-  probe drops the request's connection to Ollama. The body's size is not limited here.
+- a body that gets less than `MIN_BODY_BYTES_PER_WINDOW` (1 KiB) in
+  `body_idle_timeout_seconds` while the server is reading is answered 408 (just closed, once
+  the reply started); the app sees `http.disconnect`, so the probe drops the request's
+  connection to Ollama. The body's size is not limited here, nor the time a steady one takes.
 
 Malformed requests still get uvicorn's 400. Each refusal is counted and logged by `refusals`,
 rate-limited (`RefusalLog`), in place of uvicorn's line per malformed request.
@@ -55,6 +56,10 @@ SERVICE_UNAVAILABLE = _closing_reply(http.HTTPStatus.SERVICE_UNAVAILABLE)
 HEAD_TOO_LARGE = _closing_reply(http.HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
 REQUEST_TIMEOUT = _closing_reply(http.HTTPStatus.REQUEST_TIMEOUT)
 
+# A body is stalled when less than this arrives in `body_idle_timeout_seconds`: one byte now
+# and then (the slow-POST attack) does not keep a connection, and its request to Ollama, open.
+MIN_BODY_BYTES_PER_WINDOW = 1024
+
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with `limits`; `refusals` counts and logs what it refuses.
@@ -74,7 +79,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
-        self._body_seen_at = 0.0
+        self._window_bytes = 0  # body bytes received in the current idle window
+        self._window_paused = False  # the server paused reading during it
 
     # asyncio.Protocol ----------------------------------------------------------------
 
@@ -130,11 +136,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                     self.limits.header_timeout_seconds, self._head_timed_out
                 )
         elif self._in_body:
-            self._body_seen_at = self.loop.time()
+            if self.flow.read_paused:
+                self._window_paused = True
             if self._body_timer is None:
-                self._body_timer = self.loop.call_at(
-                    self._body_seen_at + self.limits.body_idle_timeout_seconds,
-                    self._body_idle_check,
+                self._body_timer = self.loop.call_later(
+                    self.limits.body_idle_timeout_seconds, self._body_window_ended
                 )
 
     # httptools callbacks ---------------------------------------------------------------
@@ -145,10 +151,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head, self._in_body = False, True
+        self._window_bytes, self._window_paused = 0, False
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._window_bytes += len(body)
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._in_body = False
@@ -171,22 +182,26 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             + (" (408)" if started else ", nothing sent"),
         )
 
-    def _body_idle_check(self) -> None:
+    def _body_window_ended(self) -> None:
         self._body_timer = None
         if self.transport.is_closing() or not self._in_body or self.cycle is None:
             return
-        now = self.loop.time()
-        if self.flow.read_paused or self.cycle.waiting_for_100_continue:
-            self._body_seen_at = now  # the server is not reading: the client cannot send
-        deadline = self._body_seen_at + self.limits.body_idle_timeout_seconds
-        if now < deadline:
-            self._body_timer = self.loop.call_at(deadline, self._body_idle_check)
+        received, self._window_bytes = self._window_bytes, 0
+        # While the server does not read (the app is slow to, or 100-continue is not sent
+        # yet) the client cannot send: that window does not count.
+        excused = self._window_paused or self.flow.read_paused
+        excused = excused or self.cycle.waiting_for_100_continue
+        self._window_paused = False
+        if received >= MIN_BODY_BYTES_PER_WINDOW or excused:
+            self._body_timer = self.loop.call_later(
+                self.limits.body_idle_timeout_seconds, self._body_window_ended
+            )
             return
         reply = None if self.cycle.response_started else REQUEST_TIMEOUT
         self._cut(
             Refusal.BODY_TIMEOUT,
             reply,
-            f"no body byte for {self.limits.body_idle_timeout_seconds:g} s"
+            f"{received} body bytes in {self.limits.body_idle_timeout_seconds:g} s"
             + (" (408)" if reply else ", connection closed"),
         )
 

@@ -54,7 +54,7 @@ class GatewaySettings(ServiceSettings):
         default=10.0,
         gt=0,
         validation_alias="OLLAMON_GATEWAY_BODY_IDLE_TIMEOUT",
-        description="Longest a request body may stall between two reads (408, closed)",
+        description="Longest a request body may go with less than 1 KiB received (408, closed)",
     )
     gateway_max_connections: int = Field(
         default=256,

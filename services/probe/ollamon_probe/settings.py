@@ -41,8 +41,8 @@ class ProbeSettings(ServiceSettings):
         default=30.0,
         gt=0,
         validation_alias="OLLAMON_PROXY_BODY_IDLE_TIMEOUT",
-        description="Longest a request body may stall between two reads (408, closed, and "
-        "its request to Ollama dropped); the body's size is not limited",
+        description="Longest a request body may go with less than 1 KiB received (408, "
+        "closed, and its request to Ollama dropped); its size and total time are not limited",
     )
     proxy_max_connections: int = Field(
         default=512,

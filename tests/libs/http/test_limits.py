@@ -175,6 +175,21 @@ async def test_a_stalled_body_gets_408_and_the_app_sees_the_client_go(server: Se
     assert server.counters["http_body_timeouts"] == 1
 
 
+async def test_a_body_trickling_in_a_byte_at_a_time_is_cut(server: Served) -> None:
+    reader, writer = await asyncio.open_connection(*host_and_port(server.url))
+    writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+    reply = b""
+    with contextlib.suppress(ConnectionError):
+        while not reader.at_eof():
+            writer.write(b"t")  # 20 bytes a second: under 1 KiB per idle timeout
+            with contextlib.suppress(TimeoutError):
+                reply += await asyncio.wait_for(reader.read(65536), 0.05)
+    writer.close()
+    assert status_of(reply) == 408
+    await wait_for(lambda: server.app.disconnects == 1, message="the app saw the disconnect")
+    assert server.counters["http_body_timeouts"] == 1
+
+
 async def test_a_steady_body_outlasting_the_idle_timeout_passes(server: Served) -> None:
     pieces = 40  # one every 25 ms: 1 s in all, twice the idle timeout
 
