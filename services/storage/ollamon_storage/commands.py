@@ -1,7 +1,10 @@
 """The write-side requests: export, cleanup and backup (each answered over NATS).
 
 File work runs in worker threads on separate connections, so ingest and queries go on.
-A path that would leave its folder is answered with a 400 QueryError naming the folder.
+Replies and errors name files relative to the storage path, never by the server's absolute
+path. A path that would leave its folder or that the file system cannot take is a 400, a
+file that exists already a 409 (exports and backups never overwrite), an export over the
+row ceiling a 413 and one over the export folder's quota a 507.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ollamon_core.bus import QueryFailedError
 from ollamon_core.events.queries import (
     BackupReply,
     BackupRequest,
@@ -20,10 +24,11 @@ from ollamon_core.events.queries import (
     ExportFormat,
     ExportReply,
     ExportRequest,
+    QueryError,
 )
 from ollamon_storage import export, maintenance
 from ollamon_storage.database import Database
-from ollamon_storage.paths import PathOutsideError, confined_path
+from ollamon_storage.paths import PathRefusedError, confined_path, shown
 from ollamon_storage.queries import bad_request
 from ollamon_storage.settings import StorageSettings
 
@@ -37,28 +42,68 @@ class Commands:
         self.database = database
         self.settings = settings
         self.caps = maintenance.RowCaps.from_settings(settings)
+        self.export_limits = export.ExportLimits(
+            folder=settings.export_path,
+            max_rows=settings.max_export_rows,
+            max_folder_bytes=settings.max_export_folder_bytes,
+        )
         self._cleanup_lock = asyncio.Lock()
+        self._export_lock = asyncio.Lock()  # one at a time: the quota counts what is there
+        self._storage_root: Path | None = None  # resolved in a thread, at the first command
+
+    def _shown(self, path: Path) -> str:
+        return shown(path, self._storage_root or self.settings.storage_path)
+
+    def _confined(self, folder: Path, requested: str | None, default_name: str) -> Path:
+        if self._storage_root is None:
+            self._storage_root = self.settings.storage_path.resolve()
+        return confined_path(folder, requested, default_name)
 
     def _export_target(self, request: ExportRequest) -> Path:
         folder = self.settings.export_path
-        target = confined_path(folder, request.filepath, export.default_file_name(request.format))
+        target = self._confined(folder, request.filepath, export.default_file_name(request.format))
         if request.format == ExportFormat.CSV:
             for table in export.EXPORT_TABLES:  # the sibling files must stay inside too
-                confined_path(folder, str(export.csv_path_for(target, table)), "unused")
+                self._confined(folder, str(export.csv_path_for(target, table)), "unused")
         return target
 
     async def export(self, request: ExportRequest) -> ExportReply:
-        """Stream the history into a file inside the export folder."""
+        """Stream the history into new files inside the export folder."""
         try:
             target = await asyncio.to_thread(self._export_target, request)
-        except PathOutsideError as error:
+        except PathRefusedError as error:
             raise bad_request(f"export refused: {error}") from error
+        except OSError as error:  # a name the file system refuses, say
+            raise self._os_error("export", request.filepath, error) from error
         try:
-            return await asyncio.to_thread(
-                export.export_database, self.database.path, target, request.format
-            )
+            async with self._export_lock:
+                result = await asyncio.to_thread(
+                    export.export_database,
+                    self.database.path,
+                    target,
+                    request.format,
+                    self.export_limits,
+                )
+        except export.ExportExistsError as error:
+            shown_path = self._shown(error.path)
+            raise _refused(f"export refused: {shown_path} exists already", 409) from error
+        except export.ExportRefusedError as error:
+            raise _refused(f"export refused: {error}", error.status_code) from error
+        except FileExistsError as error:  # created between the check and the open
+            raise _refused(f"export refused: {self._shown(target)} exists already", 409) from error
         except OSError as error:  # e.g. a symlink swapped in after the check
-            raise bad_request(f"export refused: cannot write {target}: {error}") from error
+            raise self._os_error("export", request.filepath, error) from error
+        return ExportReply(
+            path=self._shown(result.files[0]),
+            row_counts=result.row_counts,
+            files=[self._shown(path) for path in result.files],
+        )
+
+    def _os_error(self, what: str, requested: str | None, error: OSError) -> QueryFailedError:
+        # The message of an OSError names the absolute path: say what failed without it.
+        log.warning("%s to %r failed: %r", what, requested, error)
+        reason = error.strerror or type(error).__name__
+        return bad_request(f"{what} refused: cannot write {requested or 'the file'!r}: {reason}")
 
     async def cleanup(self, request: CleanupRequest) -> CleanupReply:
         """Delete history older than `days_to_keep`, then apply the row caps."""
@@ -73,18 +118,29 @@ class Commands:
         ).deleted
 
     async def backup(self, request: BackupRequest) -> BackupReply:
-        """A consistent online copy of the database inside the backup folder."""
+        """A consistent online copy of the database, in a new file of the backup folder."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         try:
             target = await asyncio.to_thread(
-                confined_path, self.settings.backup_path, request.filepath, f"ollamon-{stamp}.db"
+                self._confined, self.settings.backup_path, request.filepath, f"ollamon-{stamp}.db"
             )
-        except PathOutsideError as error:
+        except PathRefusedError as error:
             raise bad_request(f"backup refused: {error}") from error
-        size_bytes = await asyncio.to_thread(
-            maintenance.backup_database, self.database.path, target
-        )
-        return BackupReply(path=str(target), size_bytes=size_bytes)
+        except OSError as error:
+            raise self._os_error("backup", request.filepath, error) from error
+        try:
+            size_bytes = await asyncio.to_thread(
+                maintenance.backup_database, self.database.path, target
+            )
+        except FileExistsError as error:
+            raise _refused(f"backup refused: {self._shown(target)} exists already", 409) from error
+        except OSError as error:
+            raise self._os_error("backup", request.filepath, error) from error
+        return BackupReply(path=self._shown(target), size_bytes=size_bytes)
+
+
+def _refused(reason: str, status_code: int) -> QueryFailedError:
+    return QueryFailedError(QueryError(error=reason, status_code=status_code))
 
 
 async def cleanup_loop(commands: Commands, interval_seconds: float) -> None:

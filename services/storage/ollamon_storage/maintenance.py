@@ -7,12 +7,15 @@ only: rollups keep the aggregates until the retention days have passed.
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ollamon_storage.database import Database
+from ollamon_storage.paths import open_new_file
 from ollamon_storage.rollups import RESOLUTIONS_SECONDS
 from ollamon_storage.settings import StorageSettings
 
@@ -107,18 +110,29 @@ async def cleanup(database: Database, days_to_keep: float, caps: RowCaps) -> dic
 def backup_database(database_path: Path, target: Path) -> int:
     """Copy the live database with SQLite's backup API; blocking, run it in a thread.
 
-    The copy is written beside the target and renamed over it, so a reader never sees a
-    half-written backup. Returns the size in bytes.
+    The copy is written, private (0600), beside the target and then linked to its name,
+    so a reader never sees a half-written backup and an existing file is never replaced.
+    Returns the size in bytes.
+
+    Raises:
+        FileExistsError: `target` exists (before the copy, or by the time it is done).
     """
+    if os.path.lexists(target):
+        raise FileExistsError(errno.EEXIST, "exists already", target.name)
     partial = target.with_name(f".{target.name}.partial")
-    source = sqlite3.connect(f"file:{database_path}?mode=ro", uri=True)
+    partial.unlink(missing_ok=True)  # left by a backup that was killed
+    os.close(open_new_file(partial))
     try:
-        destination = sqlite3.connect(partial)
+        source = sqlite3.connect(f"file:{database_path}?mode=ro", uri=True)
         try:
-            source.backup(destination)  # one step: a consistent snapshot under one read lock
+            destination = sqlite3.connect(partial)
+            try:
+                source.backup(destination)  # one step: a consistent snapshot, one read lock
+            finally:
+                destination.close()
         finally:
-            destination.close()
+            source.close()
+        os.link(partial, target)  # fails, rather than replaces, when the target appeared
     finally:
-        source.close()
-    partial.replace(target)
+        partial.unlink(missing_ok=True)
     return target.stat().st_size

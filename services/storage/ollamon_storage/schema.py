@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ollamon_storage import rollup_store
+from ollamon_storage.paths import private_file, private_folder
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,13 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
 
 
 def open_database(path: Path) -> sqlite3.Connection:
-    """Open (creating) the SQLite file in WAL mode; transactions are begun explicitly."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating) the SQLite file in WAL mode; transactions are begun explicitly.
+
+    The folder is made 0700 and the file 0600 before SQLite opens it (its -wal and -shm
+    files take the file's mode), an existing one tightened likewise.
+    """
+    private_folder(path.parent)
+    private_file(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")  # an acked event survives power loss too

@@ -59,6 +59,19 @@ class StorageSettings(ServiceSettings):
         min_length=1,
         description="Folder under the storage path that exports are confined to",
     )
+    max_export_rows: int = Field(
+        default=5_000_000,
+        ge=1,
+        description="Most rows one export may hold (all tables); a larger one is refused (413)",
+    )
+    max_export_folder_bytes: int = Field(
+        default=10 * 1024**3,
+        ge=1,
+        description=(
+            "Most bytes the export folder may hold; an export that would pass it is refused "
+            "(507) and what it wrote removed"
+        ),
+    )
     backup_dir: str = Field(
         default="backups",
         min_length=1,

@@ -90,8 +90,8 @@ async def test_a_json_export_holds_every_table_with_row_counts(
 ) -> None:
     bus = await bus_factory(ServiceName.GATEWAY)
     reply = await bus.request(subjects.QUERY_EXPORT, ExportRequest(filepath="nested/all.json"))
-    target = await asyncio.to_thread(stored.export_path.resolve) / "nested" / "all.json"
-    assert Path(reply.path) == target
+    assert reply.path == "exports/nested/all.json"  # relative to the storage path
+    target = stored.storage_path / reply.path
     assert reply.row_counts["requests"] == 10
     assert reply.row_counts["system_samples"] == 1
     document = json.loads(await asyncio.to_thread(target.read_text))
@@ -104,9 +104,11 @@ async def test_a_csv_export_writes_one_file_per_table_with_event_columns(
 ) -> None:
     bus = await bus_factory(ServiceName.GATEWAY)
     reply = await bus.request(subjects.QUERY_EXPORT, ExportRequest(format=ExportFormat.CSV))
-    assert Path(reply.path).parent == await asyncio.to_thread(stored.export_path.resolve)
+    assert Path(reply.path).parent == Path("exports")
     assert len(reply.files) == 7
-    text = await asyncio.to_thread(Path(reply.path).read_text)
+    assert reply.files[0] == reply.path
+    assert all(file.startswith("exports/") for file in reply.files)
+    text = await asyncio.to_thread((stored.storage_path / reply.path).read_text)
     records = list(csv.DictReader(text.splitlines()))
     assert len(records) == 10
     assert {record["model_name"] for record in records} == {"m0", "m1"}

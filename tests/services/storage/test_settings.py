@@ -26,6 +26,8 @@ ENV_NAMES = {
     "OLLAMON_STORAGE_MAX_ALERT_ROWS": "max_alert_rows",
     "OLLAMON_STORAGE_MAX_OTHER_ROWS": "max_other_rows",
     "OLLAMON_STORAGE_EXPORT_DIR": "export_dir",
+    "OLLAMON_STORAGE_MAX_EXPORT_ROWS": "max_export_rows",
+    "OLLAMON_STORAGE_MAX_EXPORT_FOLDER_BYTES": "max_export_folder_bytes",
     "OLLAMON_STORAGE_BACKUP_DIR": "backup_dir",
 }
 
