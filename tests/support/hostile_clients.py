@@ -19,6 +19,11 @@ def host_and_port(url: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def host(url: str) -> bytes:
+    """The `Host` header a browser would send for `url`."""
+    return url.removeprefix("http://").rstrip("/").encode()
+
+
 def status_of(reply: bytes) -> int | None:
     """The status code of a raw HTTP/1.1 reply, None if there is none."""
     if not reply.startswith(b"HTTP/1.1 "):
@@ -55,7 +60,7 @@ async def huge_head(url: str, header_bytes: int, path: str = "/api/version") -> 
     ending = Ending()
     piece = b"a" * 65536
     try:
-        writer.write(b"GET %s HTTP/1.1\r\nHost: localhost\r\nX-Huge: " % path.encode())
+        writer.write(b"GET %s HTTP/1.1\r\nHost: %s\r\nX-Huge: " % (path.encode(), host(url)))
         while ending.sent_bytes < header_bytes:
             writer.write(piece)
             ending.sent_bytes += len(piece)
@@ -100,7 +105,8 @@ class Slowloris:
         reader, writer = await asyncio.open_connection(*host_and_port(self.url))
         self.connected.set()
         reading = asyncio.create_task(_read_until_closed(reader, self.ending))
-        head = b"GET /api/version HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"s" * 1_000_000
+        head = b"GET /api/version HTTP/1.1\r\nHost: %s\r\nX-Slow: " % host(self.url)
+        head += b"s" * 1_000_000
         try:
             for byte in head:
                 if reading.done():
@@ -151,9 +157,9 @@ class StalledBody:
         reader, writer = await asyncio.open_connection(*host_and_port(self.url))
         try:
             writer.write(
-                b"POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                 b"Content-Length: %d\r\n\r\n%s"
-                % (self.path.encode(), self.content_length, self.first)
+                % (self.path.encode(), host(self.url), self.content_length, self.first)
             )
             await writer.drain()
             self.ending.sent_bytes = len(self.first)

@@ -6,7 +6,9 @@ buffers a request head of any size, a head may take any time to arrive, a body m
 for ever, and every connection is accepted. `limited_protocol(limits, refusals)` is uvicorn's
 protocol with them, for `uvicorn.Config(http=...)`. Per connection:
 
-- over `max_connections` open ones, it is answered 503 and closed at once;
+- over `max_connections` open ones, the one idle for longest (waiting for a head or for its
+  next request: a slowloris, a forgotten keep-alive) is closed to let it in; only when every
+  one has a request in flight is it answered 503 and closed at once;
 - a request head over `max_header_bytes` (request line and headers, as received) is answered
   431 and the connection closed, so at most that much plus one read is ever buffered;
 - a head not complete `header_timeout_seconds` after the connection opened, or after its
@@ -81,22 +83,25 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._body_timer: asyncio.TimerHandle | None = None
         self._window_bytes = 0  # body bytes received in the current idle window
         self._window_paused = False  # the server paused reading during it
+        self._idle_since = 0.0  # since when no request is in flight (loop time)
 
     # asyncio.Protocol ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        if len(self.connections) >= self.limits.max_connections:
+        if len(self.connections) >= self.limits.max_connections and not self._shed_one():
             self._refused = True
             self.transport = transport
             self.refusals.note(
                 Refusal.TOO_MANY_CONNECTIONS,
                 transport.get_extra_info("peername"),
-                f"{self.limits.max_connections} connections are open (503)",
+                f"all {self.limits.max_connections} open connections have a request in "
+                "flight (503)",
             )
             transport.write(SERVICE_UNAVAILABLE)
             transport.close()
             return
         super().connection_made(transport)
+        self._idle_since = self.loop.time()
         self._head_timer = self.loop.call_later(
             self.limits.header_timeout_seconds, self._head_timed_out
         )
@@ -168,7 +173,35 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._body_timer = None
         super().on_message_complete()
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._idle_since = self.loop.time()
+
     # Refusing --------------------------------------------------------------------------
+
+    def _shed_one(self) -> bool:
+        """Make room: close the connection idle for longest (no request in flight: waiting
+        for a head, or for the next request). False when every one has a request in flight."""
+        idle = [
+            connection
+            for connection in self.connections
+            if isinstance(connection, LimitedHttpToolsProtocol) and connection._is_idle()
+        ]
+        if not idle:
+            return False
+        longest = min(idle, key=lambda connection: connection._idle_since)
+        longest._cut(
+            Refusal.SHED,
+            None,
+            f"idle for {self.loop.time() - longest._idle_since:.1f} s, closed to let a new "
+            f"connection in ({self.limits.max_connections} are open)",
+        )
+        self.connections.discard(longest)
+        return True
+
+    def _is_idle(self) -> bool:
+        cycle = self.cycle
+        return not self._in_body and (cycle is None or cycle.response_complete)
 
     def _head_timed_out(self) -> None:
         self._head_timer = None

@@ -26,6 +26,7 @@ class Refusal(StrEnum):
     HEAD_TIMEOUT = "http_head_timeouts"
     BODY_TIMEOUT = "http_body_timeouts"
     TOO_MANY_CONNECTIONS = "http_refused_connections"
+    SHED = "http_shed_connections"
     UNSUPPORTED_UPGRADE = "http_unsupported_upgrades"
 
 
@@ -35,6 +36,7 @@ _WHAT = {
     Refusal.HEAD_TIMEOUT: "request head too slow",
     Refusal.BODY_TIMEOUT: "request body stalled",
     Refusal.TOO_MANY_CONNECTIONS: "connection over the limit",
+    Refusal.SHED: "idle connection, for a new one",
     Refusal.UNSUPPORTED_UPGRADE: "unsupported protocol upgrade",
 }
 

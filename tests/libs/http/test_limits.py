@@ -24,7 +24,7 @@ from tests.support.hostile_clients import (
     huge_head,
     status_of,
 )
-from tests.support.waiting import wait_for, wait_for_async
+from tests.support.waiting import wait_for
 
 Message = MutableMapping[str, Any]
 
@@ -39,9 +39,11 @@ LIMITS = HttpLimits(
 @dataclass
 class Recorder:
     """Answers 200 with the size of the body it read; `read_after` delays reading the body
-    (a slow app); records the requests whose client went away."""
+    (a slow app), `hold` the reply; records the requests whose client went away."""
 
     read_after: float = 0.0
+    hold: bool = False  # answer only once `release` is set
+    release: asyncio.Event = field(default_factory=asyncio.Event)
     requests: int = 0
     disconnects: int = 0
     bodies: list[int] = field(default_factory=list)
@@ -67,6 +69,8 @@ class Recorder:
             if not message.get("more_body", False):
                 break
         self.bodies.append(size)
+        if self.hold:
+            await self.release.wait()
         body = str(size).encode()
         await send(
             {
@@ -213,30 +217,38 @@ async def test_a_body_the_app_reads_late_is_not_cut() -> None:
         assert running.counters["http_body_timeouts"] == 0
 
 
-async def test_over_the_connection_cap_new_connections_get_503_until_others_close() -> None:
+async def test_at_the_connection_cap_the_longest_idle_connection_makes_room() -> None:
     limits = HttpLimits(8 * 1024, 30.0, 30.0, max_connections=3)
     async with served(Recorder(), limits) as running:
-        held = [await asyncio.open_connection(*host_and_port(running.url)) for _ in range(3)]
-        reader, writer = await asyncio.open_connection(*host_and_port(running.url))
-        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        with contextlib.suppress(ConnectionError):
-            async with asyncio.timeout(10):
-                refused = await reader.read()
-            assert status_of(refused) == 503  # or reset before the reply could be read
-        writer.close()
-        assert running.counters["http_refused_connections"] == 1
-        assert running.app.requests == 0
-        for _, held_writer in held:
-            held_writer.close()
+        idle = [await asyncio.open_connection(*host_and_port(running.url)) for _ in range(3)]
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(running.url)).status_code == 200
+        oldest_reader, _ = idle[0]
+        async with asyncio.timeout(10):
+            assert await oldest_reader.read() == b""  # closed, without a reply
+        for _, writer in idle:
+            writer.close()
+    assert running.counters["http_shed_connections"] == 1
+    assert running.counters["http_refused_connections"] == 0
 
-        async def answered() -> bool:
-            try:
-                async with httpx.AsyncClient() as client:
-                    return (await client.get(running.url)).status_code == 200
-            except httpx.HTTPError:
-                return False
 
-        await wait_for_async(answered, timeout=10, message="served once the others closed")
+async def test_at_the_cap_with_every_connection_busy_a_new_one_gets_503_until_one_ends() -> None:
+    limits = HttpLimits(8 * 1024, 30.0, 30.0, max_connections=3)
+    async with served(Recorder(hold=True), limits) as running:
+        async with httpx.AsyncClient(timeout=30) as held:
+            busy = [asyncio.create_task(held.get(running.url)) for _ in range(3)]
+            await wait_for(lambda: running.app.requests == 3, message="three requests held")
+            reader, writer = await asyncio.open_connection(*host_and_port(running.url))
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            with contextlib.suppress(ConnectionError):  # or reset before it could be read
+                async with asyncio.timeout(10):
+                    assert status_of(await reader.read()) == 503
+            writer.close()
+            assert running.counters["http_refused_connections"] == 1
+            running.app.release.set()
+            assert [(await reply).status_code for reply in busy] == [200] * 3
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(running.url)).status_code == 200
 
 
 async def test_malformed_requests_get_400_and_are_logged_once_then_summed_up(
