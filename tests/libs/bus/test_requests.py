@@ -56,6 +56,10 @@ async def test_a_failing_handler_answers_500(bus_factory: BusFactory) -> None:
     with pytest.raises(QueryFailedError) as caught:
         await bus.request(subjects.QUERY_CLEANUP, CleanupRequest())
     assert caught.value.error.status_code == 500
+    assert (
+        caught.value.error.error
+        == "ollamon.query.cleanup failed (RuntimeError); see the service's log"
+    )
     assert bus.counters["handler_errors"] == 1
 
 

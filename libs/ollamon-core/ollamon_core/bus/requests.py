@@ -2,7 +2,8 @@
 
 A request that does not validate is dead-lettered and answered with a `QueryError` (400);
 a handler that raises `QueryFailedError` answers with its error, any other exception with
-a 500. Error replies carry the `Ollamon-Error` header.
+a 500 naming only the exception's type (the log has the rest). Error replies carry the
+`Ollamon-Error` header.
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ async def serve(
         except Exception as error:
             counters["handler_errors"] += 1
             log.exception("query handler failed on %s", route.subject)
-            await _reply_error(nc, msg, QueryError(error=repr(error), status_code=500))
+            # The log has the exception; the answer only its kind (its text may hold paths).
+            reason = f"{route.subject} failed ({type(error).__name__}); see the service's log"
+            await _reply_error(nc, msg, QueryError(error=reason, status_code=500))
             return
         if msg.reply:
             await nc.publish(msg.reply, encode(reply))
