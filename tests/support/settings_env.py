@@ -11,12 +11,16 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
 # Variable -> field, for the fields every service inherits, whatever its own prefix.
 SHARED_ENV_NAMES = {
     "OLLAMON_NATS_URL": "nats_url",
+    "OLLAMON_NATS_USER": "nats_user",
+    "OLLAMON_NATS_PASSWORD": "nats_password",
+    "OLLAMON_NATS_TLS_CA": "nats_tls_ca",
     "OLLAMON_HOST_LABEL": "host_label",
     "OLLAMON_HEARTBEAT_INTERVAL": "heartbeat_interval_seconds",
     "OLLAMON_NATS_REQUEST_TIMEOUT": "nats_request_timeout_seconds",
@@ -47,6 +51,10 @@ def clear_ollamon_variables(monkeypatch: pytest.MonkeyPatch) -> None:
 def sample(field: FieldInfo) -> tuple[str, object]:
     """A value for the field's variable, and what the field should then hold."""
     annotation = field.annotation
+    if annotation == SecretStr | None:
+        return "sample-secret", SecretStr("sample-secret")
+    if annotation == Path | None:
+        return "sample-folder", Path("sample-folder")
     if annotation is float:
         return "0.5", 0.5
     if annotation is int:

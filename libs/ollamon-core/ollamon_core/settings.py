@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BeforeValidator, Field
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ollamon_core.events.base import default_host_label
@@ -78,6 +78,21 @@ class ServiceSettings(BaseSettings):
     )
 
     nats_url: str = nats_url_field()
+    nats_user: str | None = Field(
+        default=None,
+        validation_alias="OLLAMON_NATS_USER",
+        description="NATS user to connect as (`ollamon up` sets each service's own)",
+    )
+    nats_password: SecretStr | None = Field(
+        default=None,
+        validation_alias="OLLAMON_NATS_PASSWORD",
+        description="Password of `OLLAMON_NATS_USER` (never logged or shown)",
+    )
+    nats_tls_ca: Path | None = Field(
+        default=None,
+        validation_alias="OLLAMON_NATS_TLS_CA",
+        description="CA certificate (PEM) that signed the NATS server's, for TLS with a private CA",
+    )
     host_label: str = Field(
         default_factory=default_host_label,
         validation_alias="OLLAMON_HOST_LABEL",

@@ -177,6 +177,8 @@ QUERY_LIFECYCLE = QueryRoute(f"{PREFIX}.query.lifecycle", q.LifecycleQuery, q.Li
 QUERY_EXPORT = QueryRoute(f"{PREFIX}.query.export", q.ExportRequest, q.ExportReply)
 QUERY_CLEANUP = QueryRoute(f"{PREFIX}.query.cleanup", q.CleanupRequest, q.CleanupReply)
 QUERY_BACKUP = QueryRoute(f"{PREFIX}.query.backup", q.BackupRequest, q.BackupReply)
+# Every storage query (storage alone answers them).
+QUERY_ALL = f"{PREFIX}.query.*"
 
 # The probe checks every Ollama server now (request/reply, not persisted).
 CONTROL_HEALTH_CHECK = QueryRoute(

@@ -12,7 +12,7 @@
 """
 
 from ollamon_core.bus.client import Bus
-from ollamon_core.bus.connection import ConnectionEvents
+from ollamon_core.bus.connection import ConnectionEvents, NatsLogin
 from ollamon_core.bus.consumers import AckMode, ConsumerMismatchError
 from ollamon_core.bus.dead_letters import MAX_ERROR_HEADER_CHARS
 from ollamon_core.bus.outbox import OUTBOX_WORKERS
@@ -42,6 +42,7 @@ __all__ = [
     "ConnectionEvents",
     "ConsumerMismatchError",
     "EventHandler",
+    "NatsLogin",
     "QueryFailedError",
     "QueryHandler",
     "ServiceUnavailableError",

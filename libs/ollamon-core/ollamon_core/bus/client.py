@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from ollamon_core import subjects
 from ollamon_core.bus import consumers, requests, streams, subscriptions
-from ollamon_core.bus.connection import ConnectionEvents, open_connection
+from ollamon_core.bus.connection import ConnectionEvents, NatsLogin, open_connection
 from ollamon_core.bus.consumers import AckMode
 from ollamon_core.bus.dead_letters import DeadLetters
 from ollamon_core.bus.outbox import OUTBOX_SIZE, PERSIST_TIMEOUT_SECONDS, Outbox, Publisher
@@ -50,10 +50,13 @@ class Bus:
         self._dead_letters = DeadLetters(nc, self.service, self.counters)
 
     @classmethod
-    async def connect(cls, url: str, service: ServiceName, **options: Any) -> Bus:
-        """Connect, reconnecting forever, and start the JetStream outbox."""
+    async def connect(
+        cls, url: str, service: ServiceName, *, login: NatsLogin | None = None, **options: Any
+    ) -> Bus:
+        """Connect (as `login` says, else without credentials), reconnecting forever, and
+        start the JetStream outbox."""
         connection = ConnectionEvents()
-        nc = await open_connection(url, ServiceName(service), connection, **options)
+        nc = await open_connection(url, ServiceName(service), connection, login=login, **options)
         bus = cls(nc, service, connection=connection)
         bus._outbox.start()
         return bus

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
+import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext, api
 
 from ollamon_core import subjects
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_AGE_SECONDS = 30 * 86400
 DUPLICATE_WINDOW_SECONDS = 120.0
@@ -17,10 +22,15 @@ async def ensure_streams(
     max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
     update_existing: bool = False,
 ) -> None:
-    """Create the event stream and the dead-letter stream (file storage) if missing.
+    """Make sure the event stream and the dead-letter stream (file storage) exist.
 
-    Any service may call this at start so early publishes are kept; only storage, which
-    owns retention, passes `update_existing=True` to apply its max age to a live stream.
+    Only storage, which owns retention, passes `update_existing=True`: it creates a missing
+    stream and applies its max age to a live one. Any other service reads each stream's
+    info and creates it only when it is missing, so that early publishes are kept. Under
+    NATS authorization only storage (and the admin, which `ollamon up` uses to create the
+    streams before the services start) may create them: another service's attempt is
+    refused, and after JetStream's timeout it logs a warning and goes on, its outbox
+    retrying until storage has created the stream.
     """
     for name, stream_subjects in (
         (subjects.STREAM_EVENTS, subjects.STREAM_EVENTS_SUBJECTS),
@@ -33,8 +43,33 @@ async def ensure_streams(
             max_age=max_age_seconds,
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
         )
-        try:
-            await js.add_stream(config)
-        except nats.js.errors.BadRequestError:
-            if update_existing:
-                await js.update_stream(config)
+        if update_existing:
+            await _create_or_update(js, config)
+        else:
+            await _create_if_missing(js, config)
+
+
+async def _create_or_update(js: JetStreamContext, config: api.StreamConfig) -> None:
+    try:
+        await js.add_stream(config)
+    except nats.js.errors.BadRequestError:
+        await js.update_stream(config)
+
+
+async def _create_if_missing(js: JetStreamContext, config: api.StreamConfig) -> None:
+    try:
+        await js.stream_info(config.name or "")
+        return
+    except nats.js.errors.NotFoundError:
+        pass
+    try:
+        await js.add_stream(config)
+    except nats.js.errors.BadRequestError:
+        pass  # created meanwhile, by another service
+    except nats.errors.TimeoutError as error:
+        log.warning(
+            "stream %s is missing and this service could not create it (%r); "
+            "storage creates it, and events wait in the outbox until then",
+            config.name,
+            error,
+        )

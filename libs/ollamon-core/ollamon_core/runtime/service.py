@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 
-from ollamon_core.bus import Bus
+from ollamon_core.bus import Bus, NatsLogin
 from ollamon_core.events import ServiceName
 from ollamon_core.runtime.heartbeat import StateProvider, heartbeat_loop
 from ollamon_core.settings import ServiceSettings
@@ -174,7 +174,7 @@ async def service_runtime(
             `BackgroundTaskError` (see `ServiceRuntime`).
     """
     async with asyncio.TaskGroup() as group, contextlib.AsyncExitStack() as stack:
-        bus = await Bus.connect(settings.nats_url, service)
+        bus = await Bus.connect(settings.nats_url, service, login=NatsLogin.of(settings))
         stack.push_async_callback(bus.close)
         if retention_seconds is None:
             await bus.ensure_streams()

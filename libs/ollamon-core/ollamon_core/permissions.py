@@ -1,0 +1,175 @@
+"""Who may publish and subscribe to what on NATS: one user per service, exactly its subjects.
+
+nats-server enforces it (users with `permissions` in its `authorization` block): `ollamon up`
+renders its embedded server's configuration from this table, and
+`deploy/nats-cluster/auth.conf` is the same table (`ollamon nats-config` prints it). Next to
+the services' users there are two more: `admin` (no limits: the stack creates the streams
+with it, operators use it for `nats stream ...` and to publish thresholds and silences) and
+`alerts`, the read-only user for alert subscribers.
+
+Each service's user may:
+
+- publish its own events, heartbeat and dead letters, and subscribe to what it consumes;
+- receive replies only on its own inbox, `_INBOX.<user>.>` (the bus connects with that inbox
+  prefix), so nobody reads replies meant for another service;
+- call only the JetStream API it needs: every service reads the two streams' info (it
+  creates them only where it may); storage, which owns retention, creates and updates
+  them and manages its durable consumer and its acks; alerting its key-value bucket; the
+  collector reads the stream's last model snapshot. The rest of the API is the admin's.
+- answer requests (`allow_responses`, one reply each) only where it serves them: storage
+  (`ollamon.query.*`) and the probe (`ollamon.control.health_check`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ollamon_core import subjects
+from ollamon_core.events import ServiceName
+
+ADMIN_USER = "admin"
+ALERTS_READER_USER = "alerts"
+
+INBOX_ROOT = "_INBOX"
+JS_API = "$JS.API"
+
+
+def inbox_prefix(user: str) -> str:
+    """The inbox prefix a user's connection takes, so its replies reach it alone."""
+    return f"{INBOX_ROOT}.{user}"
+
+
+def service_user(service: ServiceName) -> str:
+    """The NATS user of a service (its name)."""
+    return ServiceName(service).value
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """What one NATS user may publish and subscribe to (subjects, with wildcards).
+
+    An empty `publish` means it may publish nothing. `allow_responses` lets it answer the
+    requests it receives, once each, whatever their reply subject.
+    """
+
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+    allow_responses: bool = False
+
+
+def _js_api(*tokens: str) -> str:
+    return ".".join((JS_API, *tokens))
+
+
+_EVENT_STREAMS = (subjects.STREAM_EVENTS, subjects.STREAM_DEADLETTER)
+_KV_STREAM = f"KV_{subjects.ALERT_STATE_BUCKET}"
+
+# Every service reads the streams' info at start (`Bus.ensure_streams`).
+STREAM_INFO = tuple(_js_api("STREAM", "INFO", stream) for stream in _EVENT_STREAMS)
+# Storage, the owner of retention: create and update the streams.
+STREAM_OWNER = tuple(
+    _js_api("STREAM", verb, stream) for stream in _EVENT_STREAMS for verb in ("CREATE", "UPDATE")
+)
+# Storage's durable consumer: read, delete, create (both forms of the create call), ack.
+STORAGE_CONSUMER = (
+    _js_api("CONSUMER", "INFO", subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE),
+    _js_api("CONSUMER", "DELETE", subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE),
+    _js_api("CONSUMER", "CREATE", subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE),
+    _js_api("CONSUMER", "CREATE", subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE, ">"),
+    _js_api("CONSUMER", "DURABLE", "CREATE", subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE),
+    f"$JS.ACK.{subjects.STREAM_EVENTS}.{subjects.STORAGE_DURABLE}.>",
+)
+# Alerting's key-value bucket: create or bind it, read and write its keys.
+ALERT_STATE = (
+    _js_api("STREAM", "CREATE", _KV_STREAM),
+    _js_api("STREAM", "INFO", _KV_STREAM),
+    _js_api("STREAM", "MSG", "GET", _KV_STREAM),
+    _js_api("DIRECT", "GET", _KV_STREAM, ">"),
+    f"$KV.{subjects.ALERT_STATE_BUCKET}.>",
+)
+# The collector starts from the last model snapshot the stream kept.
+LAST_MODELS_SNAPSHOT = (_js_api("STREAM", "MSG", "GET", subjects.STREAM_EVENTS),)
+
+
+def _service(
+    service: ServiceName,
+    *,
+    publish: tuple[str, ...],
+    subscribe: tuple[str, ...],
+    allow_responses: bool = False,
+) -> Permissions:
+    """A service's own subjects, plus what every service does: heartbeat, dead letters,
+    stream info, its inbox."""
+    return Permissions(
+        publish=(
+            subjects.heartbeat_subject(service),
+            subjects.deadletter_subject(service),
+            *STREAM_INFO,
+            *publish,
+        ),
+        subscribe=(f"{inbox_prefix(service_user(service))}.>", *subscribe),
+        allow_responses=allow_responses,
+    )
+
+
+SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
+    ServiceName.COLLECTOR: _service(
+        ServiceName.COLLECTOR,
+        publish=(subjects.SYSTEM, *LAST_MODELS_SNAPSHOT),
+        subscribe=(subjects.CONTROL_MONITORING, subjects.OLLAMA_MODELS),
+    ),
+    ServiceName.PROBE: _service(
+        ServiceName.PROBE,
+        publish=(
+            subjects.REQUESTS_ALL,
+            subjects.OLLAMA_HEALTH,
+            subjects.OLLAMA_MODELS,
+            subjects.OLLAMA_LIFECYCLE,
+        ),
+        subscribe=(subjects.CONTROL_MONITORING, subjects.CONTROL_HEALTH_CHECK.subject),
+        allow_responses=True,
+    ),
+    ServiceName.ALERTING: _service(
+        ServiceName.ALERTING,
+        publish=(subjects.ALERTS_ALL, subjects.SCORES_ALL, *ALERT_STATE),
+        subscribe=(
+            subjects.REQUESTS_ALL,
+            subjects.SYSTEM,
+            subjects.OLLAMA_ALL,
+            subjects.CONTROL_THRESHOLD,
+            subjects.CONTROL_SILENCE,
+        ),
+    ),
+    ServiceName.STORAGE: _service(
+        ServiceName.STORAGE,
+        publish=(*STREAM_OWNER, *STORAGE_CONSUMER),
+        subscribe=(subjects.QUERY_ALL,),
+        allow_responses=True,
+    ),
+    ServiceName.GATEWAY: _service(
+        ServiceName.GATEWAY,
+        publish=(
+            subjects.CONTROL_MONITORING,
+            subjects.OLLAMA_HEALTH,  # the health it was answered, kept in the stream
+            subjects.QUERY_ALL,
+            subjects.CONTROL_HEALTH_CHECK.subject,
+        ),
+        subscribe=tuple(subjects.SUBJECT_MODELS),
+    ),
+    # The command line asks storage for a backup (`ollamon backup`), nothing else.
+    ServiceName.CLI: Permissions(
+        publish=(subjects.QUERY_BACKUP.subject,),
+        subscribe=(f"{inbox_prefix(service_user(ServiceName.CLI))}.>",),
+    ),
+}
+
+# Read-only: alert subscribers (`ollamon alerts`, a user's own nats-py client).
+ALERTS_READER_PERMISSIONS = Permissions(publish=(), subscribe=(subjects.ALERTS_ALL,))
+
+
+def user_permissions() -> dict[str, Permissions | None]:
+    """Every NATS user ollamon defines, with its permissions (None: no limits, the admin)."""
+    users: dict[str, Permissions | None] = {ADMIN_USER: None}
+    users.update({service_user(service): perms for service, perms in SERVICE_PERMISSIONS.items()})
+    users[ALERTS_READER_USER] = ALERTS_READER_PERMISSIONS
+    return users
