@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import nats.errors
 from litestar import Litestar
+from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -19,10 +20,11 @@ from ollamon_gateway.auth import BEARER_SCHEME, token_guard
 from ollamon_gateway.problems import problem_details_plugin
 from ollamon_gateway.resources import Gateway
 from ollamon_gateway.routes.dashboard import dashboard_routes
-from ollamon_gateway.routes.health import ollama_health
+from ollamon_gateway.routes.health import HealthChecks, ollama_health
 from ollamon_gateway.routes.metrics import prometheus_metrics
 from ollamon_gateway.routes.performance import PerformanceController
 from ollamon_gateway.routes.stream import stream
+from ollamon_gateway.same_origin import json_body_guard, same_origin_guard
 from ollamon_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ def create_app(settings: GatewaySettings, bus: Bus) -> Litestar:
     live state, the Prometheus metrics and every stream client.
     """
     gateway = Gateway.build(settings, bus)
+    health_checks = HealthChecks(settings.health_check_interval_seconds)
+    allowed_hosts = settings.allowed_hosts()
 
     @contextlib.asynccontextmanager
     async def live_events(_: Litestar) -> AsyncIterator[None]:
@@ -77,8 +81,15 @@ def create_app(settings: GatewaySettings, bus: Bus) -> Litestar:
             prometheus_metrics,
             *dashboard_routes(),
         ],
-        dependencies={"gateway": Provide(lambda: gateway, sync_to_thread=False)},
-        guards=[token_guard(settings.api_token)],
+        dependencies={
+            "gateway": Provide(lambda: gateway, sync_to_thread=False),
+            "health_checks": Provide(lambda: health_checks, sync_to_thread=False),
+        },
+        # A `Host` the gateway does not go by is a 400 before any handler runs (DNS
+        # rebinding); then a POST must come from no web page or the gateway's own, carry the
+        # token when one is set, and be JSON.
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=allowed_hosts, www_redirect=False),
+        guards=[same_origin_guard(allowed_hosts), token_guard(settings.api_token), json_body_guard],
         lifespan=[live_events],
         plugins=[problem_details_plugin()],
         openapi_config=_openapi(),

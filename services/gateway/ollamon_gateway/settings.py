@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import socket
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
+from pydantic_settings import NoDecode
 
 from ollamon_core.settings import ServiceSettings, monitoring_interval_field
+
+HTTP_PORT = 80  # browsers leave this port out of `Host`
+# The names a browser on this machine uses for a loopback gateway.
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+# Bind addresses that mean "every interface": the machine's name is answered too.
+EVERY_INTERFACE = ("0.0.0.0", "::", "")
+
+
+def _split_comma_separated(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+    return value
+
+
+# NoDecode: the variable is a comma-separated list, not JSON (split by the validator).
+HostList = Annotated[list[str], NoDecode, BeforeValidator(_split_comma_separated)]
 
 
 class GatewaySettings(ServiceSettings):
@@ -14,6 +34,15 @@ class GatewaySettings(ServiceSettings):
     gateway_port: int = Field(default=8000, ge=0, le=65535, description="Port of the gateway")
     api_token: str | None = Field(
         default=None, description="When set, every POST needs `Authorization: Bearer <token>`"
+    )
+    gateway_allowed_hosts: HostList = Field(
+        default_factory=list,
+        description=(
+            "`Host` values answered besides the computed ones (the bound address, localhost,"
+            " 127.0.0.1 and [::1], each with the gateway's port): comma-separated `name` or"
+            " `name:port`, `*.example.org` for subdomains, `*` for any (no DNS-rebinding"
+            " check). Browsers may POST from pages served under these names too"
+        ),
     )
     monitoring_interval_seconds: float = monitoring_interval_field()
     sse_buffer_size: int = Field(
@@ -38,6 +67,31 @@ class GatewaySettings(ServiceSettings):
         validation_alias="OLLAMON_EXPORT_TIMEOUT",
         description="Longest the gateway waits for storage to finish an export or cleanup",
     )
+    health_check_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias="OLLAMON_HEALTH_CHECK_INTERVAL",
+        description=(
+            "`GET /api/ai/ollama/health` asks the probe at most once per this many seconds"
+            " (callers meanwhile share the latest answer)"
+        ),
+    )
+
+    def allowed_hosts(self) -> list[str]:
+        """Every `Host` value the gateway answers (Litestar's allowed-hosts patterns).
+
+        The bound address and the loopback names with the gateway's port (bare too on port
+        80), the machine's name when bound to every interface, then the configured ones.
+        """
+        host = self.gateway_host.strip("[]")
+        names = [f"[{host}]" if ":" in host else host, *LOOPBACK_NAMES]
+        if host in EVERY_INTERFACE:
+            names = [socket.gethostname(), *LOOPBACK_NAMES]
+        hosts = [f"{name}:{self.gateway_port}" for name in names]
+        if self.gateway_port == HTTP_PORT:
+            hosts += names
+        return list(dict.fromkeys([*hosts, *self.gateway_allowed_hosts]))
+
     gateway_max_header_bytes: int = Field(
         default=64 * 1024,
         gt=0,

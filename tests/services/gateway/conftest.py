@@ -8,6 +8,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from ollamon_cli.nats_server import free_port
 from ollamon_core.bus import Bus
 from ollamon_core.events import ServiceName
 from ollamon_gateway.app import create_app
@@ -33,7 +34,8 @@ def make_settings(clean_nats_url: str) -> SettingsFactory:
             "host_label": "gateway-test",
             "nats_request_timeout_seconds": TEST_REQUEST_TIMEOUT_SECONDS,
             "export_timeout_seconds": TEST_REQUEST_TIMEOUT_SECONDS,
-            "gateway_port": 0,
+            # A known port: the allowed `Host` values name it (port 0 would be unknown).
+            "gateway_port": free_port(),
             "sse_heartbeat_seconds": 5.0,
         }
         values.update(overrides)
@@ -103,7 +105,8 @@ def gateway_of(app: Litestar) -> Gateway:
 @pytest.fixture
 async def live_server(app: Litestar) -> AsyncIterator[AppServer]:
     """The app served by uvicorn on a loopback port (for streams and real browsers)."""
-    server = AppServer(app, "127.0.0.1", 0, log_level="warning")
+    settings = gateway_of(app).settings
+    server = AppServer(app, settings.gateway_host, settings.gateway_port, log_level="warning")
     await server.start()
     await gateway_of(app).bus.nc.flush()
     try:

@@ -6,8 +6,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from litestar import Litestar
 from playwright.async_api import async_playwright, expect
 
+from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import (
     Heartbeat,
@@ -18,6 +20,7 @@ from ollamon_core.events import (
     utc_now,
 )
 from ollamon_gateway.server import AppServer
+from tests.services.gateway.conftest import gateway_of
 from tests.services.gateway.stubs import HOST, Responder, firing_alert, system_sample
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -117,3 +120,56 @@ async def test_live_requests_and_alerts_appear_and_model_names_stay_text(
         finally:
             await browser.close()
     assert (await asyncio.to_thread(screenshot.stat)).st_size > 10_000
+
+
+def cross_site_form(action: str) -> str:
+    """Another site's page that makes the browser POST a plain-text form to `action`."""
+    return (
+        f'<form method="post" enctype="text/plain" action="{action}">'
+        '<input name="anything" value="x"></form>'
+        "<script>document.forms[0].submit()</script>"
+    )
+
+
+async def test_the_dashboard_buttons_work_and_another_site_s_form_is_refused(
+    live_server: AppServer, app: Litestar, storage: Responder, probe: Responder
+) -> None:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{live_server.url}/ollama-performance-dashboard")
+            await expect(page.locator("#pill-stream")).to_have_text("live", timeout=UI_TIMEOUT_MS)
+            result = page.locator("#control-result")
+
+            await page.locator("#stop").click()
+            await expect(result).to_have_text("Monitoring stopped.", timeout=UI_TIMEOUT_MS)
+            assert gateway_of(app).live.monitoring_status.active is False
+            await page.locator("#form-monitoring button[data-action=start]").click()
+            await expect(result).to_have_text("Monitoring every 5 s.", timeout=UI_TIMEOUT_MS)
+            await page.locator("#form-export button").click()
+            await expect(result).to_contain_text("Exported 175 rows", timeout=UI_TIMEOUT_MS)
+            await page.locator("#form-cleanup button").click()
+            await expect(result).to_have_text(
+                "Deleted 0 rows older than 30 days.", timeout=UI_TIMEOUT_MS
+            )
+            assert len(storage.asked(subjects.QUERY_EXPORT)) == 1
+            assert len(storage.asked(subjects.QUERY_CLEANUP)) == 1
+
+            # Another site's page posts a form to the gateway: the browser sends it (with
+            # its cookies, were there any), the gateway refuses it.
+            stop_url = f"{live_server.url}/api/ai/ollama/performance/monitoring/stop"
+            await page.route(
+                "http://evil.example/**",
+                lambda route: route.fulfill(
+                    content_type="text/html", body=cross_site_form(stop_url)
+                ),
+            )
+            await page.goto("http://evil.example/")
+            await page.wait_for_url(stop_url, timeout=UI_TIMEOUT_MS)
+            await expect(page.locator("body")).to_contain_text("cross-origin request refused")
+            assert gateway_of(app).live.monitoring_status.active is True
+        finally:
+            await browser.close()

@@ -281,7 +281,7 @@ async def test_storage_not_answering_is_503_naming_storage_without_hanging(
     assert time.monotonic() - started < TEST_REQUEST_TIMEOUT_SECONDS + 3
 
 
-async def test_health_asks_the_probe_and_records_the_answer(
+async def test_health_asks_the_probe_and_the_status_shows_the_answer(
     client: Client, app: Litestar, probe: Responder
 ) -> None:
     response = await client.get("/api/ai/ollama/health")

@@ -28,6 +28,8 @@ ENV_NAMES = {
     "OLLAMON_GATEWAY_HEADER_TIMEOUT": "gateway_header_timeout_seconds",
     "OLLAMON_GATEWAY_BODY_IDLE_TIMEOUT": "gateway_body_idle_timeout_seconds",
     "OLLAMON_GATEWAY_MAX_CONNECTIONS": "gateway_max_connections",
+    "OLLAMON_GATEWAY_ALLOWED_HOSTS": "gateway_allowed_hosts",
+    "OLLAMON_HEALTH_CHECK_INTERVAL": "health_check_interval_seconds",
 }
 
 

@@ -181,7 +181,9 @@ async def test_a_slow_client_loses_its_oldest_events_and_a_fast_one_loses_none(
     slow.setblocking(False)
     loop = asyncio.get_running_loop()
     await loop.sock_connect(slow, ("127.0.0.1", live_server.port))
-    await loop.sock_sendall(slow, f"GET {STREAM} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    await loop.sock_sendall(
+        slow, f"GET {STREAM} HTTP/1.1\r\nHost: 127.0.0.1:{live_server.port}\r\n\r\n".encode()
+    )
     await wait_for(lambda: fanout.client_count == 1, message="slow client registered")
     try:
         async with open_stream(client, app) as fast:
