@@ -41,7 +41,7 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 async def _client(host: str, port: int, events: int, ready: asyncio.Event) -> list[float]:
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(f"GET {STREAM_PATH} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    writer.write(f"GET {STREAM_PATH} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
     await writer.drain()
     latencies_ms: list[float] = []
     buffer = b""
