@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import nats
+import nats.errors
 import ollama
 import psutil
 import pytest
@@ -33,6 +35,8 @@ SUMMARY = "/api/ai/ollama/performance/summary"
 STREAM = "/api/ai/ollama/performance/stream"
 STATUS = "/api/ai/ollama/performance/status"
 SERVICES = {"collector", "probe", "alerting", "storage", "gateway"}
+AUTHORIZATION_VIOLATION = re.compile("authorization violation", re.IGNORECASE)
+ALERTS_LOGIN = re.compile(r'user="(?P<user>[^"]+)", password="(?P<password>[^"]+)"')
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -81,6 +85,12 @@ async def stored_request_models_async(database: Path) -> list[str]:
     return await asyncio.to_thread(stored_request_models, database)
 
 
+def banner_alerts_login(stack: RunningStack) -> dict[str, str]:
+    found = ALERTS_LOGIN.search(stack.text())
+    assert found, "the banner prints no login for alert subscribers"
+    return {"user": found["user"], "password": found["password"]}
+
+
 async def test_a_request_through_the_proxy_reaches_summary_sqlite_sse_and_alerts(
     tmp_path: Path,
 ) -> None:
@@ -88,7 +98,10 @@ async def test_a_request_through_the_proxy_reaches_summary_sqlite_sse_and_alerts
         sse_events: list[tuple[str, dict[str, object]]] = []
         sse_task = asyncio.create_task(read_sse(stack.gateway_url + STREAM, sse_events))
         alerts: list[OllamaPerformanceAlert] = []
-        nc = await nats.connect(stack.nats_url)
+        with pytest.raises(nats.errors.Error, match=AUTHORIZATION_VIOLATION):
+            await nats.connect(stack.nats_url, allow_reconnect=False)
+        # The read-only login the banner prints is the documented way to subscribe.
+        nc = await nats.connect(stack.nats_url, **banner_alerts_login(stack))
 
         async def keep_alert(msg: Msg) -> None:
             alerts.append(OllamaPerformanceAlert.model_validate_json(msg.data))

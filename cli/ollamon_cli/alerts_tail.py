@@ -1,7 +1,8 @@
 """`ollamon alerts`: print every alert published on NATS as one readable line.
 
-It is what any user can do with a few lines of nats-py: subscribe to `ollamon.alerts.>`
-(or one severity) and read JSON `OllamaPerformanceAlert` events.
+It is what any user can do with a few lines of nats-py: connect as the read-only `alerts`
+user, subscribe to `ollamon.alerts.>` (or one severity) and read JSON
+`OllamaPerformanceAlert` events.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from nats.aio.msg import Msg
 from pydantic import ValidationError
 
 from ollamon_core import subjects
+from ollamon_core.bus import NatsLogin
 from ollamon_core.events import OllamaPerformanceAlert, Severity
 
 
@@ -38,10 +40,12 @@ def alerts_pattern(severity: str | None) -> str:
     return subjects.ALERTS_ALL if severity is None else subjects.alerts_subject(Severity(severity))
 
 
-async def tail_alerts(nats_url: str, severity: str | None, stream: TextIO) -> None:
+async def tail_alerts(
+    nats_url: str, severity: str | None, stream: TextIO, *, login: NatsLogin | None = None
+) -> None:
     """Print each alert on `stream` as one line until cancelled."""
     pattern = alerts_pattern(severity)
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **(await (login or NatsLogin()).options()))
 
     async def show(msg: Msg) -> None:
         try:

@@ -6,6 +6,7 @@ ollamon alerts     print alerts from ollamon.alerts.> as they fire and resolve
 ollamon selftest   call every endpoint of a running stack and save the results
 ollamon backup     ask storage for a consistent online copy of the database
 ollamon settings   print every setting as a table
+ollamon nats-config  print the NATS users and permissions for your own nats-server
 """
 
 from __future__ import annotations
@@ -17,11 +18,21 @@ import sys
 from pathlib import Path
 
 from ollamon_cli.settings import StackSettings
+from ollamon_core.bus import NatsLogin
 from ollamon_core.redaction import install_log_redaction
 
 
 def _nats_url(settings: StackSettings) -> str:
     return settings.nats_url or f"nats://127.0.0.1:{settings.embedded_nats_port}"
+
+
+def _nats_login(settings: StackSettings, user: str) -> NatsLogin:
+    """`OLLAMON_NATS_USER` / `OLLAMON_NATS_PASSWORD` when set; else `user`'s login from the
+    credentials `ollamon up` keeps under the storage path, if any."""
+    from ollamon_cli.credentials import load_credentials
+
+    credentials = None if settings.nats_user else load_credentials(settings.storage_path)
+    return credentials.login(user) if credentials else NatsLogin.of(settings)
 
 
 def command_up(_: argparse.Namespace) -> int:
@@ -39,9 +50,12 @@ def command_demo(args: argparse.Namespace) -> int:
 
 def command_alerts(args: argparse.Namespace) -> int:
     from ollamon_cli.alerts_tail import tail_alerts
+    from ollamon_core.permissions import ALERTS_READER_USER
 
+    settings = StackSettings()
+    login = _nats_login(settings, ALERTS_READER_USER)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(tail_alerts(_nats_url(StackSettings()), args.severity, sys.stdout))
+        asyncio.run(tail_alerts(_nats_url(settings), args.severity, sys.stdout, login=login))
     return 0
 
 
@@ -57,8 +71,11 @@ def command_selftest(args: argparse.Namespace) -> int:
 
 def command_backup(_: argparse.Namespace) -> int:
     from ollamon_cli.backup import request_backup
+    from ollamon_core.events import ServiceName
 
-    print(asyncio.run(request_backup(_nats_url(StackSettings()))))
+    settings = StackSettings()
+    login = _nats_login(settings, ServiceName.CLI.value)
+    print(asyncio.run(request_backup(_nats_url(settings), login=login)))
     return 0
 
 
@@ -66,6 +83,13 @@ def command_settings(_: argparse.Namespace) -> int:
     from ollamon_cli.settings_table import settings_table
 
     print(settings_table())
+    return 0
+
+
+def command_nats_config(_: argparse.Namespace) -> int:
+    from ollamon_cli.nats_config import deploy_authorization
+
+    print(deploy_authorization(), end="")
     return 0
 
 
@@ -95,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("settings", help="print every setting").set_defaults(
         handler=command_settings
     )
+    commands.add_parser(
+        "nats-config",
+        help="NATS users and permissions (passwords from OLLAMON_NATS_PASSWORD_<USER>)",
+    ).set_defaults(handler=command_nats_config)
     return parser
 
 

@@ -48,9 +48,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class NatsServer:
-    """A nats-server child process with JetStream in `store_dir`.
+    """A nats-server child process with JetStream in `store_dir` (created 0700).
 
     Port 0 picks a free port (the server's own `-p -1`); `url` is known once started.
+    `config_file` is a nats-server configuration read besides (the stack's authorization);
+    the address, port and store given here take precedence over it.
     """
 
     def __init__(
@@ -61,12 +63,14 @@ class NatsServer:
         port: int = 0,
         start_timeout_seconds: float = DEFAULT_START_TIMEOUT_SECONDS,
         extra_args: list[str] | None = None,
+        config_file: Path | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.host = host
         self.port = port
         self.start_timeout_seconds = start_timeout_seconds
         self.extra_args = extra_args or []
+        self.config_file = config_file
         self.process: subprocess.Popen[str] | None = None
         self.log_lines: list[str] = []
         self._ready = threading.Event()
@@ -78,13 +82,15 @@ class NatsServer:
 
     def start(self) -> NatsServer:
         """Start the server and wait until it accepts clients."""
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        config = ["-c", str(self.config_file)] if self.config_file is not None else []
         command = [
             str(find_nats_server_binary()),
             "-a", self.host,
             "-p", str(self.port or -1),
             "-js",
             "-sd", str(self.store_dir),
+            *config,
             *self.extra_args,
         ]  # fmt: skip
         self._ready.clear()

@@ -1,17 +1,32 @@
-"""`ollamon up`: NATS (embedded unless configured), the five services, and where to look."""
+"""`ollamon up`: NATS (embedded unless configured), the five services, and where to look.
+
+The embedded NATS server runs with authorization on: one user per service with exactly its
+subjects (`ollamon_core.permissions`), an `admin` that creates the streams before the
+services start, and a read-only `alerts` user whose login the banner prints. Passwords are
+made on first start and kept under the storage path (`credentials.py`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import nats
+
+from ollamon_cli.credentials import StackCredentials, load_or_create_credentials
+from ollamon_cli.nats_config import password_variable
 from ollamon_cli.nats_server import NatsServer
 from ollamon_cli.settings import StackSettings
 from ollamon_cli.supervisor import ServiceSpec, StackFailedError, Supervisor
+from ollamon_core.bus import NatsLogin
+from ollamon_core.bus.streams import ensure_streams
+from ollamon_core.permissions import ADMIN_USER, ALERTS_READER_USER
 from ollamon_core.redaction import redact_url
 
 # Storage first: it sets the stream's retention before others publish.
@@ -28,11 +43,36 @@ class ExtraProcess:
     env: dict[str, str]
 
 
-def service_specs(nats_url: str, extra_env: dict[str, str]) -> list[ServiceSpec]:
-    """The five services, each `python -m ollamon_<name>`, told where NATS is."""
-    env = {**extra_env, "OLLAMON_NATS_URL": nats_url}
+@dataclass
+class StackNats:
+    """Where the services find NATS, and the credentials of the embedded server (if it is)."""
+
+    url: str
+    server: NatsServer | None = None
+    credentials: StackCredentials | None = None
+
+    def service_env(self, name: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+        """The login of service `name`: its own user on the embedded server; on an external
+        one, when `OLLAMON_NATS_PASSWORD_<NAME>` is set, user `name` with that password
+        (else the services inherit `OLLAMON_NATS_USER` / `OLLAMON_NATS_PASSWORD`)."""
+        if self.credentials is not None:
+            password: str | None = self.credentials.passwords[name]
+        else:
+            password = environ.get(password_variable(name))
+        if password is None:
+            return {}
+        return {"OLLAMON_NATS_USER": name, "OLLAMON_NATS_PASSWORD": password}
+
+
+def service_specs(stack_nats: StackNats, extra_env: dict[str, str]) -> list[ServiceSpec]:
+    """The five services, each `python -m ollamon_<name>`, told where NATS is and who they are."""
+    env = {**extra_env, "OLLAMON_NATS_URL": stack_nats.url}
     return [
-        ServiceSpec(name=name, argv=[sys.executable, "-m", f"ollamon_{name}"], env=env)
+        ServiceSpec(
+            name=name,
+            argv=[sys.executable, "-m", f"ollamon_{name}"],
+            env={**env, **stack_nats.service_env(name)},
+        )
         for name in SERVICE_ORDER
     ]
 
@@ -49,11 +89,26 @@ def wait_for_port(host: str, port: int, timeout_seconds: float) -> bool:
     return False
 
 
-def start_nats(settings: StackSettings) -> tuple[str, NatsServer | None]:
-    """Use OLLAMON_NATS_URL if set, else start nats-server with data under the storage path."""
+async def create_streams(url: str, login: NatsLogin) -> None:
+    """Create the streams as the admin (the services but storage may not)."""
+    nc = await nats.connect(url, name="ollamon-stack", **(await login.options()))
+    try:
+        await ensure_streams(nc.jetstream())
+    finally:
+        await nc.drain()
+
+
+def start_nats(settings: StackSettings) -> StackNats:
+    """Use OLLAMON_NATS_URL if set, else start nats-server with data under the storage path,
+    its users' credentials made or reused, and the streams created."""
     if settings.nats_url:
-        return settings.nats_url, None
-    server = NatsServer(settings.storage_path / "nats", port=settings.embedded_nats_port)
+        return StackNats(settings.nats_url)
+    credentials = load_or_create_credentials(settings.storage_path)
+    server = NatsServer(
+        settings.storage_path / "nats",
+        port=settings.embedded_nats_port,
+        config_file=credentials.server_config,
+    )
     try:
         server.start()
     except RuntimeError as error:
@@ -62,13 +117,33 @@ def start_nats(settings: StackSettings) -> tuple[str, NatsServer | None]:
             "(set OLLAMON_EMBEDDED_NATS_PORT, or OLLAMON_NATS_URL for a running server):\n"
             f"{error}"
         ) from error
-    return server.url, server
+    try:
+        asyncio.run(create_streams(server.url, credentials.login(ADMIN_USER)))
+    except Exception as error:
+        server.stop()
+        raise SystemExit(f"could not create the JetStream streams: {error!r}") from error
+    return StackNats(server.url, server, credentials)
 
 
-def banner(settings: StackSettings, nats_url: str, embedded: bool, ollama_url: str) -> str:
+def alerts_login_lines(stack_nats: StackNats) -> list[str]:
+    """How a user's own nats-py client reads alerts (the read-only user), and where the
+    other credentials are."""
+    if stack_nats.credentials is None:
+        return []
+    user, password = ALERTS_READER_USER, stack_nats.credentials.passwords[ALERTS_READER_USER]
+    connect = f'nats.connect("{stack_nats.url}", user="{user}", password="{password}")'
+    return [
+        f"  alerts feed   await {connect}",
+        "                then subscribe to ollamon.alerts.> (read-only user)",
+        f"  NATS users    {stack_nats.credentials.file} (0600; `{ADMIN_USER}` may do anything)",
+    ]
+
+
+def banner(settings: StackSettings, stack_nats: StackNats, ollama_url: str) -> str:
     """What a user needs to know once the stack is up."""
     gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
     proxy = f"http://{settings.proxy_host}:{settings.proxy_port}"
+    embedded = stack_nats.server is not None
     nats_where = f"embedded, data in {settings.storage_path / 'nats'}" if embedded else "external"
     return "\n".join(
         [
@@ -78,7 +153,8 @@ def banner(settings: StackSettings, nats_url: str, embedded: bool, ollama_url: s
             f"  OpenAPI       {gateway}/schema",
             f"  Ollama proxy  {proxy}  ->  {redact_url(ollama_url)}",
             f"                point clients at it: export OLLAMA_HOST={proxy}",
-            f"  NATS          {nats_url} ({nats_where}); alerts on ollamon.alerts.>",
+            f"  NATS          {stack_nats.url} ({nats_where}); alerts on ollamon.alerts.>",
+            *alerts_login_lines(stack_nats),
             f"  database      {settings.storage_path / 'ollamon.db'}",
             "Press Ctrl-C to stop.",
         ]
@@ -94,11 +170,11 @@ def run_stack(
 ) -> int:
     """Start everything, block until Ctrl-C/SIGTERM or a fatal crash, stop NATS last."""
     settings.storage_path.mkdir(parents=True, exist_ok=True)
-    nats_url, nats_server = start_nats(settings)
+    stack_nats = start_nats(settings)
     env = {"OLLAMA_PERFORMANCE_STORAGE_PATH": str(settings.storage_path), **(extra_env or {})}
-    specs = service_specs(nats_url, env)
+    specs = service_specs(stack_nats, env)
     if extra_processes is not None:
-        specs += extra_processes(nats_url)
+        specs += extra_processes(stack_nats.url)
     supervisor = Supervisor(specs, max_restarts=settings.max_restarts)
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
@@ -109,7 +185,7 @@ def run_stack(
             settings.gateway_host, settings.gateway_port, READY_TIMEOUT_SECONDS
         ) and wait_for_port(settings.proxy_host, settings.proxy_port, READY_TIMEOUT_SECONDS)
         if ready:
-            print(banner(settings, nats_url, nats_server is not None, ollama_url), flush=True)
+            print(banner(settings, stack_nats, ollama_url), flush=True)
         else:
             print("ollamon: gateway or proxy did not open its port in time", flush=True)
         supervisor.watch()
@@ -118,7 +194,7 @@ def run_stack(
         exit_code = 1
     finally:
         supervisor.stop()
-        if nats_server is not None:
-            nats_server.stop()
+        if stack_nats.server is not None:
+            stack_nats.server.stop()
     print("ollamon: stopped", flush=True)
     return exit_code

@@ -44,9 +44,10 @@ class FaultStack:
         return await asyncio.to_thread(self.query, sql, *parameters)
 
 
-async def observer_connection(url: str) -> NatsClient:
-    """A plain nats-py client that keeps reconnecting quickly (it outlives NATS restarts)."""
-    return await nats.connect(url, reconnect_time_wait=0.1, max_reconnect_attempts=-1)
+async def observer_connection(url: str, **login: str) -> NatsClient:
+    """A plain nats-py client that keeps reconnecting quickly (it outlives NATS restarts);
+    on the embedded server it logs in as the admin (`RunningStack.nats_login`)."""
+    return await nats.connect(url, reconnect_time_wait=0.1, max_reconnect_attempts=-1, **login)
 
 
 @contextlib.asynccontextmanager
@@ -64,7 +65,7 @@ async def fault_stack(
         )
         nc: NatsClient | None = None
         try:
-            nc = await observer_connection(stack.nats_url)
+            nc = await observer_connection(stack.nats_url, **stack.nats_login())
             heartbeats, alerts = HeartbeatLog(), AlertLog()
             await watch(nc, subjects.HEARTBEAT_ALL, heartbeats)
             await watch(nc, subjects.ALERTS_ALL, alerts)

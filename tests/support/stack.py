@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ollamon_cli.credentials import load_credentials
 from ollamon_cli.nats_server import free_port
+from ollamon_core.permissions import ADMIN_USER
 
 BANNER = "ollamon is up"
 START_TIMEOUT_SECONDS = 60.0
@@ -36,6 +38,14 @@ class RunningStack:
     def text(self) -> str:
         """Everything the stack printed so far."""
         return "\n".join(self.output)
+
+    def nats_login(self, user: str = ADMIN_USER) -> dict[str, str]:
+        """nats-py `connect` options for `user` of the embedded server (none for an
+        external server, which the tests run without authorization)."""
+        credentials = load_credentials(self.storage_path)
+        if credentials is None:
+            return {}
+        return {"user": user, "password": credentials.passwords[user]}
 
 
 def stack_environment(
