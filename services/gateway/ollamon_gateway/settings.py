@@ -114,5 +114,6 @@ class GatewaySettings(ServiceSettings):
         default=256,
         ge=1,
         description="Client connections the gateway keeps open at once (dashboards, streams, "
-        "API calls); one more is answered 503 and closed",
+        "API calls); then the one idle for longest is closed for a new one (503 when every "
+        "one has a request in flight)",
     )

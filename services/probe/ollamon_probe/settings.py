@@ -47,6 +47,6 @@ class ProbeSettings(ServiceSettings):
     proxy_max_connections: int = Field(
         default=512,
         ge=1,
-        description="Client connections the proxy keeps open at once; one more is answered "
-        "503 and closed",
+        description="Client connections the proxy keeps open at once; then the one idle for "
+        "longest is closed for a new one (503 when every one has a request in flight)",
     )
