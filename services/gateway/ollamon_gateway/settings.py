@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_settings import NoDecode
 
 from ollamon_core.settings import ServiceSettings, monitoring_interval_field
@@ -23,8 +23,20 @@ def _split_comma_separated(value: object) -> object:
     return value
 
 
+def _host_patterns(hosts: list[str]) -> list[str]:
+    for host in hosts:
+        if host != "*" and "*" in host.removeprefix("*."):
+            raise ValueError(f"{host!r}: `*` stands alone or starts a name, as in `*.example.org`")
+    return hosts
+
+
 # NoDecode: the variable is a comma-separated list, not JSON (split by the validator).
-HostList = Annotated[list[str], NoDecode, BeforeValidator(_split_comma_separated)]
+HostList = Annotated[
+    list[str],
+    NoDecode,
+    BeforeValidator(_split_comma_separated),
+    AfterValidator(_host_patterns),
+]
 
 
 class GatewaySettings(ServiceSettings):

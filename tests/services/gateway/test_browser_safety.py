@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from litestar import Litestar
+from pydantic import ValidationError
 
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
@@ -404,3 +405,11 @@ async def test_without_a_probe_health_is_503_and_asks_once_per_interval(
         assert_problem(await client.get("/api/ai/ollama/health"), 503, "probe")
     await publisher.nc.flush()
     assert len(heard) == 1
+
+
+@pytest.mark.parametrize("pattern", ["ollamon.*.org", "*ollamon.org", "*.*.org"])
+def test_a_wildcard_inside_a_name_is_a_settings_error(
+    make_settings: SettingsFactory, pattern: str
+) -> None:
+    with pytest.raises(ValidationError, match="stands alone"):
+        make_settings(gateway_allowed_hosts=[pattern])
