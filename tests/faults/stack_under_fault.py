@@ -65,7 +65,8 @@ async def fault_stack(
         )
         nc: NatsClient | None = None
         try:
-            nc = await observer_connection(stack.nats_url, **stack.nats_login())
+            login = await asyncio.to_thread(stack.nats_login)  # reads the credentials file
+            nc = await observer_connection(stack.nats_url, **login)
             heartbeats, alerts = HeartbeatLog(), AlertLog()
             await watch(nc, subjects.HEARTBEAT_ALL, heartbeats)
             await watch(nc, subjects.ALERTS_ALL, alerts)
