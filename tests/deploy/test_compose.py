@@ -13,7 +13,9 @@ import yaml
 from pydantic import AliasChoices
 
 from bootstrap import workspace_members
+from ollamon_cli.nats_config import password_variable
 from ollamon_cli.settings_table import settings_classes
+from ollamon_core.permissions import user_permissions
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = [Path(member).name for member in workspace_members() if member.startswith("services/")]
@@ -61,10 +63,56 @@ def accepted_env_names(service: str) -> set[str]:
     return names
 
 
-def test_nats_runs_with_jetstream(compose: dict[str, Any]) -> None:
+def test_nats_runs_with_jetstream_tls_and_the_logins_of_auth_conf(
+    compose: dict[str, Any],
+) -> None:
     nats = compose["services"]["nats"]
     assert nats["image"].startswith("nats:")
-    assert "-js" in nats["command"]
+    assert nats["command"] == ["-c", "/etc/nats/compose.conf"]
+    assert "./deploy/nats:/etc/nats:ro" in nats["volumes"]
+    conf = (ROOT / "deploy" / "nats" / "compose.conf").read_text()
+    assert "jetstream {" in conf
+    assert "tls {" in conf
+    assert "include auth.conf" in conf
+
+
+def test_nats_gets_every_users_password_from_the_environment_never_a_literal(
+    compose: dict[str, Any],
+) -> None:
+    environment = compose["services"]["nats"]["environment"]
+    names = {password_variable(user) for user in user_permissions()}
+    assert set(environment) == names
+    for name, value in environment.items():
+        assert value.startswith(f"${{{name}:?"), f"{name} must come from .env, not the file"
+
+
+def published_ports(compose: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (name, str(port))
+        for name, service in compose["services"].items()
+        for port in service.get("ports", [])
+    ]
+
+
+def test_every_port_is_published_on_loopback_only(compose: dict[str, Any]) -> None:
+    ports = published_ports(compose)
+    assert {name for name, _ in ports} == {"nats", "probe", "gateway"}
+    wide = [(name, port) for name, port in ports if not port.startswith("127.0.0.1:")]
+    assert not wide, f"published beyond loopback: {wide}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_logs_in_as_its_own_user_over_tls(
+    compose: dict[str, Any], service: str
+) -> None:
+    entry = compose["services"][service]
+    environment = entry["environment"]
+    assert environment["OLLAMON_NATS_URL"].startswith("tls://")
+    assert environment["OLLAMON_NATS_USER"] == service
+    variable = password_variable(service)
+    assert environment["OLLAMON_NATS_PASSWORD"].startswith(f"${{{variable}:?")
+    assert environment["OLLAMON_NATS_TLS_CA"] == "/certs/ca.pem"
+    assert "./deploy/nats/certs/ca.pem:/certs/ca.pem:ro" in entry["volumes"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
