@@ -7,7 +7,7 @@ table, is the server's `authorization` block. Passwords are plain in both files:
 services need them in plain text anyway (the stack hands each service its own through
 `OLLAMON_NATS_USER` / `OLLAMON_NATS_PASSWORD`), so a hash in the server's copy would
 protect nothing the credentials file beside it does not give away
-(docs/decisions/0006-nats-authorization.md).
+(docs/decisions/0008-nats-authorization.md).
 """
 
 from __future__ import annotations

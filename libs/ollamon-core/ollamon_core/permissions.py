@@ -150,7 +150,6 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
         ServiceName.GATEWAY,
         publish=(
             subjects.CONTROL_MONITORING,
-            subjects.OLLAMA_HEALTH,  # the health it was answered, kept in the stream
             subjects.QUERY_ALL,
             subjects.CONTROL_HEALTH_CHECK.subject,
         ),

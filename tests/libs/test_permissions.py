@@ -1,0 +1,32 @@
+"""The NATS permission table: every service has a user, and the basics every service needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from ollamon_core import permissions, subjects
+from ollamon_core.events import ServiceName
+from ollamon_core.permissions import SERVICE_PERMISSIONS, inbox_prefix
+
+
+def test_every_service_has_a_nats_user() -> None:
+    assert set(SERVICE_PERMISSIONS) == set(ServiceName)
+    users = permissions.user_permissions()
+    assert {service.value for service in ServiceName} <= set(users)
+    assert users[permissions.ADMIN_USER] is None
+
+
+@pytest.mark.parametrize("service", sorted(set(ServiceName) - {ServiceName.CLI}))
+def test_every_service_may_beat_dead_letter_and_read_its_own_inbox_only(
+    service: ServiceName,
+) -> None:
+    rules = SERVICE_PERMISSIONS[service]
+    assert subjects.heartbeat_subject(service) in rules.publish
+    assert subjects.deadletter_subject(service) in rules.publish
+    inboxes = [pattern for pattern in rules.subscribe if pattern.startswith("_INBOX")]
+    assert inboxes == [f"{inbox_prefix(service.value)}.>"]
+
+
+def test_only_the_services_that_answer_requests_may_reply() -> None:
+    answering = {service for service, rules in SERVICE_PERMISSIONS.items() if rules.allow_responses}
+    assert answering == {ServiceName.STORAGE, ServiceName.PROBE}
