@@ -5,19 +5,51 @@ what issue 12 found open is refused, cut off or contained, and the stack keeps w
   slowloris connections and stalled bodies on the proxy (more than its connection cap), and
   a flood of malformed requests, while steady traffic goes through the proxy. Small limits
   are set through the stack's environment so the test is quick.
+- What a page or a user sends, with a password in `OLLAMON_OLLAMA_URL`: NATS without
+  credentials, and the one login the banner prints (the read-only alerts user) trying to stop
+  monitoring, wipe history and delete the stream; cross-site POSTs and a forged `Host`;
+  intervals, thresholds and silences out of bounds, over REST and over NATS (as the admin, so
+  the services' own validation is what refuses them); every GET of the API read for the
+  password. The thorough search for the password (SSE, NATS, SQLite, exports, 502 bodies) is
+  tests/test_credentials_end_to_end.py; each user's every forbidden subject,
+  tests/test_nats_authorization.py; every browser case, tests/services/gateway/.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
+import nats
 import psutil
 import pytest
+from nats.aio.client import Client as NatsClient
 
-from tests.faults.observers import SteadyTraffic, restarts_reported, service_processes
+from ollama_emulator.server import running_emulator
+from ollamon_core import subjects
+from ollamon_core.events import (
+    Event,
+    MonitoringAction,
+    MonitoringControl,
+    Silence,
+    ThresholdUpdate,
+)
+from ollamon_core.events.queries import CleanupRequest
+from ollamon_core.permissions import ALERTS_READER_USER
+from tests.faults.observers import (
+    SERVICES,
+    HeartbeatLog,
+    SteadyTraffic,
+    restarts_reported,
+    service_processes,
+    watch,
+)
 from tests.faults.stack_under_fault import FaultStack, fault_stack
 from tests.support.hostile_clients import (
     Slowloris,
@@ -26,7 +58,9 @@ from tests.support.hostile_clients import (
     huge_head,
     status_of,
 )
+from tests.support.stack import RunningStack, start_stack, stop_stack
 from tests.support.waiting import wait_for
+from tests.test_credentials_end_to_end import Seen, every_get_endpoint
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -44,6 +78,10 @@ HUGE_HEADS = 4
 SLOWLORIS = 500
 STALLED_BODIES = 100
 MALFORMED = 100
+API = "/api/ai/ollama/performance"
+EVIL = "http://evil.example"
+MODEL = "llama3.2:1b"
+PASSWORD = "hostile-test-pw"
 
 
 def rss_mib(process: psutil.Process) -> float:
@@ -221,3 +259,220 @@ async def test_slow_and_huge_clients_are_cut_off_while_the_proxy_keeps_answering
         assert not any("Traceback" in line for line in stack.output)
         assert restarts_reported(stack) == []
         assert {n: p.pid for n, p in (await service_processes(stack)).items()} == pids_before
+
+
+async def nats_refusal(url: str, **login: str) -> str:
+    """Connect with `login` (none: no credentials); what the server answered."""
+    try:
+        nc = await nats.connect(
+            url, allow_reconnect=False, max_reconnect_attempts=0, error_cb=ignore, **login
+        )
+    except Exception as error:  # nats-py raises the server's -ERR or gives up connecting
+        return f"{type(error).__name__}: {error}"
+    await nc.close()
+    return "connected"
+
+
+async def ignore(_error: Exception) -> None:
+    """An error callback for a client expected to fail (nats-py logs a traceback otherwise)."""
+
+
+@dataclass
+class ServerErrors:
+    """What a nats-py client's error callback got (permission violations arrive there)."""
+
+    errors: list[str] = field(default_factory=list)
+
+    async def on_error(self, error: Exception) -> None:
+        self.errors.append(str(error))
+
+    def refused(self, subject: str) -> bool:
+        # nats-py gives the server's message in lower case.
+        return any(
+            f'permissions violation for publish to "{subject.lower()}"' in e for e in self.errors
+        )
+
+
+def raw_event(event: Event, **changes: object) -> bytes:
+    """`event` as JSON with fields changed past what its model allows (a hand-made message)."""
+    return json.dumps({**event.model_dump(mode="json"), **changes}).encode()
+
+
+async def test_what_a_hostile_page_and_user_send_is_refused_and_the_password_shown_nowhere(
+    tmp_path: Path,
+) -> None:
+    async with running_emulator() as emulator_url:
+        parts = urlsplit(emulator_url)
+        ollama_url = f"http://admin:{PASSWORD}@{parts.netloc}"
+        storage = tmp_path / "data"
+        stack = await asyncio.to_thread(
+            start_stack, storage, emulator_url, None, OLLAMON_OLLAMA_URL=ollama_url
+        )
+        admin: NatsClient | None = None
+        try:
+            admin = await nats.connect(
+                stack.nats_url, **(await asyncio.to_thread(stack.nats_login))
+            )
+            heartbeats = HeartbeatLog()
+            await watch(admin, subjects.HEARTBEAT_ALL, heartbeats)
+            await wait_for(
+                lambda: heartbeats.services_alive() >= set(SERVICES),
+                timeout=30,
+                message="a heartbeat from every service",
+            )
+            async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as http:
+                await nats_part(stack, admin, heartbeats)
+                await browser_part(stack, http)
+                await commands_part(stack, http, admin, heartbeats)
+                await password_part(stack, http, parts.netloc)
+                async with httpx.AsyncClient(base_url=stack.proxy_url, timeout=10) as proxy:
+                    reply = await proxy.post(
+                        "/api/generate",
+                        json={"model": MODEL, "prompt": "still there?", "stream": False},
+                    )
+                assert reply.status_code == 200
+                assert restarts_reported(stack) == []
+        finally:
+            if admin is not None:
+                await admin.close()
+            await asyncio.to_thread(stop_stack, stack)
+
+
+async def nats_part(stack: RunningStack, admin: NatsClient, heartbeats: HeartbeatLog) -> None:
+    """NATS: nobody gets in without credentials; the banner's login can only read alerts."""
+    anonymous = await nats_refusal(stack.nats_url)
+    credentials = stack.storage_path / "nats-auth" / "credentials.json"
+    mode = (await asyncio.to_thread(credentials.stat)).st_mode & 0o777
+    reader_login = await asyncio.to_thread(stack.nats_login, ALERTS_READER_USER)
+    errors = ServerErrors()
+    reader = await nats.connect(stack.nats_url, error_cb=errors.on_error, **reader_login)
+    stop = MonitoringControl(host="hostile", action=MonitoringAction.STOP)
+    wipe = CleanupRequest(days_to_keep=0)
+    delete_stream = f"$JS.API.STREAM.DELETE.{subjects.STREAM_EVENTS}"
+    try:
+        await reader.publish(subjects.CONTROL_MONITORING, stop.model_dump_json().encode())
+        await reader.publish(subjects.QUERY_CLEANUP.subject, wipe.model_dump_json().encode())
+        await reader.publish(delete_stream, b"")
+        await reader.flush()
+        await wait_for(
+            lambda: all(
+                errors.refused(subject)
+                for subject in (
+                    subjects.CONTROL_MONITORING,
+                    subjects.QUERY_CLEANUP.subject,
+                    delete_stream,
+                )
+            ),
+            timeout=10,
+            message="three permission violations",
+        )
+    finally:
+        await reader.close()
+    stream = await admin.jetstream().stream_info(subjects.STREAM_EVENTS)
+    beat_after = len(heartbeats.seen)
+    await wait_for(
+        lambda: len(heartbeats.seen) > beat_after + len(SERVICES),
+        timeout=15,
+        message="fresh heartbeats",
+    )
+    collector_state = heartbeats.latest("collector")
+    print(
+        f"NATS: without credentials -> {anonymous}; credentials file mode {mode:o}; the "
+        f"alerts reader's stop, cleanup and stream delete -> {len(errors.errors)} permission "
+        f"violations; the stream still holds {stream.state.messages} messages, the collector "
+        f"is {collector_state.state if collector_state else None}"
+    )
+    assert anonymous != "connected"
+    assert "authorization" in anonymous.lower() or "NoServers" in anonymous
+    assert mode == 0o600
+    assert collector_state is not None and collector_state.state == "running"
+
+
+async def browser_part(stack: RunningStack, http: httpx.AsyncClient) -> None:
+    """A page on another site cannot change anything; a rebinding name is not answered."""
+    evil = {"Origin": EVIL, "Sec-Fetch-Site": "cross-site"}
+    wipe = await http.post(
+        f"{API}/cleanup",
+        content=b'{"days_to_keep":0}',
+        headers={**evil, "Content-Type": "text/plain"},
+    )
+    stop = await http.post(
+        f"{API}/monitoring/stop",
+        content=b"",
+        headers={**evil, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    slow_down = await http.post(f"{API}/monitoring/start", json={"interval": 3600}, headers=evil)
+    rebound = await http.get(f"{API}/summary", headers={"Host": "evil.example"})
+    statuses = {
+        "cross-site cleanup (text/plain)": wipe.status_code,
+        "cross-site stop (form)": stop.status_code,
+        "cross-site interval 3600": slow_down.status_code,
+        "GET with Host: evil.example": rebound.status_code,
+    }
+    print(f"browser: {statuses}")
+    assert (wipe.status_code, stop.status_code, slow_down.status_code) == (403, 403, 403)
+    assert rebound.status_code == 400
+
+
+async def commands_part(
+    stack: RunningStack, http: httpx.AsyncClient, admin: NatsClient, heartbeats: HeartbeatLog
+) -> None:
+    """Out-of-bounds intervals, thresholds and silences: 400 over REST, refused over NATS."""
+    own = {"Origin": stack.gateway_url, "Sec-Fetch-Site": "same-origin"}
+    rest = {
+        str(interval): (
+            await http.post(f"{API}/monitoring/start", json={"interval": interval}, headers=own)
+        ).status_code
+        for interval in (1e-9, True, 1e9, "5")
+    }
+    invalid_before = {
+        name: heartbeats.counter(name, "invalid_messages") for name in ("collector", "alerting")
+    }
+    start = MonitoringControl(host="hostile", action=MonitoringAction.START, interval_seconds=1)
+    threshold = ThresholdUpdate(host="hostile", rule="high_cpu", threshold=90)
+    silence = Silence(
+        host="hostile", silence_id="forever", expires_at=datetime.now(UTC) + timedelta(hours=1)
+    )
+    await admin.publish(subjects.CONTROL_MONITORING, raw_event(start, interval_seconds=1e-9))
+    await admin.publish(subjects.CONTROL_MONITORING, raw_event(start, interval_seconds=True))
+    await admin.publish(subjects.CONTROL_THRESHOLD, raw_event(threshold, threshold=1e308))
+    await admin.publish(
+        subjects.CONTROL_SILENCE, raw_event(silence, expires_at="2099-01-01T00:00:00Z")
+    )
+    await admin.flush()
+
+    def refused() -> dict[str, float]:
+        return {
+            name: heartbeats.counter(name, "invalid_messages") - before
+            for name, before in invalid_before.items()
+        }
+
+    await wait_for(
+        lambda: refused() == {"collector": 2, "alerting": 2},
+        timeout=15,
+        message="the hand-made commands counted as invalid",
+    )
+    print(
+        f"commands: REST monitoring/start interval -> {rest}; over NATS as the admin, "
+        f"interval 1e-9 and true, threshold 1e308, a silence until 2099 -> invalid messages "
+        f"counted {refused()}"
+    )
+    assert set(rest.values()) == {400}
+
+
+async def password_part(stack: RunningStack, http: httpx.AsyncClient, ollama: str) -> None:
+    """Every GET of the API, and everything the stack printed, without the password; the
+    Ollama URL (`ollama`, as redacted) is there, so the search looks where it flows."""
+    seen = Seen()
+    await every_get_endpoint(http, seen)
+    metrics = await http.get("/metrics")
+    seen.rest["/metrics"] = metrics.text
+    places = [*seen.rest.values(), *stack.output]
+    found = [place[:200] for place in places if PASSWORD in place]
+    redacted = [place for place in places if f"http://{ollama}" in place]
+    print(
+        f"password: {len(seen.rest)} GET replies and {len(stack.output)} lines of output "
+        f"searched, found in {len(found)}; the redacted URL in {len(redacted)}"
+    )
+    assert found == []
+    assert redacted
