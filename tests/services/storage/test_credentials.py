@@ -90,7 +90,8 @@ def store_raw(database_path: Path) -> None:
                 lifecycle.event_id,
                 rows.timestamp_ms(lifecycle.timestamp),
                 MARKER,
-                lifecycle.model_dump_json(),
+                # The event model redacts on construction, so put the secret back by hand.
+                lifecycle.model_dump_json().replace(SHOWN_URL, SECRET_URL),
             ),
         )
         conn.commit()
