@@ -217,6 +217,34 @@ async def test_a_body_the_app_reads_late_is_not_cut() -> None:
         assert running.counters["http_body_timeouts"] == 0
 
 
+async def test_a_client_waiting_for_100_continue_is_not_stalling() -> None:
+    # curl sends `Expect: 100-continue` for large bodies; uvicorn answers it only once the
+    # app reads, here after twice the idle timeout.
+    async with served(Recorder(read_after=2 * LIMITS.body_idle_timeout_seconds)) as running:
+        reader, writer = await asyncio.open_connection(*host_and_port(running.url))
+        writer.write(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        )
+        async with asyncio.timeout(10):
+            assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+            writer.write(b"12345")
+            reply = await reader.readuntil(b"5")
+        writer.close()
+        assert status_of(reply) == 200
+        assert running.counters["http_body_timeouts"] == 0
+
+
+async def test_pipelined_requests_are_each_answered(server: Served) -> None:
+    reader, writer = await asyncio.open_connection(*host_and_port(server.url))
+    request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+    writer.write(request * 3 + b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    async with asyncio.timeout(10):
+        replies = await reader.read()
+    writer.close()
+    assert replies.count(b"HTTP/1.1 200 OK") == 4
+    assert server.app.bodies == [3, 3, 3, 0]
+
+
 async def test_at_the_connection_cap_the_longest_idle_connection_makes_room() -> None:
     limits = HttpLimits(8 * 1024, 30.0, 30.0, max_connections=3)
     async with served(Recorder(), limits) as running:
