@@ -88,22 +88,6 @@ class GatewaySettings(ServiceSettings):
             " (callers meanwhile share the latest answer)"
         ),
     )
-
-    def allowed_hosts(self) -> list[str]:
-        """Every `Host` value the gateway answers (Litestar's allowed-hosts patterns).
-
-        The bound address and the loopback names with the gateway's port (bare too on port
-        80), the machine's name when bound to every interface, then the configured ones.
-        """
-        host = self.gateway_host.strip("[]")
-        names = [f"[{host}]" if ":" in host else host, *LOOPBACK_NAMES]
-        if host in EVERY_INTERFACE:
-            names = [socket.gethostname(), *LOOPBACK_NAMES]
-        hosts = [f"{name}:{self.gateway_port}" for name in names]
-        if self.gateway_port == HTTP_PORT:
-            hosts += names
-        return list(dict.fromkeys([*hosts, *self.gateway_allowed_hosts]))
-
     gateway_max_header_bytes: int = Field(
         default=64 * 1024,
         gt=0,
@@ -129,3 +113,18 @@ class GatewaySettings(ServiceSettings):
         "API calls); then the one idle for longest is closed for a new one (503 when every "
         "one has a request in flight)",
     )
+
+    def allowed_hosts(self) -> list[str]:
+        """Every `Host` value the gateway answers (Litestar's allowed-hosts patterns).
+
+        The bound address and the loopback names with the gateway's port (bare too on port
+        80), the machine's name when bound to every interface, then the configured ones.
+        """
+        host = self.gateway_host.strip("[]")
+        names = [f"[{host}]" if ":" in host else host, *LOOPBACK_NAMES]
+        if host in EVERY_INTERFACE:
+            names = [socket.gethostname(), *LOOPBACK_NAMES]
+        hosts = [f"{name}:{self.gateway_port}" for name in names]
+        if self.gateway_port == HTTP_PORT:
+            hosts += names
+        return list(dict.fromkeys([*hosts, *self.gateway_allowed_hosts]))
