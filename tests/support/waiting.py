@@ -35,3 +35,14 @@ async def wait_for_async(
 async def collect(target: list[object], event: object, _msg: object = None) -> None:
     """A bus handler that keeps what it receives."""
     target.append(event)
+
+
+def wait_until(
+    condition: Callable[[], object], timeout: float = 5.0, message: str = "condition"
+) -> None:
+    """`wait_for` for plain (non-async) tests: poll `condition` until truthy, with a bound."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} not met within {timeout}s")
+        time.sleep(0.05)

@@ -9,6 +9,7 @@ import uvicorn
 from ollama_emulator.app import create_app
 from ollama_emulator.config import EmulatorConfig, bench_config, demo_config, fast_config
 
+SHUTDOWN_SECONDS = 1
 SCENARIOS = {"demo": demo_config, "fast": fast_config, "bench": bench_config}
 
 
@@ -27,7 +28,13 @@ def main() -> None:
         config = SCENARIOS[args.scenario]()
     print(f"Ollama emulator ({args.scenario}) on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(
-        create_app(config), host=args.host, port=args.port, log_level="warning", lifespan="off"
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        lifespan="off",
+        # open streams are cut after this, so a stop takes under 2 s
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
     )
 
 

@@ -26,7 +26,13 @@ class _EmbeddedServer(uvicorn.Server):
 async def serve_app(app: EmulatorApp, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve `app` until the block ends; yields its base URL (`http://127.0.0.1:PORT`)."""
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="off", http="httptools"
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        http="httptools",
+        timeout_graceful_shutdown=1,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve())
