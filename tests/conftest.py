@@ -81,6 +81,13 @@ def blockbuster() -> Iterator[BlockBuster]:
     assert not logged.found, f"blocking calls on the event loop were logged: {logged.found}"
 
 
+@pytest.fixture(autouse=True)
+def spool_in_the_test_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probes and collectors a test runs keep their disk spools in the test's own folder
+    (never `ollamon-data/` in the working directory, nor one test's left for the next)."""
+    monkeypatch.setenv("OLLAMON_SPOOL_PATH", str(tmp_path / "spool"))
+
+
 def docker_engine_available() -> bool:
     """True when a Docker engine (not just the client) answers."""
     if os.environ.get("OLLAMON_TEST_DOCKER", "1") == "0" or shutil.which("docker") is None:

@@ -31,6 +31,11 @@ STORAGE_PATH_ENV_NAMES = {
     "OLLAMA_PERFORMANCE_STORAGE_PATH": "storage_path",
     "OLLAMON_STORAGE_PATH": "storage_path",
 }
+SPOOL_ENV_NAMES = {
+    **STORAGE_PATH_ENV_NAMES,
+    "OLLAMON_SPOOL_PATH": "spool_path",
+    "OLLAMON_SPOOL_MAX_BYTES": "spool_max_bytes",
+}
 MONITORING_INTERVAL_ENV_NAMES = {
     "OLLAMA_MONITORING_INTERVAL": "monitoring_interval_seconds",
     "OLLAMON_MONITORING_INTERVAL": "monitoring_interval_seconds",

@@ -115,3 +115,29 @@ class ServiceSettings(BaseSettings):
         validation_alias="OLLAMON_LOG_LEVEL",
         description="Python log level of the services",
     )
+
+
+DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024
+
+
+class SpoolingServiceSettings(ServiceSettings):
+    """A service whose events must outlive a NATS outage (probe, collector): its disk spool."""
+
+    storage_path: Path = storage_path_field()
+    spool_path: Path | None = Field(
+        default=None,
+        validation_alias="OLLAMON_SPOOL_PATH",
+        description="Folder of the disk spools, one subfolder per service, where events wait "
+        "while NATS does not acknowledge them (default: `spool/` under the storage path)",
+    )
+    spool_max_bytes: int = Field(
+        default=DEFAULT_SPOOL_MAX_BYTES,
+        ge=0,
+        validation_alias="OLLAMON_SPOOL_MAX_BYTES",
+        description="Bound of each service's spool; when full, the oldest system samples go "
+        "first and requests last, each drop counted (0: no spool, memory only)",
+    )
+
+    def spool_folder(self, service: str) -> Path:
+        """This service's spool folder."""
+        return (self.spool_path or self.storage_path / "spool") / service

@@ -23,7 +23,7 @@ from ollamon_collector.sampling_control import SamplingState, SamplingSwitch
 from ollamon_collector.settings import CollectorSettings
 from ollamon_collector.system_sampler import SystemSampler, build_system_sampler
 from ollamon_core import subjects
-from ollamon_core.bus import Bus
+from ollamon_core.bus import Bus, SpoolConfig
 from ollamon_core.events import MonitoringControl, OllamaModelsSnapshot, ServiceName
 from ollamon_core.runtime import ServiceRuntime, service_runtime
 
@@ -44,7 +44,10 @@ async def running_collector(
         settings: the collector's settings.
         sampler_factory: builds the system sampler (tests pass one with a fake NVML).
     """
-    async with service_runtime(ServiceName.COLLECTOR, settings) as runtime:
+    spool = SpoolConfig(
+        settings.spool_folder(ServiceName.COLLECTOR.value), settings.spool_max_bytes
+    )
+    async with service_runtime(ServiceName.COLLECTOR, settings, spool=spool) as runtime:
         bus = runtime.bus
         sampler = await asyncio.to_thread(sampler_factory, settings)
         runtime.on_close(sampler.close)

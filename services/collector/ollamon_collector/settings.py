@@ -6,10 +6,14 @@ from pathlib import Path
 
 from pydantic import Field
 
-from ollamon_core.settings import ServiceSettings, monitoring_interval_field, storage_path_field
+from ollamon_core.settings import (
+    SpoolingServiceSettings,
+    monitoring_interval_field,
+    storage_path_field,
+)
 
 
-class CollectorSettings(ServiceSettings):
+class CollectorSettings(SpoolingServiceSettings):
     """Settings of the collector."""
 
     monitoring_interval_seconds: float = monitoring_interval_field()

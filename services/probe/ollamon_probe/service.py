@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ollamon_core import subjects
+from ollamon_core.bus import SpoolConfig
 from ollamon_core.events import MonitoringControl, ServiceName
 from ollamon_core.redaction import redact_url
 from ollamon_core.runtime import ServiceRuntime, service_runtime
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 @contextlib.asynccontextmanager
 async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime]:
     """Run the probe until the block ends; in-flight proxied requests finish first."""
-    async with service_runtime(ServiceName.PROBE, settings) as runtime:
+    spool = SpoolConfig(settings.spool_folder(ServiceName.PROBE.value), settings.spool_max_bytes)
+    async with service_runtime(ServiceName.PROBE, settings, spool=spool) as runtime:
         bus = runtime.bus
         http_client = await runtime.enter(create_watcher_client(settings))
         proxy_upstream = create_proxy_pool(settings)

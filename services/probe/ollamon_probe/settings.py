@@ -5,14 +5,14 @@ from __future__ import annotations
 from pydantic import Field
 
 from ollamon_core.settings import (
-    ServiceSettings,
+    SpoolingServiceSettings,
     UrlList,
     monitoring_interval_field,
     ollama_urls_field,
 )
 
 
-class ProbeSettings(ServiceSettings):
+class ProbeSettings(SpoolingServiceSettings):
     """Settings of the probe (watcher and proxy)."""
 
     ollama_urls: UrlList = ollama_urls_field()

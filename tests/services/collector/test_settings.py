@@ -8,6 +8,7 @@ from ollamon_collector.settings import CollectorSettings
 from tests.support.settings_env import (
     MONITORING_INTERVAL_ENV_NAMES,
     SHARED_ENV_NAMES,
+    SPOOL_ENV_NAMES,
     STORAGE_PATH_ENV_NAMES,
     assert_read_under_no_other_prefix,
     assert_variable_sets_field,
@@ -18,6 +19,7 @@ from tests.support.settings_env import (
 ENV_NAMES = {
     **SHARED_ENV_NAMES,
     **MONITORING_INTERVAL_ENV_NAMES,
+    **SPOOL_ENV_NAMES,
     **STORAGE_PATH_ENV_NAMES,
     "OLLAMON_PROCESS_RESCAN_INTERVAL_SECONDS": "process_rescan_interval_seconds",
     "OLLAMON_CONNECTIONS_FALLBACK_INTERVAL_SECONDS": "connections_fallback_interval_seconds",

@@ -9,6 +9,7 @@ from tests.support.settings_env import (
     MONITORING_INTERVAL_ENV_NAMES,
     OLLAMA_URLS_ENV_NAMES,
     SHARED_ENV_NAMES,
+    SPOOL_ENV_NAMES,
     assert_read_under_no_other_prefix,
     assert_variable_sets_field,
 )
@@ -19,6 +20,7 @@ ENV_NAMES = {
     **SHARED_ENV_NAMES,
     **OLLAMA_URLS_ENV_NAMES,
     **MONITORING_INTERVAL_ENV_NAMES,
+    **SPOOL_ENV_NAMES,
     "OLLAMON_PROXY_HOST": "proxy_host",
     "OLLAMON_PROXY_PORT": "proxy_port",
     "OLLAMON_UPSTREAM_TIMEOUT": "upstream_timeout_seconds",

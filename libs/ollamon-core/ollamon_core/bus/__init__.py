@@ -3,6 +3,7 @@
 - `wire`: JSON bodies, header names, the model of each subject
 - `connection`: connecting, reconnecting forever, counting disconnects
 - `outbox`: publishing live and persistently, and the outbox that retries across outages
+- `spool`: the bounded disk spool where the outbox keeps what NATS did not acknowledge
 - `dead_letters`: where messages that do not validate go (counted, never fatal)
 - `subscriptions`: core subscriptions with validated models
 - `consumers`: durable JetStream consumers, the ack policy named at every call
@@ -21,6 +22,7 @@ from ollamon_core.bus.requests import (
     QueryHandler,
     ServiceUnavailableError,
 )
+from ollamon_core.bus.spool import Spool, SpoolConfig
 from ollamon_core.bus.subscriptions import EventHandler
 from ollamon_core.bus.wire import (
     ERROR_HEADER,
@@ -46,5 +48,7 @@ __all__ = [
     "QueryFailedError",
     "QueryHandler",
     "ServiceUnavailableError",
+    "Spool",
+    "SpoolConfig",
     "encode",
 ]

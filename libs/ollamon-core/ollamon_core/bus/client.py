@@ -18,6 +18,7 @@ from ollamon_core.bus.consumers import AckMode
 from ollamon_core.bus.dead_letters import DeadLetters
 from ollamon_core.bus.outbox import OUTBOX_SIZE, PERSIST_TIMEOUT_SECONDS, Outbox, Publisher
 from ollamon_core.bus.requests import QueryHandler
+from ollamon_core.bus.spool import Spool, SpoolConfig
 from ollamon_core.bus.subscriptions import EventHandler
 from ollamon_core.events import Event, ServiceName
 from ollamon_core.subjects import QueryRoute
@@ -39,6 +40,7 @@ class Bus:
         *,
         outbox_size: int = OUTBOX_SIZE,
         connection: ConnectionEvents | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
@@ -46,18 +48,42 @@ class Bus:
         self.connection = connection or ConnectionEvents()
         self.counters: Counter[str] = self.connection.counters
         self._publisher = Publisher(nc, self.js, self.counters)
-        self._outbox = Outbox(self._publisher.publish_persistent, self.counters, size=outbox_size)
+        self._outbox = Outbox(
+            self._publisher.publish_persistent,
+            self.counters,
+            size=outbox_size,
+            spool=spool,
+            publish_spooled=self._publisher.publish_spooled,
+            connected=lambda: nc.is_connected,
+        )
         self._dead_letters = DeadLetters(nc, self.service, self.counters)
 
     @classmethod
     async def connect(
-        cls, url: str, service: ServiceName, *, login: NatsLogin | None = None, **options: Any
+        cls,
+        url: str,
+        service: ServiceName,
+        *,
+        login: NatsLogin | None = None,
+        spool: SpoolConfig | None = None,
+        **options: Any,
     ) -> Bus:
         """Connect (as `login` says, else without credentials), reconnecting forever, and
-        start the JetStream outbox."""
+        start the JetStream outbox; given `spool` (and a bound above 0), what NATS does not
+        acknowledge waits on disk there, and what a previous process left is replayed."""
         connection = ConnectionEvents()
-        nc = await open_connection(url, ServiceName(service), connection, login=login, **options)
-        bus = cls(nc, service, connection=connection)
+        opened = None
+        if spool is not None and spool.max_bytes > 0:
+            opened = await Spool.open(spool, connection.counters)
+        try:
+            nc = await open_connection(
+                url, ServiceName(service), connection, login=login, **options
+            )
+        except BaseException:
+            if opened is not None:
+                await opened.close()
+            raise
+        bus = cls(nc, service, connection=connection, spool=opened)
         bus._outbox.start()
         return bus
 
@@ -80,6 +106,18 @@ class Bus:
         nothing; what could not be queued is counted as `outbox_dropped`.
         """
         return self._outbox.emit(event)
+
+    @property
+    def spool(self) -> Spool | None:
+        """The disk spool, if this bus has one."""
+        return self._outbox.spool
+
+    def heartbeat_counters(self) -> dict[str, float]:
+        """The counters as a heartbeat carries them, with the spool's oldest event's age."""
+        counters = {name: float(value) for name, value in self.counters.items()}
+        if self._outbox.spool is not None:
+            counters["spool_oldest_age_seconds"] = round(self._outbox.spool.oldest_age_seconds(), 3)
+        return counters
 
     @property
     def outbox_pending(self) -> int:

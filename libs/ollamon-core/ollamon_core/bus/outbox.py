@@ -1,5 +1,6 @@
 """Publishing events: live on core NATS, persisted through JetStream, and the outbox that
-persists them without making the caller wait, retrying across NATS outages."""
+persists them without making the caller wait, retrying across NATS outages (with a disk
+spool, `spool.py`: spooling what NATS does not acknowledge and replaying it in order)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext, api
 
 from ollamon_core import subjects
+from ollamon_core.bus.spool import Spool, SpooledEvent
 from ollamon_core.bus.wire import MSG_ID_HEADER, encode
 from ollamon_core.events import Event
 
@@ -22,6 +24,7 @@ OUTBOX_SIZE = 10_000
 OUTBOX_WORKERS = 8
 PERSIST_TIMEOUT_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 1.0
+REPLAY_BATCH = 256
 
 
 class Publisher:
@@ -52,10 +55,28 @@ class Publisher:
         self.counters["published"] += 1
         return ack
 
+    async def publish_spooled(
+        self, spooled: SpooledEvent, *, timeout: float = PERSIST_TIMEOUT_SECONDS
+    ) -> api.PubAck:
+        """Replay a spooled event through JetStream, as it was encoded, with its event id."""
+        ack = await self.js.publish(
+            spooled.subject,
+            spooled.body,
+            timeout=timeout,
+            headers={MSG_ID_HEADER: spooled.event_id},
+        )
+        self.counters["published"] += 1
+        return ack
+
 
 class Outbox:
     """A bounded queue of events that worker tasks publish persistently, retrying until the
-    stream acknowledges each (a resend is dropped by the stream's duplicate window)."""
+    stream acknowledges each (a resend is dropped by the stream's duplicate window).
+
+    With a `spool`, an event goes to disk instead of being retried in memory: when NATS is
+    not connected, when its publish is not acknowledged, and while the spool holds anything
+    (so that order is kept); a replay task publishes the spool in order once NATS answers.
+    """
 
     def __init__(
         self,
@@ -63,11 +84,20 @@ class Outbox:
         counters: Counter[str],
         *,
         size: int = OUTBOX_SIZE,
+        spool: Spool | None = None,
+        publish_spooled: Callable[[SpooledEvent], Awaitable[object]] | None = None,
+        connected: Callable[[], bool] = lambda: True,
     ) -> None:
         self._publish_persistent = publish_persistent
         self.counters = counters
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=size)
         self._workers: list[asyncio.Task[None]] = []
+        self.spool = spool
+        self._publish_spooled = publish_spooled
+        self._connected = connected
+        self._replay_task: asyncio.Task[None] | None = None
+        self._interrupted: list[tuple[int, Event]] = []  # (order taken, event)
+        self._taken = 0
 
     def emit(self, event: Event) -> bool:
         """Queue an event without waiting; False (counted as `outbox_dropped`) when full."""
@@ -90,9 +120,12 @@ class Outbox:
         return bool(self._workers)
 
     async def flush(self, timeout: float) -> bool:
-        """Wait until every queued event is acknowledged; False on timeout."""
+        """Wait until every queued (and spooled) event is acknowledged; False on timeout."""
         try:
-            await asyncio.wait_for(self._queue.join(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._queue.join()
+                while self.spool is not None and self.spool.events and self._connected():
+                    await asyncio.sleep(0.02)
         except TimeoutError:
             return False
         return True
@@ -104,9 +137,31 @@ class Outbox:
                 asyncio.create_task(self._drain(), name=f"outbox-{index}")
                 for index in range(workers)
             ]
+            if self.spool is not None and self._publish_spooled is not None:
+                self._replay_task = asyncio.create_task(self._replay(), name="outbox-replay")
 
     async def stop(self) -> None:
-        """Stop the workers; what is still queued is counted as `publish_unsent`."""
+        """Stop the workers; what is still queued is spooled, or without a spool counted as
+        `publish_unsent`."""
+        if self._replay_task is not None:
+            self._replay_task.cancel()
+            await asyncio.gather(self._replay_task, return_exceptions=True)
+            self._replay_task = None
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        if self.spool is not None:
+            left = [event for _, event in sorted(self._interrupted, key=lambda pair: pair[0])]
+            self._interrupted = []
+            while not self._queue.empty():
+                left.append(self._queue.get_nowait())
+                self._queue.task_done()
+            if left:
+                await self.spool.append(left)
+                log.warning("%d events spooled at shutdown", len(left))
+            await self.spool.close()
+            return
         if self._queue.qsize():
             self.counters["publish_unsent"] += self._queue.qsize()
             log.error("%d events could not be sent before shutdown", self._queue.qsize())
@@ -118,10 +173,63 @@ class Outbox:
     async def _drain(self) -> None:
         while True:
             event = await self._queue.get()
+            self._taken += 1
+            taken = self._taken
             try:
-                await self._publish_until_acknowledged(event)
+                if self.spool is None:
+                    await self._publish_until_acknowledged(event)
+                else:
+                    await self._publish_or_spool(event, self.spool)
+            except asyncio.CancelledError:
+                # stopped with the event in hand: `stop` spools it (again, if its append had
+                # already run: a replayed duplicate is dropped by its event id)
+                self._interrupted.append((taken, event))
+                raise
             finally:
                 self._queue.task_done()
+
+    async def _publish_or_spool(self, event: Event, spool: Spool) -> None:
+        if not spool.events and self._connected():
+            try:
+                await self._publish_persistent(event)
+                return
+            except (nats.errors.Error, TimeoutError) as error:
+                self.counters["publish_retries"] += 1
+                log.debug("spooling %s: %r", event.event_id, error)
+        await spool.append([event])
+
+    async def _replay(self) -> None:
+        """Publish the spool in order whenever NATS answers; forget what was acknowledged."""
+        assert self.spool is not None and self._publish_spooled is not None
+        backoff_seconds = 0.05
+        while True:
+            await self.spool.holding.wait()
+            if not self._connected():
+                await asyncio.sleep(0.1)
+                continue
+            batch = await self.spool.oldest(REPLAY_BATCH)
+            results = await asyncio.gather(
+                *(self._publish_spooled(spooled) for spooled in batch), return_exceptions=True
+            )
+            acknowledged = [
+                spooled.seq
+                for spooled, result in zip(batch, results, strict=True)
+                if not isinstance(result, BaseException)
+            ]
+            await self.spool.remove(acknowledged)
+            failed = len(batch) - len(acknowledged)
+            for result in results:
+                if isinstance(result, Exception) and not isinstance(
+                    result, (nats.errors.Error, TimeoutError)
+                ):
+                    log.error("replay of the spool failed: %r", result)
+                    break
+            if failed:
+                self.counters["publish_retries"] += failed
+                await asyncio.sleep(backoff_seconds)
+                backoff_seconds = min(backoff_seconds * 2, MAX_BACKOFF_SECONDS)
+            else:
+                backoff_seconds = 0.05
 
     async def _publish_until_acknowledged(self, event: Event) -> None:
         backoff_seconds = 0.05

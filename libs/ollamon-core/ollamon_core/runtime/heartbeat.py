@@ -34,7 +34,7 @@ async def heartbeat_loop(
             state=state(),
             pid=os.getpid(),
             started_at=started_at,
-            counters={name: float(value) for name, value in bus.counters.items()},
+            counters=bus.heartbeat_counters(),
         )
         try:
             await bus.publish(heartbeat)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 
-from ollamon_core.bus import Bus, NatsLogin
+from ollamon_core.bus import Bus, NatsLogin, SpoolConfig
 from ollamon_core.events import ServiceName
 from ollamon_core.runtime.heartbeat import StateProvider, heartbeat_loop
 from ollamon_core.settings import ServiceSettings
@@ -160,6 +160,7 @@ async def service_runtime(
     settings: ServiceSettings,
     *,
     retention_seconds: float | None = None,
+    spool: SpoolConfig | None = None,
 ) -> AsyncIterator[ServiceRuntime]:
     """Connect `service` to NATS and create the streams; at exit undo it all in reverse.
 
@@ -168,13 +169,17 @@ async def service_runtime(
         settings: the shared fields: NATS URL, host label, heartbeat interval.
         retention_seconds: given by the owner of retention (storage) only: the streams
             keep events this long, and an existing stream is updated to it.
+        spool: given by the services that emit events NATS must not lose (probe,
+            collector): the disk spool where unacknowledged events wait (`bus/spool.py`).
 
     Raises:
         ExceptionGroup: what stopped the service: a step of its start that failed, or a
             `BackgroundTaskError` (see `ServiceRuntime`).
     """
     async with asyncio.TaskGroup() as group, contextlib.AsyncExitStack() as stack:
-        bus = await Bus.connect(settings.nats_url, service, login=NatsLogin.of(settings))
+        bus = await Bus.connect(
+            settings.nats_url, service, login=NatsLogin.of(settings), spool=spool
+        )
         stack.push_async_callback(bus.close)
         if retention_seconds is None:
             await bus.ensure_streams()
