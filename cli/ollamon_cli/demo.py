@@ -7,6 +7,7 @@ ones and one that partly offloads to the CPU, so the dashboard and alerts come a
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ollamon_cli.settings import StackSettings
 from ollamon_cli.stack import run_stack
@@ -39,11 +40,26 @@ def demo_processes(emulator_url: str, proxy_url: str, rate: float) -> list[Servi
     ]  # fmt: skip
 
 
-def run_demo(settings: StackSettings, *, emulator_port: int, rate: float) -> int:
+def demo_storage_path(settings: StackSettings, storage_path: Path | None) -> Path:
+    """The demo's data folder: `storage_path` when given, else `demo/` under the storage
+    path, so its emulator traffic never mixes with `ollamon up`'s data."""
+    return storage_path if storage_path is not None else settings.storage_path / "demo"
+
+
+def run_demo(
+    settings: StackSettings, *, emulator_port: int, rate: float, storage_path: Path | None = None
+) -> int:
     """Run the demo until Ctrl-C."""
+    settings = settings.model_copy(
+        update={"storage_path": demo_storage_path(settings, storage_path)}
+    )
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     proxy_url = f"http://{settings.proxy_host}:{settings.proxy_port}"
-    print(f"ollamon demo: Ollama emulator on {emulator_url}, {rate} requests/s", flush=True)
+    print(
+        f"ollamon demo: Ollama emulator on {emulator_url}, {rate} requests/s, "
+        f"data in {settings.storage_path}",
+        flush=True,
+    )
     return run_stack(
         settings,
         ollama_url=emulator_url,

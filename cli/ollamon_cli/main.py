@@ -45,7 +45,12 @@ def command_up(_: argparse.Namespace) -> int:
 def command_demo(args: argparse.Namespace) -> int:
     from ollamon_cli.demo import run_demo
 
-    return run_demo(StackSettings(), emulator_port=args.emulator_port, rate=args.rate)
+    return run_demo(
+        StackSettings(),
+        emulator_port=args.emulator_port,
+        rate=args.rate,
+        storage_path=Path(args.storage_path) if args.storage_path else None,
+    )
 
 
 def command_alerts(args: argparse.Namespace) -> int:
@@ -105,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the stack with an Ollama emulator and traffic")
     demo.add_argument("--emulator-port", type=int, default=11434)
     demo.add_argument("--rate", type=float, default=2.0, help="demo requests per second")
+    demo.add_argument(
+        "--storage-path",
+        help="data folder of the demo (default: demo/ under OLLAMA_PERFORMANCE_STORAGE_PATH)",
+    )
     demo.set_defaults(handler=command_demo)
     alerts = commands.add_parser("alerts", help="tail alerts in the terminal")
     alerts.add_argument("--severity", choices=["low", "medium", "high", "critical"])

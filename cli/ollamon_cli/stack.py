@@ -4,6 +4,10 @@ The embedded NATS server runs with authorization on: one user per service with e
 subjects (`ollamon_core.permissions`), an `admin` that creates the streams before the
 services start, and a read-only `alerts` user whose login the banner prints. Passwords are
 made on first start and kept under the storage path (`credentials.py`).
+
+Before anything starts, `ollamon up` locks its storage path (one stack per data folder) and
+checks that its ports are free (`preflight.py`); the services start once NATS answers, and
+the embedded server is watched and restarted like a service, and stopped last.
 """
 
 from __future__ import annotations
@@ -22,8 +26,16 @@ import nats
 from ollamon_cli.credentials import StackCredentials, load_or_create_credentials
 from ollamon_cli.nats_config import password_variable
 from ollamon_cli.nats_server import NatsServer
+from ollamon_cli.preflight import (
+    PreflightError,
+    check_ports,
+    lock_storage,
+    nats_answers,
+    ollama_state,
+    wait_for_gateway,
+)
 from ollamon_cli.settings import StackSettings
-from ollamon_cli.supervisor import ServiceSpec, StackFailedError, Supervisor
+from ollamon_cli.supervisor import Dependency, ServiceSpec, StackFailedError, Supervisor
 from ollamon_core.bus import NatsLogin
 from ollamon_core.bus.streams import ensure_streams
 from ollamon_core.permissions import ADMIN_USER, ALERTS_READER_USER
@@ -32,6 +44,7 @@ from ollamon_core.redaction import redact_url
 # Storage first: it sets the stream's retention before others publish.
 SERVICE_ORDER = ("storage", "alerting", "collector", "probe", "gateway")
 READY_TIMEOUT_SECONDS = 30.0
+EXTERNAL_NATS_TIMEOUT_SECONDS = 15.0
 
 
 @dataclass
@@ -102,12 +115,18 @@ def start_nats(settings: StackSettings) -> StackNats:
     """Use OLLAMON_NATS_URL if set, else start nats-server with data under the storage path,
     its users' credentials made or reused, and the streams created."""
     if settings.nats_url:
+        if not nats_answers(settings.nats_url, EXTERNAL_NATS_TIMEOUT_SECONDS):
+            raise PreflightError(
+                f"NATS does not answer at {redact_url(settings.nats_url)}; start it, or unset "
+                "OLLAMON_NATS_URL for the embedded server"
+            )
         return StackNats(settings.nats_url)
     credentials = load_or_create_credentials(settings.storage_path)
     server = NatsServer(
         settings.storage_path / "nats",
         port=settings.embedded_nats_port,
         config_file=credentials.server_config,
+        die_with_parent=True,
     )
     try:
         server.start()
@@ -139,6 +158,24 @@ def alerts_login_lines(stack_nats: StackNats) -> list[str]:
     ]
 
 
+def stack_ports(settings: StackSettings) -> list[tuple[str, str, int, str]]:
+    """The addresses `ollamon up` will listen on, with the setting that moves each."""
+    ports = [
+        ("gateway", settings.gateway_host, settings.gateway_port, "OLLAMON_GATEWAY_PORT"),
+        ("Ollama proxy", settings.proxy_host, settings.proxy_port, "OLLAMON_PROXY_PORT"),
+    ]
+    if not settings.nats_url:
+        nats_port = settings.embedded_nats_port
+        ports.append(("embedded NATS", "127.0.0.1", nats_port, "OLLAMON_EMBEDDED_NATS_PORT"))
+    return ports
+
+
+def nats_dependency(server: NatsServer) -> Dependency:
+    """The embedded server as the supervisor's dependency: restarted on the same port, store
+    and configuration."""
+    return Dependency("nats-server", server.exit_code, server.restart, server.stop)
+
+
 def banner(settings: StackSettings, stack_nats: StackNats, ollama_url: str) -> str:
     """What a user needs to know once the stack is up."""
     gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
@@ -153,6 +190,7 @@ def banner(settings: StackSettings, stack_nats: StackNats, ollama_url: str) -> s
             f"  OpenAPI       {gateway}/schema",
             f"  Ollama proxy  {proxy}  ->  {redact_url(ollama_url)}",
             f"                point clients at it: export OLLAMA_HOST={proxy}",
+            f"  Ollama        {ollama_state(ollama_url)}",
             f"  NATS          {stack_nats.url} ({nats_where}); alerts on ollamon.alerts.>",
             *alerts_login_lines(stack_nats),
             f"  database      {settings.storage_path / 'ollamon.db'}",
@@ -169,32 +207,45 @@ def run_stack(
     extra_processes: Callable[[str], list[ServiceSpec]] | None = None,
 ) -> int:
     """Start everything, block until Ctrl-C/SIGTERM or a fatal crash, stop NATS last."""
-    settings.storage_path.mkdir(parents=True, exist_ok=True)
+    lock = lock_storage(settings.storage_path)  # held until this process exits
+    check_ports(stack_ports(settings))
     stack_nats = start_nats(settings)
     env = {"OLLAMA_PERFORMANCE_STORAGE_PATH": str(settings.storage_path), **(extra_env or {})}
     specs = service_specs(stack_nats, env)
     if extra_processes is not None:
         specs += extra_processes(stack_nats.url)
-    supervisor = Supervisor(specs, max_restarts=settings.max_restarts)
+    dependencies = [] if stack_nats.server is None else [nats_dependency(stack_nats.server)]
+    supervisor = Supervisor(
+        specs,
+        max_restarts=settings.max_restarts,
+        report=lambda line: print(line, flush=True),
+        dependencies=dependencies,
+    )
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     exit_code = 0
     try:
         supervisor.start()
-        ready = wait_for_port(
-            settings.gateway_host, settings.gateway_port, READY_TIMEOUT_SECONDS
-        ) and wait_for_port(settings.proxy_host, settings.proxy_port, READY_TIMEOUT_SECONDS)
+        gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
+        ready = wait_for_gateway(gateway, READY_TIMEOUT_SECONDS) and wait_for_port(
+            settings.proxy_host, settings.proxy_port, READY_TIMEOUT_SECONDS
+        )
         if ready:
             print(banner(settings, stack_nats, ollama_url), flush=True)
         else:
-            print("ollamon: gateway or proxy did not open its port in time", flush=True)
+            print(
+                f"ollamon: the gateway ({gateway}) or the proxy did not answer as ollamon's "
+                f"within {READY_TIMEOUT_SECONDS:.0f}s",
+                flush=True,
+            )
         supervisor.watch()
         print("ollamon: stopping", flush=True)
     except StackFailedError:
         exit_code = 1
     finally:
-        supervisor.stop()
+        supervisor.stop()  # the services, then NATS
         if stack_nats.server is not None:
-            stack_nats.server.stop()
+            stack_nats.server.stop()  # if it was never handed to the supervisor
     print("ollamon: stopped", flush=True)
+    lock.close()
     return exit_code

@@ -2,7 +2,8 @@
 
 The supervisor is deliberately synchronous: it only watches child processes. Children run
 in their own session so a terminal's Ctrl-C reaches the supervisor alone, which then stops
-them in order (NATS last, by the caller); on Linux each child also gets SIGTERM if the
+them in order: the services in reverse, then what they depend on (the embedded NATS server,
+watched and restarted like a service); on Linux each child also gets SIGTERM if the
 supervisor itself dies, so nothing is left half-running.
 """
 
@@ -40,11 +41,23 @@ class _Running:
     restarts: deque[float] = field(default_factory=deque)
 
 
+@dataclass
+class Dependency:
+    """A process the services need (the embedded NATS server), run by its own object: watched
+    with the services' crash budget, restarted first, stopped last."""
+
+    name: str
+    exit_code: Callable[[], int | None]
+    restart: Callable[[], None]
+    stop: Callable[[], None]
+    restarts: deque[float] = field(default_factory=deque)
+
+
 class StackFailedError(Exception):
     """A service kept crashing; the stack was stopped."""
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def die_with_parent() -> None:  # pragma: no cover - runs in the child
     libc_name = ctypes.util.find_library("c")
     if libc_name and sys.platform.startswith("linux"):
         ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -59,8 +72,10 @@ class Supervisor:
         *,
         max_restarts: int = 5,
         report: Callable[[str], None] = print,
+        dependencies: list[Dependency] | None = None,
     ) -> None:
         self.specs = specs
+        self.dependencies = dependencies or []
         self.max_restarts = max_restarts
         self.report = report
         self.running: dict[str, _Running] = {}
@@ -72,7 +87,7 @@ class Supervisor:
             spec.argv,
             env=env,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
         )
 
     def start(self) -> None:
@@ -87,6 +102,10 @@ class Supervisor:
     def watch(self, poll_seconds: float = 0.25) -> None:
         """Block until a stop is requested; restart crashed services or raise StackFailedError."""
         while not self._stop_requested:
+            for dependency in self.dependencies:
+                code = dependency.exit_code()
+                if code is not None and not self._stop_requested:
+                    self._restart_dependency(dependency, code)
             for name, running in self.running.items():
                 code = running.process.poll()
                 if code is None or self._stop_requested:
@@ -94,25 +113,45 @@ class Supervisor:
                 self._restart_or_fail(name, running, code)
             time.sleep(poll_seconds)
 
-    def _restart_or_fail(self, name: str, running: _Running, code: int) -> None:
+    def _count_crash(self, name: str, restarts: deque[float], code: int) -> None:
+        """Record a crash within the budget and report it, or raise StackFailedError."""
         now = time.monotonic()
-        while running.restarts and now - running.restarts[0] > RESTART_WINDOW_SECONDS:
-            running.restarts.popleft()
-        if len(running.restarts) >= self.max_restarts:
+        while restarts and now - restarts[0] > RESTART_WINDOW_SECONDS:
+            restarts.popleft()
+        if len(restarts) >= self.max_restarts:
             message = (
-                f"service {name} exited with code {code} and crashed {len(running.restarts) + 1} "
+                f"service {name} exited with code {code} and crashed {len(restarts) + 1} "
                 f"times within {RESTART_WINDOW_SECONDS:.0f}s; stopping the stack"
             )
             self.report(message)
             raise StackFailedError(message)
-        running.restarts.append(now)
+        restarts.append(now)
         self.report(
             f"service {name} exited with code {code}; restarting "
-            f"({len(running.restarts)}/{self.max_restarts} in the last minute)"
+            f"({len(restarts)}/{self.max_restarts} in the last minute)"
         )
+
+    def _restart_or_fail(self, name: str, running: _Running, code: int) -> None:
+        self._count_crash(name, running.restarts, code)
         running.process = self._spawn(running.spec)
 
+    def _restart_dependency(self, dependency: Dependency, code: int) -> None:
+        self._count_crash(dependency.name, dependency.restarts, code)
+        try:
+            dependency.restart()
+        except Exception as error:  # counted as the next crash on the next poll
+            self.report(f"service {dependency.name} did not start again: {error}")
+
     def stop(self, timeout_seconds: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Stop the services, then the dependencies (NATS last)."""
+        self.stop_services(timeout_seconds)
+        if self.running and self.dependencies:
+            self.report("ollamon: services stopped")
+        for dependency in reversed(self.dependencies):
+            dependency.stop()
+            self.report(f"ollamon: {dependency.name} stopped")
+
+    def stop_services(self, timeout_seconds: float = STOP_TIMEOUT_SECONDS) -> None:
         """SIGTERM every service in reverse order, wait, then SIGKILL what is left."""
         for running in reversed(list(self.running.values())):
             if running.process.poll() is None:

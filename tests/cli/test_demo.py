@@ -1,4 +1,5 @@
-"""`ollamon demo`: the stack, the emulator and traffic come up together and data flows."""
+"""`ollamon demo`: the stack, the emulator and traffic come up together and data flows, into
+the demo's own data folder."""
 
 from __future__ import annotations
 
@@ -44,3 +45,7 @@ async def test_the_demo_sends_traffic_for_several_models_through_the_proxy(
     finally:
         await asyncio.to_thread(stop_stack, stack)
     assert stack.process.returncode == 0
+    data = tmp_path / "data"
+    assert f"data in {data / 'demo'}" in stack.text()
+    databases = await asyncio.to_thread(lambda: sorted(data.rglob("ollamon.db")))
+    assert databases == [data / "demo" / "ollamon.db"], "the demo keeps its own database"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ollamon_cli.supervisor import ServiceSpec, StackFailedError, Supervisor
+from ollamon_cli.supervisor import Dependency, ServiceSpec, StackFailedError, Supervisor
 
 
 def sleeper(name: str) -> ServiceSpec:
@@ -74,3 +75,56 @@ def test_stop_terminates_every_service() -> None:
     supervisor.stop(timeout_seconds=5)
     codes = [r.process.returncode for r in supervisor.running.values()]
     assert all(code is not None for code in codes)
+
+
+class SleeperDependency:
+    """A process the services depend on, run by its own object (as NatsServer is)."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+        self.process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+    def exit_code(self) -> int | None:
+        return self.process.poll()
+
+    def restart(self) -> None:
+        self.events.append("restarted")
+        self.process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+    def stop(self) -> None:
+        self.events.append("dependency stopped")
+        self.process.terminate()
+        self.process.wait(5)
+
+
+def test_a_dead_dependency_is_restarted_and_stopped_after_every_service() -> None:
+    events: list[str] = []
+    nats = SleeperDependency(events)
+    supervisor = Supervisor(
+        [sleeper("a"), sleeper("b")],
+        report=events.append,
+        dependencies=[Dependency("nats-server", nats.exit_code, nats.restart, nats.stop)],
+    )
+    supervisor.start()
+    watcher = threading.Thread(target=supervisor.watch, kwargs={"poll_seconds": 0.05})
+    watcher.start()
+    try:
+        nats.process.kill()
+        deadline = time.monotonic() + 10
+        while "restarted" not in events and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "service nats-server exited with code -9; restarting (1/5 in the last minute)" in (
+            events
+        )
+        assert nats.process.poll() is None
+    finally:
+        supervisor.request_stop()
+        watcher.join(5)
+        supervisor.stop()
+    services = [r.process for r in supervisor.running.values()]
+    assert all(process.returncode is not None for process in services)
+    assert events[-3:] == [
+        "ollamon: services stopped",
+        "dependency stopped",
+        "ollamon: nats-server stopped",
+    ]

@@ -118,6 +118,28 @@ def launch(
     return stack
 
 
+def run_until_exit(
+    command: tuple[str, ...],
+    storage_path: Path,
+    ollama_url: str,
+    extra: dict[str, str] | None = None,
+    timeout_seconds: float = 60.0,
+) -> tuple[int, str]:
+    """Run `ollamon <command>` on free ports (or those in `extra`) to its end, for commands
+    that refuse to start; returns (exit code, everything it printed)."""
+    env, _ = stack_environment(storage_path, ollama_url, **(extra or {}))
+    finished = subprocess.run(
+        [sys.executable, "-m", "ollamon_cli.main", *command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout_seconds,
+        check=False,
+    )
+    return finished.returncode, finished.stdout
+
+
 def stop_stack(stack: RunningStack, timeout_seconds: float = 30.0) -> int:
     """SIGTERM `ollamon up` and wait for it; returns its exit code."""
     if stack.process.poll() is None:
