@@ -98,6 +98,7 @@ def launch(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        process_group=0,  # its own group, as in a terminal: a test may signal the group
     )
     stack = RunningStack(
         process, urls["gateway"], urls["proxy"], urls["nats"], storage_path=storage_path
