@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from typing import Self
 
 CLOSE_TIMEOUT_SECONDS = 30.0
 
@@ -73,19 +74,17 @@ async def huge_head(url: str, header_bytes: int, path: str = "/api/version") -> 
     return ending
 
 
-class Slowloris:
-    """Sends a request head one byte at a time, every `pause_seconds`, until the server
-    closes the connection or `stop()`."""
+class _BackgroundClient:
+    """A hostile client run as a background task: `start()` it, then `cut()` waits for the
+    server to end it and `stop()` gives up; `_run` is what it does."""
 
-    def __init__(self, url: str, pause_seconds: float = 0.05) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
-        self.pause_seconds = pause_seconds
         self.ending = Ending()
-        self.connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> Slowloris:
-        """Connect and begin sending, in the background."""
+    def start(self) -> Self:
+        """Connect and begin misbehaving, in the background."""
         self._task = asyncio.create_task(self._run())
         return self
 
@@ -100,6 +99,19 @@ class Slowloris:
         """Give up (the test is over)."""
         if self._task is not None:
             self._task.cancel()
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+class Slowloris(_BackgroundClient):
+    """Sends a request head one byte at a time, every `pause_seconds`, until the server
+    closes the connection or `stop()`."""
+
+    def __init__(self, url: str, pause_seconds: float = 0.05) -> None:
+        super().__init__(url)
+        self.pause_seconds = pause_seconds
+        self.connected = asyncio.Event()
 
     async def _run(self) -> None:
         reader, writer = await asyncio.open_connection(*host_and_port(self.url))
@@ -123,35 +135,16 @@ class Slowloris:
             writer.close()
 
 
-class StalledBody:
+class StalledBody(_BackgroundClient):
     """Sends a request head announcing `content_length` bytes and `first` of them, then
     nothing: it waits for the server to close the connection."""
 
     def __init__(self, url: str, path: str, content_length: int, first: bytes) -> None:
-        self.url = url
+        super().__init__(url)
         self.path = path
         self.content_length = content_length
         self.first = first
-        self.ending = Ending()
         self.sent = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> StalledBody:
-        """Connect and send the head and `first`, in the background."""
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def cut(self, timeout: float = CLOSE_TIMEOUT_SECONDS) -> Ending:
-        """Wait until the server closed the connection; how it did."""
-        assert self._task is not None
-        async with asyncio.timeout(timeout):
-            await asyncio.shield(self._task)
-        return self.ending
-
-    def stop(self) -> None:
-        """Give up (the test is over)."""
-        if self._task is not None:
-            self._task.cancel()
 
     async def _run(self) -> None:
         reader, writer = await asyncio.open_connection(*host_and_port(self.url))

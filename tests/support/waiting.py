@@ -11,15 +11,18 @@ async def wait_for(
     condition: Callable[[], object], timeout: float = 5.0, message: str = "condition"
 ) -> None:
     """Poll `condition` until truthy; fail with `message` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{message} not met within {timeout}s")
-        await asyncio.sleep(0.01)
+
+    async def check() -> object:
+        return condition()
+
+    await wait_for_async(check, timeout, message, pause_seconds=0.01)
 
 
 async def wait_for_async(
-    condition: Callable[[], Awaitable[object]], timeout: float = 5.0, message: str = "condition"
+    condition: Callable[[], Awaitable[object]],
+    timeout: float = 5.0,
+    message: str = "condition",
+    pause_seconds: float = 0.05,
 ) -> object:
     """Like wait_for with an async condition; returns its first truthy result."""
     deadline = time.monotonic() + timeout
@@ -29,7 +32,7 @@ async def wait_for_async(
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"{message} not met within {timeout}s")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(pause_seconds)
 
 
 async def collect(target: list[object], event: object, _msg: object = None) -> None:

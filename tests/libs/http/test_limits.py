@@ -8,15 +8,15 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, MutableMapping
+from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 
 from ollamon_http import HttpLimits, RefusalLog, limited_protocol
+from tests.support.asgi import Receive, Scope, Send, read_body_size
 from tests.support.hostile_clients import (
     Slowloris,
     StalledBody,
@@ -25,8 +25,6 @@ from tests.support.hostile_clients import (
     status_of,
 )
 from tests.support.waiting import wait_for
-
-Message = MutableMapping[str, Any]
 
 LIMITS = HttpLimits(
     max_header_bytes=8 * 1024,
@@ -48,26 +46,16 @@ class Recorder:
     disconnects: int = 0
     bodies: list[int] = field(default_factory=list)
 
-    async def __call__(
-        self,
-        scope: MutableMapping[str, Any],
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         self.requests += 1
         if self.read_after:
             await asyncio.sleep(self.read_after)
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                self.disconnects += 1
-                return
-            size += len(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
+        size, ended = await read_body_size(receive)
+        if not ended:
+            self.disconnects += 1
+            return
         self.bodies.append(size)
         if self.hold:
             await self.release.wait()

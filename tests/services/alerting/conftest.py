@@ -1,10 +1,14 @@
-"""Fixtures of the alerting tests: a fake clock and settings with short timings."""
+"""Fixtures of the alerting tests: a fake clock, settings with short timings and a plain
+NATS client (what any user would connect with)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import nats
 import pytest
+from nats.aio.client import Client as NatsClient
 
 from ollamon_alerting.lifecycle import AlertTracker, LifecycleTiming
 from ollamon_alerting.settings import AlertingSettings
@@ -57,3 +61,12 @@ def make_settings(**overrides: object) -> AlertingSettings:
     """Settings for tests: defaults unless overridden, nothing read from the environment."""
     values: dict[str, object] = {"host_label": "test-host"} | overrides
     return AlertingSettings.model_validate(values)
+
+
+@pytest.fixture
+async def plain_client(clean_nats_url: str) -> AsyncIterator[NatsClient]:
+    nc = await nats.connect(clean_nats_url)
+    try:
+        yield nc
+    finally:
+        await nc.drain()

@@ -5,11 +5,8 @@ bucket, and nothing bad is there after a restart (real nats-server, real KV buck
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import nats
-import pytest
 from nats.aio.client import Client as NatsClient
 
 from ollamon_alerting.rules import RuleName, thresholds_from_settings
@@ -64,15 +61,6 @@ def malformed_silences() -> list[bytes]:
 def forged_silences() -> list[bytes]:
     # A timestamp set far ahead passes the event's own check; alerting's clock refuses it.
     return [silence_body("forged", timedelta(days=400), timedelta(days=399))]
-
-
-@pytest.fixture
-async def plain_client(clean_nats_url: str) -> AsyncIterator[NatsClient]:
-    nc = await nats.connect(clean_nats_url)
-    try:
-        yield nc
-    finally:
-        await nc.drain()
 
 
 async def bucket_keys(nc: NatsClient) -> list[str]:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -38,15 +37,6 @@ class AlertInbox:
             for alert in self.alerts
             if alert_type is None or alert["alert_type"] == alert_type
         ]
-
-
-@pytest.fixture
-async def plain_client(clean_nats_url: str) -> AsyncIterator[NatsClient]:
-    nc = await nats.connect(clean_nats_url)
-    try:
-        yield nc
-    finally:
-        await nc.drain()
 
 
 @pytest.fixture

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import nats
 import pytest
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from ollamon_alerting.engine import AlertEngine
@@ -18,12 +17,8 @@ from tests.services.alerting.factories import request
 
 
 @pytest.fixture
-async def js(clean_nats_url: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(clean_nats_url)
-    try:
-        yield nc.jetstream()
-    finally:
-        await nc.drain()
+def js(plain_client: NatsClient) -> JetStreamContext:
+    return plain_client.jetstream()
 
 
 async def persist(engine: AlertEngine, store: AlertStateStore) -> None:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
 
-Message = MutableMapping[str, Any]
+from tests.support.asgi import Receive, Scope, Send, read_body_size
 
 GZIPPED_TEXT = b"the same bytes, compressed" * 20
 
@@ -42,12 +40,7 @@ class EchoUpstream:
         """Every value of header `name` in the `index`th request seen."""
         return [value for key, value in self.seen[index].headers if key == name]
 
-    async def __call__(
-        self,
-        scope: MutableMapping[str, Any],
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         seen = Seen(
@@ -58,14 +51,9 @@ class EchoUpstream:
             scope["client"][1],
         )
         self.seen.append(seen)
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            seen.body_size += len(message.get("body", b""))
-            if not message.get("more_body", False):
-                seen.body_complete = True
-                break
+        seen.body_size, seen.body_complete = await read_body_size(receive)
+        if not seen.body_complete:
+            return
         path = scope["path"]
         if path == "/hang":  # until the proxy gives up and drops the connection
             while (await receive())["type"] != "http.disconnect":

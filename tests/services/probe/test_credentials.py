@@ -5,77 +5,44 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import openai
 import pytest
 
-from ollamon_core.events import Event, HealthCheckRequest, OllamaHealth, OllamaModelMetrics
+from ollamon_core.events import HealthCheckRequest, OllamaHealth, OllamaModelMetrics
 from ollamon_probe.hosts import host_labels
-from ollamon_probe.proxy import ProxyApp, create_proxy_app
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import serving
 from ollamon_probe.settings import ProbeSettings
-from ollamon_probe.upstream import create_proxy_pool
 from ollamon_probe.watcher import Watcher
 from tests.services.probe.echo_upstream import EchoUpstream
+from tests.services.probe.sinks import FrontedProxy, Keep, proxy_in_front_of, sink_proxy
+from tests.support.asgi import Receive, Scope, Send
 
 PASSWORD = "s3cret-pw"
 BASIC = b"Basic " + base64.b64encode(f"admin:{PASSWORD}".encode())
 READ_TIMEOUT_SECONDS = 0.3
-Message = MutableMapping[str, Any]
 
 
 def with_credentials(url: str) -> str:
     return url.replace("http://", f"http://admin:{PASSWORD}@", 1)
 
 
-@dataclass
-class Keep:
-    """An event sink that keeps what it gets."""
-
-    events: list[Event] = field(default_factory=list)
-
-    def emit(self, event: Event) -> bool:
-        self.events.append(event)
-        return True
-
-
-@dataclass
-class CredentialProxy:
-    """A proxy configured with `http://admin:<password>@<echo upstream>`."""
-
-    url: str
-    app: ProxyApp
-    upstream: EchoUpstream
-    upstream_url: str
-    sink: Keep
+CredentialProxy = FrontedProxy[EchoUpstream]
+"""A proxy configured with `http://admin:<password>@<echo upstream>`."""
 
 
 @pytest.fixture
 async def credential_proxy() -> AsyncIterator[CredentialProxy]:
-    upstream = EchoUpstream()
-    async with serving(upstream, "127.0.0.1", 0) as upstream_url:
-        settings = ProbeSettings(
-            ollama_urls=[with_credentials(upstream_url)],
-            host_label="test-host",
-            upstream_timeout_seconds=READ_TIMEOUT_SECONDS,
-        )
-        sink = Keep()
-        async with create_proxy_pool(settings) as upstream_pool:
-            app = create_proxy_app(settings, sink, upstream_pool, ResidencyBook())
-            async with serving(app, "127.0.0.1", 0) as url:
-                yield CredentialProxy(url, app, upstream, upstream_url, sink)
+    async with proxy_in_front_of(
+        EchoUpstream(), with_credentials, upstream_timeout_seconds=READ_TIMEOUT_SECONDS
+    ) as proxy:
+        yield proxy
 
 
-async def refusing_ollama(
-    scope: MutableMapping[str, Any],
-    receive: Callable[[], Awaitable[Message]],
-    send: Callable[[Message], Awaitable[None]],
-) -> None:
+async def refusing_ollama(scope: Scope, receive: Receive, send: Send) -> None:
     """An Ollama behind an auth proxy that refuses every request with 401."""
     if scope["type"] != "http":
         return
@@ -128,17 +95,14 @@ async def test_a_502_on_the_openai_api_is_openai_shaped_without_the_password(
     openai_client: openai.AsyncOpenAI,
 ) -> None:
     settings = ProbeSettings(ollama_urls=[f"http://admin:{PASSWORD}@127.0.0.1:9"])
-    sink = Keep()
-    async with create_proxy_pool(settings) as upstream_pool:
-        app = create_proxy_app(settings, sink, upstream_pool, ResidencyBook())
-        async with serving(app, "127.0.0.1", 0) as url:
-            async with httpx.AsyncClient(base_url=url) as http:
-                reply = await http.post("/v1/chat/completions", json={"model": "m1"})
-            openai_client.base_url = f"{url}/v1/"
-            with pytest.raises(openai.APIStatusError) as raised:
-                await openai_client.chat.completions.create(
-                    model="m1", messages=[{"role": "user", "content": "x"}]
-                )
+    async with sink_proxy(settings) as proxy:
+        async with httpx.AsyncClient(base_url=proxy.url) as http:
+            reply = await http.post("/v1/chat/completions", json={"model": "m1"})
+        openai_client.base_url = f"{proxy.url}/v1/"
+        with pytest.raises(openai.APIStatusError) as raised:
+            await openai_client.chat.completions.create(
+                model="m1", messages=[{"role": "user", "content": "x"}]
+            )
     assert reply.status_code == 502
     assert PASSWORD not in reply.text
     error = reply.json()["error"]
@@ -148,8 +112,8 @@ async def test_a_502_on_the_openai_api_is_openai_shaped_without_the_password(
     assert (error["type"], error["param"], error["code"]) == ("api_error", None, None)
     assert (raised.value.status_code, raised.value.type) == (502, "api_error")
     assert "could not reach Ollama at http://127.0.0.1:9" in raised.value.message
-    assert all(PASSWORD not in event.model_dump_json() for event in sink.events)
-    assert len(sink.events) == 2
+    assert all(PASSWORD not in event.model_dump_json() for event in proxy.sink.events)
+    assert len(proxy.sink.events) == 2
 
 
 async def test_the_watcher_polls_with_basic_auth_and_publishes_the_redacted_url() -> None:

@@ -6,46 +6,29 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 
 import httpx
 import psutil
 import pytest
 
 from ollamon_cli.nats_server import free_port
-from ollamon_core.events import Event, OllamaModelMetrics
-from ollamon_probe.proxy import ProxyApp, create_proxy_app
-from ollamon_probe.residency import ResidencyBook
-from ollamon_probe.server import proxy_limits, serving
-from ollamon_probe.settings import ProbeSettings
-from ollamon_probe.upstream import create_proxy_pool
+from ollamon_core.events import OllamaModelMetrics
 from tests.services.probe.conftest import Emulated
 from tests.services.probe.echo_upstream import EchoUpstream
+from tests.services.probe.sinks import FrontedProxy, Upstream, proxy_in_front_of
 from tests.services.probe.test_probe_process import wait_until_listening
+from tests.support.asgi import Receive, Scope, Send, read_body_size
 from tests.support.hostile_clients import StalledBody, huge_head
 from tests.support.waiting import wait_for
 
-Message = MutableMapping[str, Any]
-
 BODY_IDLE_SECONDS = 0.5
 HUNDRED_MB = 100 * 1024 * 1024
-
-
-@dataclass
-class Keep:
-    """An event sink that keeps what it gets."""
-
-    events: list[Event] = field(default_factory=list)
-
-    def emit(self, event: Event) -> bool:
-        self.events.append(event)
-        return True
 
 
 @dataclass
@@ -56,48 +39,21 @@ class WaitingOllama:
     begun: int = 0
     dropped: int = 0
 
-    async def __call__(
-        self,
-        scope: MutableMapping[str, Any],
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         self.begun += 1
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                self.dropped += 1
-                return
-            if not message.get("more_body", False):
-                break
+        _, ended = await read_body_size(receive)
+        if not ended:
+            self.dropped += 1
+            return
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
 
 
-@dataclass
-class LimitedProxy:
-    url: str
-    app: ProxyApp
-    sink: Keep
-
-
-@contextlib.asynccontextmanager
-async def limited_proxy(upstream: Any) -> AsyncIterator[LimitedProxy]:
-    async with serving(upstream, "127.0.0.1", 0) as upstream_url:
-        settings = ProbeSettings(
-            ollama_urls=[upstream_url],
-            host_label="test-host",
-            proxy_body_idle_timeout_seconds=BODY_IDLE_SECONDS,
-        )
-        sink = Keep()
-        async with create_proxy_pool(settings) as pool:
-            app = create_proxy_app(settings, sink, pool, ResidencyBook())
-            async with serving(
-                app, "127.0.0.1", 0, proxy_limits(settings), counters=app.counters
-            ) as url:
-                yield LimitedProxy(url, app, sink)
+def limited_proxy(upstream: Upstream) -> AbstractAsyncContextManager[FrontedProxy[Upstream]]:
+    """The proxy in front of `upstream`, cutting bodies stalled for `BODY_IDLE_SECONDS`."""
+    return proxy_in_front_of(upstream, proxy_body_idle_timeout_seconds=BODY_IDLE_SECONDS)
 
 
 async def test_a_stalled_body_is_cut_and_its_request_to_ollama_dropped() -> None:

@@ -6,59 +6,29 @@ import asyncio
 import gzip
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 
-from ollamon_core.events import Event, OllamaModelMetrics
-from ollamon_probe.proxy import ProxyApp, create_proxy_app
-from ollamon_probe.residency import ResidencyBook
-from ollamon_probe.server import serving
-from ollamon_probe.settings import ProbeSettings
-from ollamon_probe.upstream import create_proxy_pool
+from ollamon_core.events import OllamaModelMetrics
 from tests.services.probe.echo_upstream import GZIPPED_TEXT, EchoUpstream
+from tests.services.probe.sinks import FrontedProxy, proxy_in_front_of
 from tests.support.waiting import wait_for
 
 READ_TIMEOUT_SECONDS = 0.3
 
 
-@dataclass
-class Keep:
-    """An event sink that keeps what it gets."""
-
-    events: list[Event] = field(default_factory=list)
-
-    def emit(self, event: Event) -> bool:
-        self.events.append(event)
-        return True
-
-
-@dataclass
-class EchoProxy:
-    """A proxy in front of the echo upstream."""
-
-    url: str
-    app: ProxyApp
-    upstream: EchoUpstream
-    sink: Keep
+EchoProxy = FrontedProxy[EchoUpstream]
+"""A proxy in front of the echo upstream."""
 
 
 @pytest.fixture
 async def echo_proxy() -> AsyncIterator[EchoProxy]:
-    upstream = EchoUpstream()
-    async with serving(upstream, "127.0.0.1", 0) as upstream_url:
-        settings = ProbeSettings(
-            ollama_urls=[upstream_url],
-            host_label="test-host",
-            upstream_timeout_seconds=READ_TIMEOUT_SECONDS,
-        )
-        sink = Keep()
-        async with create_proxy_pool(settings) as upstream_pool:
-            app = create_proxy_app(settings, sink, upstream_pool, ResidencyBook())
-            async with serving(app, "127.0.0.1", 0) as url:
-                yield EchoProxy(url, app, upstream, sink)
+    async with proxy_in_front_of(
+        EchoUpstream(), upstream_timeout_seconds=READ_TIMEOUT_SECONDS
+    ) as proxy:
+        yield proxy
 
 
 async def raw_request(url: str, request: bytes) -> bytes:
