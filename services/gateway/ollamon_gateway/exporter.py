@@ -8,6 +8,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from ollamon_core.events import (
     AlertState,
     Event,
+    Heartbeat,
     ModelScore,
     OllamaHealth,
     OllamaModelMetrics,
@@ -82,6 +83,32 @@ class MetricsExporter:
             "Stream frames dropped for slow clients",
             registry=registry,
         )
+        service_labels = ("service", "host")
+        # From the heartbeats of the services with a disk spool (probe, collector): what
+        # waits there while NATS does not acknowledge it (a `telemetry_backlog` alert fires
+        # on the same figures).
+        self.spool = {
+            counter: Gauge(name, text, service_labels, registry=registry)
+            for counter, name, text in (
+                ("spool_events", "ollamon_spool_events", "Events waiting in the disk spool"),
+                ("spool_bytes", "ollamon_spool_bytes", "Size of the disk spool's events"),
+                (
+                    "spool_oldest_age_seconds",
+                    "ollamon_spool_oldest_age_seconds",
+                    "Age of the oldest event in the disk spool (0 when empty)",
+                ),
+                (
+                    "spool_dropped",
+                    "ollamon_spool_dropped_events",
+                    "Events the full spool dropped since the service started",
+                ),
+                (
+                    "spool_dropped_requests",
+                    "ollamon_spool_dropped_requests",
+                    "Request events among them",
+                ),
+            )
+        }
         self._firing: dict[str, Severity] = {}
         for severity in Severity:
             self.alerts_firing.labels(severity.value).set(0)
@@ -100,6 +127,15 @@ class MetricsExporter:
             case OllamaHealth():
                 url = redact_url(event.ollama_url)  # a label is kept for good: never a secret
                 self.ollama_up.labels(url).set(1 if event.up else 0)
+            case Heartbeat():
+                self._observe_heartbeat(event)
+
+    def _observe_heartbeat(self, heartbeat: Heartbeat) -> None:
+        if "spool_events" not in heartbeat.counters:
+            return  # a service without a spool
+        labels = (heartbeat.service.value, heartbeat.host)
+        for counter, gauge in self.spool.items():
+            gauge.labels(*labels).set(heartbeat.counters.get(counter, 0.0))
 
     def _observe_request(self, event: OllamaModelMetrics) -> None:
         labels = (event.model_name, event.host)

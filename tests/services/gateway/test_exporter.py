@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from ollamon_core.events import AlertState, ModelScore, OllamaModelMetrics
+from ollamon_core.events import (
+    AlertState,
+    Heartbeat,
+    ModelScore,
+    OllamaModelMetrics,
+    ServiceName,
+    utc_now,
+)
 from ollamon_gateway.exporter import MetricsExporter
 from tests.services.gateway.stubs import MODEL_WITH_NAMESPACE, firing_alert, system_sample
 
@@ -85,3 +92,33 @@ def test_each_exporter_has_its_own_registry() -> None:
     first, second = MetricsExporter(), MetricsExporter()
     first.observe(ModelScore(host="h", model_name="only-in-first", score=1))
     assert "only-in-first" not in render(second)
+
+
+def heartbeat(service: ServiceName, counters: dict[str, float]) -> Heartbeat:
+    return Heartbeat(
+        host="h", service=service, version="1", pid=1, started_at=utc_now(), counters=counters
+    )
+
+
+def test_the_spool_figures_of_each_service_follow_its_heartbeats() -> None:
+    exporter = MetricsExporter()
+    counters = {
+        "spool_events": 12.0,
+        "spool_bytes": 9000.0,
+        "spool_oldest_age_seconds": 41.5,
+        "spool_dropped": 3.0,
+        "spool_dropped_requests": 1.0,
+    }
+    exporter.observe(heartbeat(ServiceName.PROBE, counters))
+    exporter.observe(heartbeat(ServiceName.STORAGE, {"published": 1}))
+    text = render(exporter)
+    labels = '{host="h",service="probe"}'
+    assert sample_value(text, f"ollamon_spool_events{labels}") == 12
+    assert sample_value(text, f"ollamon_spool_bytes{labels}") == 9000
+    assert sample_value(text, f"ollamon_spool_oldest_age_seconds{labels}") == 41.5
+    assert sample_value(text, f"ollamon_spool_dropped_events{labels}") == 3
+    assert sample_value(text, f"ollamon_spool_dropped_requests{labels}") == 1
+    assert 'service="storage"' not in text  # no spool, no series
+    drained = {**counters, "spool_events": 0.0, "spool_oldest_age_seconds": 0.0}
+    exporter.observe(heartbeat(ServiceName.PROBE, drained))
+    assert sample_value(render(exporter), f"ollamon_spool_events{labels}") == 0
