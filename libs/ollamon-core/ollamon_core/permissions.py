@@ -136,6 +136,7 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             subjects.REQUESTS_ALL,
             subjects.SYSTEM,
             subjects.OLLAMA_ALL,
+            subjects.HEARTBEAT_ALL,  # the spools' backlog (`telemetry_backlog`)
             subjects.CONTROL_THRESHOLD,
             subjects.CONTROL_SILENCE,
         ),

@@ -31,6 +31,7 @@ from ollamon_alerting.settings import AlertingSettings
 from ollamon_alerting.silences import SilenceBook, SilenceRejectedError
 from ollamon_alerting.windows import RequestSample, RequestWindow, WindowStats
 from ollamon_core.events import (
+    Heartbeat,
     ModelLifecycleEvent,
     ModelScore,
     OllamaHealth,
@@ -67,6 +68,7 @@ class AlertEngine:
         self.baselines = BaselineBook(settings.baseline_min_samples)
         self.windows: dict[WindowKey, RequestWindow] = {}
         self.loaded: dict[str, dict[str, float]] = {}  # host -> model -> percent offloaded
+        self.backlogs: dict[str, obs.SpoolBacklog] = {}  # host -> service -> spool figures
 
     # Events ----------------------------------------------------------------------------
 
@@ -105,6 +107,15 @@ class AlertEngine:
     ) -> list[OllamaPerformanceAlert]:
         """A model loaded, unloaded or evicted: its offload share."""
         return self._apply([obs.lifecycle_observation(event)], now)
+
+    def on_heartbeat(self, event: Heartbeat, now: datetime) -> list[OllamaPerformanceAlert]:
+        """A service's heartbeat: the age of what waits in its disk spool (probe, collector)."""
+        figures = obs.spool_figures(event)
+        if figures is None:
+            return []
+        backlog = self.backlogs.setdefault(event.host, {})
+        backlog[event.service.value] = figures
+        return self._apply([obs.backlog_observation(event.host, backlog)], now)
 
     def tick(self, now: datetime) -> list[OllamaPerformanceAlert]:
         """Advance time: slide the windows, fire, resolve, repeat, expire silences."""

@@ -12,6 +12,7 @@ from ollamon_alerting.baselines import drop_percent
 from ollamon_alerting.rules import RuleName
 from ollamon_alerting.windows import WindowStats, context_utilization_percent
 from ollamon_core.events import (
+    Heartbeat,
     LifecycleChange,
     ModelLifecycleEvent,
     OllamaHealth,
@@ -138,3 +139,26 @@ def lifecycle_observation(event: ModelLifecycleEvent) -> Observation:
     else:
         percent = 0.0
     return Observation(RuleName.PARTIAL_OFFLOAD, event.host, event.model_name, percent)
+
+
+SpoolBacklog = dict[str, tuple[float, float]]  # service -> (oldest event's age s, events)
+
+
+def backlog_observation(host: str, backlog: SpoolBacklog) -> Observation:
+    """The age of the oldest event waiting in any spool of the host's services (0 when all
+    are empty), with each waiting service named in the detail."""
+    waiting = {service: figures for service, figures in sorted(backlog.items()) if figures[1]}
+    age = max((figures[0] for figures in waiting.values()), default=0.0)
+    detail = ", ".join(
+        f"{service}: {events:.0f} events, oldest {oldest:.0f} s"
+        for service, (oldest, events) in waiting.items()
+    )
+    return Observation(RuleName.TELEMETRY_BACKLOG, host, None, age, detail)
+
+
+def spool_figures(heartbeat: Heartbeat) -> tuple[float, float] | None:
+    """(oldest event's age, events) of a heartbeat's spool; None for a service without one."""
+    counters = heartbeat.counters
+    if "spool_events" not in counters:
+        return None
+    return counters.get("spool_oldest_age_seconds", 0.0), counters["spool_events"]

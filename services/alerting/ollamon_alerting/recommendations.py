@@ -78,6 +78,12 @@ REGRESSION = Recommendation(
     "Ollama versions, and GPU clocks (thermal throttling)",
     reason="the model generates slower than its own baseline",
 )
+BACKLOG = Recommendation(
+    setting="OLLAMON_NATS_URL",
+    action="Check that NATS runs and accepts the service's events (the service's log); "
+    "the spool replays them once it does, and holds up to OLLAMON_SPOOL_MAX_BYTES",
+    reason="events wait on disk because NATS does not acknowledge them",
+)
 
 _FIXED: dict[RuleName, Recommendation] = {
     RuleName.MODEL_LOAD: KEEP_ALIVE,
@@ -89,6 +95,7 @@ _FIXED: dict[RuleName, Recommendation] = {
     RuleName.OLLAMA_UNREACHABLE: UNREACHABLE,
     RuleName.PARTIAL_OFFLOAD: OFFLOAD,
     RuleName.TOKENS_PER_SECOND_REGRESSION: REGRESSION,
+    RuleName.TELEMETRY_BACKLOG: BACKLOG,
 }
 
 

@@ -31,6 +31,7 @@ class RuleName(StrEnum):
     PARTIAL_OFFLOAD = "partial_offload"
     TTFT_P95 = "ttft_p95"
     TOKENS_PER_SECOND_REGRESSION = "tokens_per_second_regression"
+    TELEMETRY_BACKLOG = "telemetry_backlog"
 
 
 class Scale(StrEnum):
@@ -106,6 +107,13 @@ RULE_SPECS: dict[RuleName, RuleSpec] = {
             Scale.PERCENT,
             "% below baseline",
             "tokens/s below the model's baseline",
+        ),
+        RuleSpec(
+            RuleName.TELEMETRY_BACKLOG,
+            "telemetry_backlog_seconds",
+            Scale.RATIO,
+            "s",
+            "telemetry waiting in a disk spool",
         ),
     )
 }

@@ -28,6 +28,7 @@ from ollamon_core.bus import Bus
 from ollamon_core.events import (
     AlertState,
     Event,
+    Heartbeat,
     ModelLifecycleEvent,
     OllamaHealth,
     OllamaModelMetrics,
@@ -107,6 +108,7 @@ class AlertingService:
             await self.bus.subscribe(pattern, self._on_event)
             for pattern in (subjects.REQUESTS_ALL, subjects.SYSTEM, subjects.OLLAMA_ALL)
         ]
+        subscriptions.append(await self.bus.subscribe(subjects.HEARTBEAT_ALL, self._on_heartbeat))
         subscriptions.append(
             await self.bus.subscribe(subjects.CONTROL_THRESHOLD, self._on_threshold)
         )
@@ -133,6 +135,9 @@ class AlertingService:
             case _:
                 return
         await self._publish(alerts)
+
+    async def _on_heartbeat(self, heartbeat: Heartbeat, _msg: Msg) -> None:
+        await self._publish(self.engine.on_heartbeat(heartbeat, self.clock()))
 
     async def _on_threshold(self, update: ThresholdUpdate, _msg: Msg) -> None:
         try:

@@ -76,6 +76,13 @@ class AlertingSettings(ServiceSettings):
         lt=MAX_PERCENT,
         description="Partial-offload threshold: percent of a loaded model outside VRAM",
     )
+    telemetry_backlog_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=MAX_THRESHOLD_MS / 1000,
+        description="Telemetry-backlog threshold: age (s) of the oldest event waiting in a "
+        "service's disk spool, from its heartbeats (NATS not acknowledging its events)",
+    )
     window_seconds: float = Field(
         default=300.0,
         gt=0,

@@ -11,6 +11,7 @@ from ollamon_alerting.rules import RuleName, ThresholdRejectedError, UnknownRule
 from ollamon_alerting.silences import SilenceRejectedError
 from ollamon_core.events import (
     AlertState,
+    Heartbeat,
     LifecycleChange,
     LoadedModel,
     ModelLifecycleEvent,
@@ -18,9 +19,11 @@ from ollamon_core.events import (
     OllamaModelsSnapshot,
     OllamaPerformanceAlert,
     OllamaSystemMetrics,
+    ServiceName,
     Severity,
     Silence,
     ThresholdUpdate,
+    utc_now,
 )
 from tests.services.alerting.conftest import FakeClock, make_settings
 from tests.services.alerting.factories import HOST, MODEL, failed_request, request
@@ -289,3 +292,34 @@ def test_scores_cover_every_model_with_recent_requests(
     assert llama.components["load"] < 1
     assert [r.setting for r in llama.recommendations] == ["OLLAMA_KEEP_ALIVE / keep_alive"]
     assert scores["qwen2:0.5b"].recommendations == []
+
+
+def spool_heartbeat(service: ServiceName, oldest_seconds: float, events: float) -> Heartbeat:
+    counters = {"spool_events": events, "spool_oldest_age_seconds": oldest_seconds}
+    return Heartbeat(
+        host=HOST, service=service, version="1", pid=1, started_at=utc_now(), counters=counters
+    )
+
+
+def test_telemetry_backlog_fires_while_a_spool_holds_old_events_and_resolves_once_drained(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    assert engine.on_heartbeat(spool_heartbeat(ServiceName.PROBE, 5, 40), clock()) == []
+    no_spool = Heartbeat(
+        host=HOST, service=ServiceName.STORAGE, version="1", pid=1, started_at=utc_now()
+    )
+    assert engine.on_heartbeat(no_spool, clock()) == []
+    clock.advance(5)
+    (firing,) = engine.on_heartbeat(spool_heartbeat(ServiceName.PROBE, 75, 900), clock())
+    assert firing.alert_type == "telemetry_backlog"
+    assert firing.state is AlertState.FIRING
+    assert firing.metric_value == 75 and firing.threshold == 60
+    assert firing.model_name is None and firing.host == HOST
+    assert "probe: 900 events, oldest 75 s" in firing.message
+    assert firing.recommendation
+    clock.advance(5)  # the collector's empty spool does not hide the probe's
+    assert engine.on_heartbeat(spool_heartbeat(ServiceName.COLLECTOR, 0, 0), clock()) == []
+    clock.advance(5)
+    (resolved,) = engine.on_heartbeat(spool_heartbeat(ServiceName.PROBE, 0, 0), clock())
+    assert resolved.state is AlertState.RESOLVED
+    assert resolved.fingerprint == firing.fingerprint
