@@ -36,8 +36,11 @@ from ollamon_cli.preflight import (
 )
 from ollamon_cli.settings import StackSettings
 from ollamon_cli.supervisor import Dependency, ServiceSpec, StackFailedError, Supervisor
-from ollamon_core.bus import NatsLogin
+from ollamon_core import subjects
+from ollamon_core.bus import NatsLogin, ServiceUnavailableError
+from ollamon_core.bus.requests import request
 from ollamon_core.bus.streams import ensure_streams
+from ollamon_core.events import HealthCheckRequest
 from ollamon_core.permissions import ADMIN_USER, ALERTS_READER_USER
 from ollamon_core.redaction import redact_url
 
@@ -45,6 +48,7 @@ from ollamon_core.redaction import redact_url
 SERVICE_ORDER = ("storage", "alerting", "collector", "probe", "gateway")
 READY_TIMEOUT_SECONDS = 30.0
 EXTERNAL_NATS_TIMEOUT_SECONDS = 15.0
+HEALTH_CHECK_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass
@@ -107,6 +111,25 @@ async def create_streams(url: str, login: NatsLogin) -> None:
     nc = await nats.connect(url, name="ollamon-stack", **(await login.options()))
     try:
         await ensure_streams(nc.jetstream())
+    finally:
+        await nc.drain()
+
+
+async def publish_first_health(url: str, login: NatsLogin, timeout_seconds: float) -> bool:
+    """Ask the probe to check Ollama now and publish it, once the gateway listens: the
+    probe's own first check at start may come before the gateway subscribed, and the next
+    one is a minute away. False when the probe did not answer in time."""
+    nc = await nats.connect(url, name="ollamon-stack", **(await login.options()))
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            while True:
+                try:
+                    await request(nc, subjects.CONTROL_HEALTH_CHECK, HealthCheckRequest())
+                    return True
+                except ServiceUnavailableError:
+                    await asyncio.sleep(0.2)
+    except TimeoutError:
+        return False
     finally:
         await nc.drain()
 
@@ -209,7 +232,11 @@ def run_stack(
     """Start everything, block until Ctrl-C/SIGTERM or a fatal crash, stop NATS last."""
     lock = lock_storage(settings.storage_path)  # held until this process exits
     check_ports(stack_ports(settings))
-    stack_nats = start_nats(settings)
+    try:
+        stack_nats = start_nats(settings)
+    except KeyboardInterrupt:  # Ctrl-C while NATS starts: it dies with this process
+        print("ollamon: stopped", flush=True)
+        return 130
     env = {"OLLAMA_PERFORMANCE_STORAGE_PATH": str(settings.storage_path), **(extra_env or {})}
     specs = service_specs(stack_nats, env)
     if extra_processes is not None:
@@ -230,6 +257,9 @@ def run_stack(
         ready = wait_for_gateway(gateway, READY_TIMEOUT_SECONDS) and wait_for_port(
             settings.proxy_host, settings.proxy_port, READY_TIMEOUT_SECONDS
         )
+        if ready and stack_nats.credentials is not None:
+            admin = stack_nats.credentials.login(ADMIN_USER)
+            asyncio.run(publish_first_health(stack_nats.url, admin, HEALTH_CHECK_TIMEOUT_SECONDS))
         if ready:
             print(banner(settings, stack_nats, ollama_url), flush=True)
         else:

@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ollamon_cli.nats_server import free_port
-from ollamon_cli.preflight import gateway_is_ours
+from ollamon_cli.preflight import STATUS_PATH, gateway_is_ours
 from tests.support.stack import RunningStack, run_until_exit, start_stack, stop_stack
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,6 +44,17 @@ def test_up_with_no_ollama_prints_how_to_reach_it_without_the_password(
     assert lines[0].startswith("  Ollama        not reachable at http://127.0.0.1:")
     assert lines[0].endswith("— start `ollama serve` or set OLLAMON_OLLAMA_URL")
     assert SECRET not in running_stack.text()
+
+
+def test_up_with_no_ollama_shows_it_down_on_the_status_at_once(
+    running_stack: RunningStack,
+) -> None:
+    def ollama_seen_down() -> bool:
+        status = httpx.get(running_stack.gateway_url + STATUS_PATH, timeout=2).json()
+        return [health["up"] for health in status["ollama"]] == [False]
+
+    # the probe's next periodic publish is 12 polls away: only the check at start counts here
+    wait_until(ollama_seen_down, timeout=2, message="Ollama down on the status")
 
 
 def test_a_second_up_on_the_same_data_is_refused_with_one_line_naming_the_first(
