@@ -12,6 +12,7 @@ import fcntl
 import os
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -56,6 +57,23 @@ def lock_storage(storage_path: Path) -> IO[str]:
     return lock_file
 
 
+@dataclass(frozen=True)
+class ServedPort:
+    """An address a service listens on, and the setting that moves it."""
+
+    what: str
+    host: str
+    port: int
+    setting: str
+
+    def taken_line(self) -> str:
+        """The one line that says another program holds this address."""
+        return (
+            f"ollamon: {self.host}:{self.port} ({self.what}) is already in use by another "
+            f"program; stop it or set {self.setting} to a free port"
+        )
+
+
 def port_taken(host: str, port: int) -> bool:
     """True when a listener already holds host:port (a socket in TIME_WAIT does not count)."""
     if port == 0:
@@ -70,14 +88,11 @@ def port_taken(host: str, port: int) -> bool:
     return False
 
 
-def check_ports(ports: list[tuple[str, str, int, str]]) -> None:
-    """Refuse to start when any (what, host, port, setting) is taken by another program."""
-    for what, host, port, setting in ports:
-        if port_taken(host, port):
-            raise PreflightError(
-                f"{host}:{port} ({what}) is already in use by another program; stop it or "
-                f"set {setting} to a free port"
-            )
+def check_ports(ports: list[ServedPort]) -> None:
+    """Refuse to start when another program holds any of `ports`."""
+    for served in ports:
+        if port_taken(served.host, served.port):
+            raise SystemExit(served.taken_line())
 
 
 def nats_answers(url: str, timeout_seconds: float) -> bool:

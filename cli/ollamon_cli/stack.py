@@ -28,6 +28,7 @@ from ollamon_cli.nats_config import password_variable
 from ollamon_cli.nats_server import NatsServer
 from ollamon_cli.preflight import (
     PreflightError,
+    ServedPort,
     check_ports,
     lock_storage,
     nats_answers,
@@ -81,14 +82,20 @@ class StackNats:
         return {"OLLAMON_NATS_USER": name, "OLLAMON_NATS_PASSWORD": password}
 
 
-def service_specs(stack_nats: StackNats, extra_env: dict[str, str]) -> list[ServiceSpec]:
-    """The five services, each `python -m ollamon_<name>`, told where NATS is and who they are."""
+def service_specs(
+    stack_nats: StackNats,
+    extra_env: dict[str, str],
+    ports: Mapping[str, ServedPort] | None = None,
+) -> list[ServiceSpec]:
+    """The five services, each `python -m ollamon_<name>`, told where NATS is and who they are
+    (and, by name, the address each listens on)."""
     env = {**extra_env, "OLLAMON_NATS_URL": stack_nats.url}
     return [
         ServiceSpec(
             name=name,
             argv=[sys.executable, "-m", f"ollamon_{name}"],
             env={**env, **stack_nats.service_env(name)},
+            ports=[ports[name]] if ports and name in ports else [],
         )
         for name in SERVICE_ORDER
     ]
@@ -181,15 +188,20 @@ def alerts_login_lines(stack_nats: StackNats) -> list[str]:
     ]
 
 
-def stack_ports(settings: StackSettings) -> list[tuple[str, str, int, str]]:
-    """The addresses `ollamon up` will listen on, with the setting that moves each."""
-    ports = [
-        ("gateway", settings.gateway_host, settings.gateway_port, "OLLAMON_GATEWAY_PORT"),
-        ("Ollama proxy", settings.proxy_host, settings.proxy_port, "OLLAMON_PROXY_PORT"),
-    ]
+def stack_ports(settings: StackSettings) -> dict[str, ServedPort]:
+    """The addresses `ollamon up` will listen on, by who listens, with the setting of each."""
+    ports = {
+        "gateway": ServedPort(
+            "gateway", settings.gateway_host, settings.gateway_port, "OLLAMON_GATEWAY_PORT"
+        ),
+        "probe": ServedPort(
+            "Ollama proxy", settings.proxy_host, settings.proxy_port, "OLLAMON_PROXY_PORT"
+        ),
+    }
     if not settings.nats_url:
-        nats_port = settings.embedded_nats_port
-        ports.append(("embedded NATS", "127.0.0.1", nats_port, "OLLAMON_EMBEDDED_NATS_PORT"))
+        ports["nats-server"] = ServedPort(
+            "embedded NATS", "127.0.0.1", settings.embedded_nats_port, "OLLAMON_EMBEDDED_NATS_PORT"
+        )
     return ports
 
 
@@ -231,14 +243,15 @@ def run_stack(
 ) -> int:
     """Start everything, block until Ctrl-C/SIGTERM or a fatal crash, stop NATS last."""
     lock = lock_storage(settings.storage_path)  # held until this process exits
-    check_ports(stack_ports(settings))
+    ports = stack_ports(settings)
+    check_ports(list(ports.values()))
     try:
         stack_nats = start_nats(settings)
     except KeyboardInterrupt:  # Ctrl-C while NATS starts: it dies with this process
         print("ollamon: stopped", flush=True)
         return 130
     env = {"OLLAMA_PERFORMANCE_STORAGE_PATH": str(settings.storage_path), **(extra_env or {})}
-    specs = service_specs(stack_nats, env)
+    specs = service_specs(stack_nats, env, ports)
     if extra_processes is not None:
         specs += extra_processes(stack_nats.url)
     dependencies = [] if stack_nats.server is None else [nats_dependency(stack_nats.server)]

@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from ollamon_cli.preflight import ServedPort, port_taken
+
 RESTART_WINDOW_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1
@@ -27,11 +29,13 @@ PR_SET_PDEATHSIG = 1
 
 @dataclass
 class ServiceSpec:
-    """One process to supervise."""
+    """One process to supervise, and the addresses it listens on (a crash while another
+    program holds one is a bind error: the stack stops rather than restart it in a loop)."""
 
     name: str
     argv: list[str]
     env: Mapping[str, str] = field(default_factory=dict)
+    ports: list[ServedPort] = field(default_factory=list)
 
 
 @dataclass
@@ -132,6 +136,11 @@ class Supervisor:
         )
 
     def _restart_or_fail(self, name: str, running: _Running, code: int) -> None:
+        for served in running.spec.ports:
+            if port_taken(served.host, served.port):
+                message = f"{served.taken_line()} (service {name} exited with code {code})"
+                self.report(message)
+                raise StackFailedError(message)
         self._count_crash(name, running.restarts, code)
         running.process = self._spawn(running.spec)
 

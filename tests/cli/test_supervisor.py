@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import threading
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ollamon_cli.preflight import ServedPort
 from ollamon_cli.supervisor import Dependency, ServiceSpec, StackFailedError, Supervisor
 
 
@@ -127,4 +129,28 @@ def test_a_dead_dependency_is_restarted_and_stopped_after_every_service() -> Non
         "ollamon: services stopped",
         "dependency stopped",
         "ollamon: nats-server stopped",
+    ]
+
+
+def test_a_service_whose_port_another_program_holds_stops_the_stack_without_restarts() -> None:
+    messages: list[str] = []
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        gateway = ServiceSpec(
+            "gateway",
+            [sys.executable, "-c", "raise SystemExit(1)"],  # as uvicorn after a bind error
+            ports=[ServedPort("gateway", "127.0.0.1", port, "OLLAMON_GATEWAY_PORT")],
+        )
+        supervisor = Supervisor([sleeper("a"), gateway], report=messages.append)
+        supervisor.start()
+        try:
+            with pytest.raises(StackFailedError):
+                supervisor.watch(poll_seconds=0.05)
+        finally:
+            supervisor.stop()
+    assert messages == [
+        f"ollamon: 127.0.0.1:{port} (gateway) is already in use by another program; stop it or "
+        "set OLLAMON_GATEWAY_PORT to a free port (service gateway exited with code 1)"
     ]
