@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
@@ -196,7 +197,12 @@ class Outbox:
             except (nats.errors.Error, TimeoutError) as error:
                 self.counters["publish_retries"] += 1
                 log.debug("spooling %s: %r", event.event_id, error)
-        await spool.append([event])
+        try:
+            await spool.append([event])
+        except (OSError, sqlite3.Error) as error:  # disk full, file removed: keep it in memory
+            self.counters["spool_errors"] += 1
+            log.error("could not spool %s (%r); retrying it in memory", event.event_id, error)
+            await self._publish_until_acknowledged(event)
 
     async def _replay(self) -> None:
         """Publish the spool in order whenever NATS answers; forget what was acknowledged."""
@@ -207,7 +213,13 @@ class Outbox:
             if not self._connected():
                 await asyncio.sleep(0.1)
                 continue
-            batch = await self.spool.oldest(REPLAY_BATCH)
+            try:
+                batch = await self.spool.oldest(REPLAY_BATCH)
+            except (OSError, sqlite3.Error) as error:
+                self.counters["spool_errors"] += 1
+                log.error("could not read the spool (%r); trying again in 1 s", error)
+                await asyncio.sleep(1.0)
+                continue
             results = await asyncio.gather(
                 *(self._publish_spooled(spooled) for spooled in batch), return_exceptions=True
             )
@@ -216,7 +228,12 @@ class Outbox:
                 for spooled, result in zip(batch, results, strict=True)
                 if not isinstance(result, BaseException)
             ]
-            await self.spool.remove(acknowledged)
+            try:
+                await self.spool.remove(acknowledged)
+            except (OSError, sqlite3.Error) as error:  # replayed again later: deduplicated
+                self.counters["spool_errors"] += 1
+                log.error("could not forget replayed events (%r)", error)
+                await asyncio.sleep(1.0)
             failed = len(batch) - len(acknowledged)
             for result in results:
                 if isinstance(result, Exception) and not isinstance(

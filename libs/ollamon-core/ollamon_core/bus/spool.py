@@ -23,7 +23,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -112,6 +112,7 @@ class Spool:
         self._events = 0
         self._bytes = 0
         self._oldest_at: float | None = None
+        self._queued: deque[tuple[str, bytes, str]] = deque()  # rows not committed yet
         self.holding = asyncio.Event()  # set while the spool holds any event
 
     @classmethod
@@ -145,9 +146,16 @@ class Spool:
         return max(0.0, (time.time() if now is None else now) - self._oldest_at)
 
     async def append(self, events: Sequence[Event]) -> None:
-        """Spool `events` in order; returns once the commit is in the WAL file."""
-        rows = [(subjects.subject_for(event), encode(event), event.event_id) for event in events]
-        await self._run(lambda: self._append(rows))
+        """Spool `events` in order; returns once the commit is in the WAL file.
+
+        Appends made while the spool's thread is busy are committed together: each call
+        queues its rows, then waits for a commit of everything queued so far (the thread
+        runs calls in order, so once this call's turn is over its rows are in).
+        """
+        self._queued.extend(
+            (subjects.subject_for(event), encode(event), event.event_id) for event in events
+        )
+        await self._run(self._append_queued)
 
     async def oldest(self, limit: int) -> list[SpooledEvent]:
         """The first `limit` events in spooling order."""
@@ -200,6 +208,13 @@ class Spool:
         self._oldest_at = float(first[0]) if first else None
         self.counters["spool_events"] = self._events
         self.counters["spool_bytes"] = self._bytes
+
+    def _append_queued(self) -> None:
+        rows = []
+        while self._queued:
+            rows.append(self._queued.popleft())
+        if rows:
+            self._append(rows)
 
     def _append(self, rows: list[tuple[str, bytes, str]]) -> None:
         db = self._db
