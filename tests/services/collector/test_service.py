@@ -357,3 +357,18 @@ async def test_a_sample_that_fails_is_counted_and_the_next_ones_still_published(
             message="the failure counted in a heartbeat",
         )
     assert failures == []
+
+
+async def test_the_collector_spools_under_its_own_folder_and_reports_it_in_heartbeats(
+    settings: CollectorSettings,
+    observed: Observed,
+    start_collector: StartCollector,
+) -> None:
+    default = settings.model_copy(update={"spool_path": None})  # spool/ under storage_path
+    start_collector(default)
+    await wait_for(lambda: observed.heartbeats, timeout=10, message="a heartbeat")
+    counters = observed.heartbeats[-1].counters
+    assert counters["spool_events"] == 0
+    assert counters["spool_oldest_age_seconds"] == 0
+    spool_file = settings.storage_path / "spool" / "collector" / "spool.sqlite3"
+    assert await asyncio.to_thread(spool_file.exists)
