@@ -7,6 +7,8 @@ import stat
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from ollamon_core.bus.spool import ROW_OVERHEAD_BYTES, SPOOL_FILE, Spool, SpoolConfig
 from ollamon_core.bus.wire import encode
 from ollamon_core.events import OllamaModelMetrics, OllamaSystemMetrics
@@ -115,3 +117,30 @@ async def test_a_system_sample_never_pushes_out_a_request(tmp_path: Path) -> Non
     assert counters["spool_dropped_requests"] == 1
     assert spool.events == 3
     await spool.close()
+
+
+async def test_an_unreadable_spool_file_is_kept_aside_and_a_new_one_started(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "spool"
+    await asyncio.to_thread(folder.mkdir)
+    await asyncio.to_thread((folder / SPOOL_FILE).write_bytes, b"not a database" * 100)
+    spool = await Spool.open(SpoolConfig(folder), Counter())
+    await spool.append([request(1)])
+    assert spool.events == 1
+    await spool.close()
+    names = await asyncio.to_thread(lambda: sorted(path.name for path in folder.iterdir()))
+    assert any(name.startswith(f"{SPOOL_FILE}.unreadable-") for name in names), names
+
+
+async def test_a_full_spool_logs_its_first_drop_and_then_one_line_per_thousand(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bound = row_size(request(0))
+    counters: Counter[str] = Counter()
+    spool = await Spool.open(SpoolConfig(tmp_path / "spool", max_bytes=bound), counters)
+    await spool.append([request(n) for n in range(1_002)])
+    await spool.close()
+    assert counters["spool_dropped"] == 1_001 == counters["spool_dropped_requests"]
+    lines = [r.getMessage() for r in caplog.records if "spool full" in r.getMessage()]
+    assert len(lines) == 2, lines

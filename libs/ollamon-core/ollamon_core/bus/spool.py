@@ -42,6 +42,7 @@ T = TypeVar("T")
 SPOOL_FILE = "spool.sqlite3"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 ROW_OVERHEAD_BYTES = 64  # subject, id and bookkeeping of a row, roughly
+DROP_LOG_EVERY = 1000  # the first drop is logged, then one line per this many
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
@@ -190,12 +191,28 @@ class Spool:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
         self.path.chmod(0o600)  # SQLite gives its -wal and -shm files the same mode
+        try:
+            self._db = self._connect()
+            self._refresh()
+        except sqlite3.DatabaseError as error:  # not a database: keep it aside, start afresh
+            if self._db is not None:
+                self._db.close()
+            aside = self.path.with_name(f"{SPOOL_FILE}.unreadable-{int(time.time())}")
+            log.error("spool %s is unreadable (%s); moved to %s", self.path, error, aside.name)
+            self.path.rename(aside)
+            for suffix in ("-wal", "-shm"):
+                self.path.with_name(SPOOL_FILE + suffix).unlink(missing_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            self._db = self._connect()
+            self._refresh()
+
+    def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
-        self._db = db
-        self._refresh()
+        return db
 
     def _refresh(self) -> None:
         assert self._db is not None
@@ -270,9 +287,14 @@ class Spool:
         self.counters["spool_dropped"] += count
         if priority is Priority.REQUEST:
             self.counters["spool_dropped_requests"] += count
-        log.error(
-            "spool full (%d bytes): dropped %d %s event(s)", self._bytes, count, priority.name
-        )
+        dropped = self.counters["spool_dropped"]
+        if dropped == count or dropped // DROP_LOG_EVERY != (dropped - count) // DROP_LOG_EVERY:
+            log.error(
+                "spool full (%d bytes): dropped %s events so far, the latest %s",
+                self.config.max_bytes,
+                dropped,
+                priority.name,
+            )
 
     def _oldest(self, limit: int) -> list[SpooledEvent]:
         assert self._db is not None
