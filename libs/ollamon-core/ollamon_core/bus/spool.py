@@ -42,6 +42,14 @@ T = TypeVar("T")
 SPOOL_FILE = "spool.sqlite3"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 ROW_OVERHEAD_BYTES = 64  # subject, id and bookkeeping of a row, roughly
+SPOOL_COUNTERS = (
+    "spooled",
+    "spool_replayed",
+    "spool_dropped",
+    "spool_dropped_requests",
+    "spool_events",
+    "spool_bytes",
+)
 DROP_LOG_EVERY = 1000  # the first drop is logged, then one line per this many
 
 SCHEMA = """
@@ -108,6 +116,8 @@ class Spool:
         self.config = config
         self.path = config.folder / SPOOL_FILE
         self.counters = counters
+        for name in SPOOL_COUNTERS:  # every key made here: the thread then only updates them,
+            counters.setdefault(name, 0)  # so a heartbeat never iterates while a key appears
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
         self._db: sqlite3.Connection | None = None
         self._events = 0
@@ -221,6 +231,12 @@ class Spool:
         ).fetchone()
         self._events = int(count)
         self._bytes = int(size) + self._events * ROW_OVERHEAD_BYTES
+        self._update_gauges()
+
+    def _update_gauges(self) -> None:
+        """The oldest row and the counters, from the running totals (a full count is for
+        opening only: it reads every row)."""
+        assert self._db is not None
         first = self._db.execute("SELECT spooled_at FROM spool ORDER BY seq LIMIT 1").fetchone()
         self._oldest_at = float(first[0]) if first else None
         self.counters["spool_events"] = self._events
@@ -257,7 +273,7 @@ class Spool:
             db.execute("ROLLBACK")
             self._refresh()
             raise
-        self._refresh()
+        self._update_gauges()
 
     def _make_room(self, needed: int, priority: Priority) -> bool:
         """Drop the oldest events of the lowest priority until `needed` fits; False when
@@ -307,11 +323,22 @@ class Spool:
         ]
 
     def _remove(self, seqs: list[int]) -> None:
-        assert self._db is not None
-        self._db.execute("BEGIN IMMEDIATE")
-        self._db.executemany("DELETE FROM spool WHERE seq = ?", [(seq,) for seq in seqs])
-        self._db.execute("COMMIT")
-        self._refresh()
+        db = self._db
+        assert db is not None
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for seq in seqs:
+                row = db.execute("SELECT LENGTH(body) FROM spool WHERE seq = ?", (seq,)).fetchone()
+                if row is not None:
+                    db.execute("DELETE FROM spool WHERE seq = ?", (seq,))
+                    self._events -= 1
+                    self._bytes -= _row_bytes(b"") + int(row[0])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            self._refresh()
+            raise
+        self._update_gauges()
 
     def _close(self) -> None:
         if self._db is not None:
