@@ -83,3 +83,19 @@ async def test_events_emitted_while_nats_is_down_reach_the_stream_once_after_a_b
         assert again.counters["spool_replayed"] >= len(during) + len(at_close)
     finally:
         await again.close(flush_timeout=1)
+
+
+async def test_a_spool_folder_the_service_may_not_write_leaves_it_running_in_memory(
+    tmp_path: Path, clean_nats_url: str
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    await asyncio.to_thread(blocked.write_text, "a file where the folder should be")
+    bus = await Bus.connect(clean_nats_url, ServiceName.PROBE, spool=SpoolConfig(blocked / "spool"))
+    try:
+        await bus.ensure_streams()
+        assert bus.spool is None
+        assert bus.counters["spool_errors"] == 1
+        assert bus.emit(OllamaModelMetrics(model_name="m", response_time_ms=1))
+        assert await bus.flush_outbox(5)
+    finally:
+        await bus.close(flush_timeout=1)

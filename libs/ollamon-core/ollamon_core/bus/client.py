@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any, TypeVar
 
@@ -22,6 +23,8 @@ from ollamon_core.bus.spool import Spool, SpoolConfig
 from ollamon_core.bus.subscriptions import EventHandler
 from ollamon_core.events import Event, ServiceName
 from ollamon_core.subjects import QueryRoute
+
+log = logging.getLogger(__name__)
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
 ReplyT = TypeVar("ReplyT", bound=BaseModel)
@@ -74,7 +77,16 @@ class Bus:
         connection = ConnectionEvents()
         opened = None
         if spool is not None and spool.max_bytes > 0:
-            opened = await Spool.open(spool, connection.counters)
+            try:
+                opened = await Spool.open(spool, connection.counters)
+            except OSError as error:  # a folder it may not write: never a service that stops
+                connection.counters["spool_errors"] += 1
+                log.error(
+                    "no disk spool at %s (%s); events wait in memory only (set "
+                    "OLLAMON_SPOOL_PATH to a folder this service may write)",
+                    spool.folder,
+                    error,
+                )
         try:
             nc = await open_connection(
                 url, ServiceName(service), connection, login=login, **options
