@@ -132,6 +132,14 @@ async def test_every_request_answered_through_a_nats_outage_and_a_probe_kill_is_
         await wait_for_async(
             lambda: _equals(stored, answered), timeout=60, message=f"{answered} request rows"
         )
+        await wait_for(  # the new probe replayed what the killed one left, and says so
+            lambda: (
+                faults.heartbeats.counter("probe", "spool_replayed") >= spooled_at_kill
+                and faults.heartbeats.counter("probe", "spool_events") == 0
+            ),
+            timeout=15,
+            message="the probe's heartbeats showing its spool replayed and empty",
+        )
         messages, distinct = await request_messages(faults)
         rows = await stored()
         distinct_rows = int(
