@@ -141,7 +141,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                     self.limits.header_timeout_seconds, self._head_timed_out
                 )
         elif self._in_body:
-            if self.flow.read_paused:
+            if self._holding_back():
                 self._window_paused = True
             if self._body_timer is None:
                 self._body_timer = self.loop.call_later(
@@ -199,6 +199,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.connections.discard(longest)
         return True
 
+    def _holding_back(self) -> bool:
+        """The server keeps the client from sending: reading paused, or `Expect:
+        100-continue` not answered yet."""
+        waiting = self.cycle is not None and self.cycle.waiting_for_100_continue
+        return self.flow.read_paused or waiting
+
     def _is_idle(self) -> bool:
         cycle = self.cycle
         return not self._in_body and (cycle is None or cycle.response_complete)
@@ -222,9 +228,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         received, self._window_bytes = self._window_bytes, 0
         # While the server does not read (the app is slow to, or 100-continue is not sent
         # yet) the client cannot send: that window does not count.
-        excused = self._window_paused or self.flow.read_paused
-        excused = excused or self.cycle.waiting_for_100_continue
-        self._window_paused = False
+        excused = self._window_paused or self._holding_back()
+        # The next window starts now: if the server holds the client back at its start
+        # (100-continue not sent yet), the client may answer only late in it.
+        self._window_paused = self._holding_back()
         if received >= MIN_BODY_BYTES_PER_WINDOW or excused:
             self._body_timer = self.loop.call_later(
                 self.limits.body_idle_timeout_seconds, self._body_window_ended
