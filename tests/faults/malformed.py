@@ -28,7 +28,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     subjects.OLLAMA_MODELS: ("collector", *_STREAM_READERS),
     _ALERTS: ("storage", "gateway"),
     _SCORES: ("storage", "gateway"),
-    _HEARTBEAT: ("gateway",),
+    _HEARTBEAT: ("alerting", "gateway"),  # alerting watches spool backlogs in heartbeats
     subjects.CONTROL_MONITORING: ("collector", "probe", "gateway"),
     subjects.CONTROL_THRESHOLD: ("alerting", "gateway"),
     subjects.CONTROL_SILENCE: ("alerting", "gateway"),
