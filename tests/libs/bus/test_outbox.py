@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import nats
 
+from ollamon_cli.nats_server import NatsServer
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaModelMetrics, ServiceName
 from tests.conftest import BusFactory
+from tests.support.waiting import wait_for
 
 
 async def test_emit_persists_through_jetstream_with_the_event_id(bus_factory: BusFactory) -> None:
@@ -30,3 +34,16 @@ async def test_a_full_outbox_refuses_and_counts_the_event(clean_nats_url: str) -
     finally:
         await bus.close(flush_timeout=0.1)
     assert bus.counters["publish_unsent"] == 1
+
+
+async def test_without_a_spool_events_being_retried_at_shutdown_are_counted_unsent(
+    isolated_nats_server: NatsServer,
+) -> None:
+    bus = await Bus.connect(isolated_nats_server.url, ServiceName.PROBE)
+    await bus.ensure_streams()
+    await asyncio.to_thread(isolated_nats_server.stop)
+    for number in range(3):  # each taken by a worker, retried until shutdown
+        assert bus.emit(OllamaModelMetrics(model_name="m", response_time_ms=number))
+    await wait_for(lambda: bus.outbox_pending == 0, message="the workers holding the events")
+    await bus.close(flush_timeout=0.1)
+    assert bus.counters["publish_unsent"] == 3

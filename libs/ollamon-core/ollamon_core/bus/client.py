@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from typing import Any, TypeVar
@@ -237,5 +238,6 @@ class Bus:
         if not self.nc.is_closed:
             try:
                 await self.nc.drain()
-            except nats.errors.Error:
-                await self.nc.close()
+            except nats.errors.Error:  # not connected (NATS away): nothing to drain
+                with contextlib.suppress(OSError):  # the socket already gone
+                    await self.nc.close()

@@ -142,8 +142,8 @@ class Outbox:
                 self._replay_task = asyncio.create_task(self._replay(), name="outbox-replay")
 
     async def stop(self) -> None:
-        """Stop the workers; what is still queued is spooled, or without a spool counted as
-        `publish_unsent`."""
+        """Stop the workers; what is still queued or in a worker's hands is spooled, or
+        without a spool counted as `publish_unsent`."""
         if self._replay_task is not None:
             self._replay_task.cancel()
             await asyncio.gather(self._replay_task, return_exceptions=True)
@@ -163,13 +163,11 @@ class Outbox:
                 log.warning("%d events spooled at shutdown", len(left))
             await self.spool.close()
             return
-        if self._queue.qsize():
-            self.counters["publish_unsent"] += self._queue.qsize()
-            log.error("%d events could not be sent before shutdown", self._queue.qsize())
-        for task in self._workers:
-            task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers = []
+        unsent = self._queue.qsize() + len(self._interrupted)  # with those being retried
+        self._interrupted = []
+        if unsent:
+            self.counters["publish_unsent"] += unsent
+            log.error("%d events could not be sent before shutdown", unsent)
 
     async def _drain(self) -> None:
         while True:
