@@ -24,7 +24,7 @@ import os
 import sqlite3
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
@@ -249,12 +249,25 @@ class Spool:
         if rows:
             self._append(rows)
 
-    def _append(self, rows: list[tuple[str, bytes, str]]) -> None:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; on failure the running totals are read again from the
+        file (they were changed row by row inside it), on success the gauges follow."""
         db = self._db
         assert db is not None
-        now = time.time()
         db.execute("BEGIN IMMEDIATE")
         try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            self._refresh()
+            raise
+        self._update_gauges()
+
+    def _append(self, rows: list[tuple[str, bytes, str]]) -> None:
+        now = time.time()
+        with self._transaction() as db:
             for subject, body, event_id in rows:
                 priority = priority_of(subject)
                 if not self._make_room(_row_bytes(body), priority):
@@ -268,12 +281,6 @@ class Spool:
                 self._events += 1
                 self._bytes += _row_bytes(body)
                 self.counters["spooled"] += 1
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            self._refresh()
-            raise
-        self._update_gauges()
 
     def _make_room(self, needed: int, priority: Priority) -> bool:
         """Drop the oldest events of the lowest priority until `needed` fits; False when
@@ -323,22 +330,13 @@ class Spool:
         ]
 
     def _remove(self, seqs: list[int]) -> None:
-        db = self._db
-        assert db is not None
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             for seq in seqs:
                 row = db.execute("SELECT LENGTH(body) FROM spool WHERE seq = ?", (seq,)).fetchone()
                 if row is not None:
                     db.execute("DELETE FROM spool WHERE seq = ?", (seq,))
                     self._events -= 1
                     self._bytes -= _row_bytes(b"") + int(row[0])
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            self._refresh()
-            raise
-        self._update_gauges()
 
     def _close(self) -> None:
         if self._db is not None:
