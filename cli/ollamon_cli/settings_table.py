@@ -1,41 +1,34 @@
 """Every setting of the stack as one markdown table (`ollamon settings`, the README's table).
 
 Each service owns its settings class. The cli starts every service (`python -m
-ollamon_<name>`), so it is the member that knows them all: it imports each class from the
-installed service when the table is asked for.
+ollamon_<name>`) and declares each as a dependency, so it is the member that knows them all.
 """
 
 from __future__ import annotations
 
-import importlib
-
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
+from ollamon_alerting.settings import AlertingSettings
 from ollamon_cli.settings import StackSettings
+from ollamon_collector.settings import CollectorSettings
 from ollamon_core.settings import DEFAULT_NATS_URL
-
-# Service -> "module:class" of its settings, in the order of the table's "used by" column.
-SERVICE_SETTINGS = {
-    "collector": "ollamon_collector.settings:CollectorSettings",
-    "probe": "ollamon_probe.settings:ProbeSettings",
-    "alerting": "ollamon_alerting.settings:AlertingSettings",
-    "storage": "ollamon_storage.settings:StorageSettings",
-    "gateway": "ollamon_gateway.settings:GatewaySettings",
-}
+from ollamon_gateway.settings import GatewaySettings
+from ollamon_probe.settings import ProbeSettings
+from ollamon_storage.settings import StorageSettings
 
 
 def settings_classes() -> dict[str, type[BaseSettings]]:
-    """Each service's settings class, and the stack's, by name."""
-    classes: dict[str, type[BaseSettings]] = {}
-    for service, location in SERVICE_SETTINGS.items():
-        module_name, class_name = location.split(":")
-        settings_class = getattr(importlib.import_module(module_name), class_name)
-        if not issubclass(settings_class, BaseSettings):
-            raise TypeError(f"{location} is not a settings class")
-        classes[service] = settings_class
-    classes["stack"] = StackSettings
-    return classes
+    """Each service's settings class, and the stack's, by name (the order of the table's
+    "used by" column)."""
+    return {
+        "collector": CollectorSettings,
+        "probe": ProbeSettings,
+        "alerting": AlertingSettings,
+        "storage": StorageSettings,
+        "gateway": GatewaySettings,
+        "stack": StackSettings,
+    }
 
 
 def env_names(settings_class: type[BaseSettings]) -> dict[str, str]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 
 from ollamon_cli.main import main
-from ollamon_cli.settings_table import SERVICE_SETTINGS, settings_classes
+from ollamon_cli.settings_table import settings_classes
+from ollamon_cli.stack import SERVICE_ORDER
 
 
 def test_the_table_covers_the_five_services_and_the_stack() -> None:
     classes = settings_classes()
-    assert list(classes) == [*SERVICE_SETTINGS, "stack"]
-    assert classes["alerting"].__module__ == "ollamon_alerting.settings"
+    assert set(classes) == {*SERVICE_ORDER, "stack"}
+    for service in SERVICE_ORDER:  # each service's own class, from its own package
+        assert classes[service].__module__ == f"ollamon_{service}.settings"
 
 
 def test_ollamon_settings_prints_each_variable_once_with_its_users(
