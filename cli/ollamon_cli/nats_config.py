@@ -3,7 +3,7 @@
 One user per entry of `ollamon_core.permissions.user_permissions()`, in nats-server's own
 configuration syntax. A password is either the text itself (the embedded server's file,
 kept 0600) or an environment variable the server reads at start (`$NAME`, unquoted: the
-deploy configuration, `deploy/nats-cluster/auth.conf`). Every string is written as a JSON
+deploy configuration, `deploy/nats/auth.conf`). Every string is written as a JSON
 string, which nats-server reads as a quoted string.
 """
 
@@ -88,5 +88,5 @@ def authorization(passwords: Mapping[str, Password]) -> str:
 
 def deploy_authorization() -> str:
     """The block with every password read from the server's environment
-    (`OLLAMON_NATS_PASSWORD_<USER>`): `deploy/nats-cluster/auth.conf`."""
+    (`OLLAMON_NATS_PASSWORD_<USER>`): `deploy/nats/auth.conf`."""
     return authorization({user: EnvVar(password_variable(user)) for user in user_permissions()})

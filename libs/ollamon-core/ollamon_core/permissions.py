@@ -2,7 +2,7 @@
 
 nats-server enforces it (users with `permissions` in its `authorization` block): `ollamon up`
 renders its embedded server's configuration from this table, and
-`deploy/nats-cluster/auth.conf` is the same table (`ollamon nats-config` prints it). Next to
+`deploy/nats/auth.conf` is the same table (`ollamon nats-config` prints it). Next to
 the services' users there are two more: `admin` (no limits: the stack creates the streams
 with it, operators use it for `nats stream ...` and to publish thresholds and silences) and
 `alerts`, the read-only user for alert subscribers.
