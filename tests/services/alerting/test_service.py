@@ -17,7 +17,7 @@ from ollamon_core.events import ServiceName, Silence, ThresholdUpdate, utc_now
 from tests.conftest import BusFactory
 from tests.services.alerting.conftest import make_settings
 from tests.services.alerting.factories import failed_request, request
-from tests.support.waiting import wait_for
+from tests.support.waiting import wait_for, wait_for_async
 
 
 class AlertInbox:
@@ -167,8 +167,15 @@ async def test_a_restarted_service_neither_refires_nor_forgets(
         assert first.engine.tracker.firing()
     async with running_alerting(settings) as second:
         assert second.bus.counters["alerts_restored"] == 1
-        await publisher.publish(request(response_time_ms=45000))
-        await wait_for(lambda: second.bus.counters["events_received"] >= 1, 5, "seen")
+
+        # Still slow after the restart, until the new service has seen it (a message sent
+        # right after a new subscription was once not delivered in CI); none may refire.
+        async def slow_request_seen() -> bool:
+            await publisher.publish(request(response_time_ms=45000))
+            await publisher.nc.flush()
+            return second.bus.counters["events_received"] >= 1
+
+        await wait_for_async(slow_request_seen, 5, "seen")
         await publisher.publish(request(response_time_ms=900))
         await wait_for(lambda: len(inbox.alerts) == 2, 5, "resolved")
     firing, resolved = inbox.alerts
