@@ -90,8 +90,8 @@ class SleeperDependency:
         return self.process.poll()
 
     def restart(self) -> None:
-        self.events.append("restarted")
         self.process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        self.events.append("restarted")  # only once the new process is the one polled
 
     def stop(self) -> None:
         self.events.append("dependency stopped")
