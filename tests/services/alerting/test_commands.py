@@ -5,6 +5,8 @@ bucket, and nothing bad is there after a restart (real nats-server, real KV buck
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from nats.aio.client import Client as NatsClient
@@ -16,7 +18,7 @@ from ollamon_alerting.state_store import AlertStateStore, silence_key
 from ollamon_core import subjects
 from ollamon_core.events import utc_now
 from tests.services.alerting.test_service import fast_settings
-from tests.support.waiting import wait_for
+from tests.support.waiting import wait_for, wait_for_async
 
 # Refused by the event model: dead-lettered before any handler sees them.
 MALFORMED_THRESHOLDS = [
@@ -77,18 +79,35 @@ def assert_untouched(service: AlertingService, settings: AlertingSettings) -> No
     assert service.engine.silences.silences == {}
 
 
+def invalid_seen(client: NatsClient, counters: Counter[str]) -> Callable[[], Awaitable[bool]]:
+    """Sends one malformed threshold update; true once the service has counted one."""
+
+    async def check() -> bool:
+        await client.publish(subjects.CONTROL_THRESHOLD, MALFORMED_THRESHOLDS[0])
+        await client.flush()
+        return counters["invalid_messages"] >= 1
+
+    return check
+
+
 async def test_bad_thresholds_and_silences_from_a_plain_client_are_refused_and_never_stored(
     clean_nats_url: str, plain_client: NatsClient
 ) -> None:
     settings = fast_settings(clean_nats_url)
     malformed = MALFORMED_THRESHOLDS + malformed_silences()
     async with running_alerting(settings) as service:
+        counters = service.bus.counters
+        # Until the service has seen one (the first message after a new subscription went
+        # undelivered now and then here), then count from there.
+        await wait_for_async(invalid_seen(plain_client, counters), 5, "first seen")
+        already = counters["invalid_messages"]
         for body in MALFORMED_THRESHOLDS + OUT_OF_RANGE_THRESHOLDS:
             await plain_client.publish(subjects.CONTROL_THRESHOLD, body)
         for body in malformed_silences() + forged_silences():
             await plain_client.publish(subjects.CONTROL_SILENCE, body)
-        counters = service.bus.counters
-        await wait_for(lambda: counters["invalid_messages"] == len(malformed), 5, "dead-lettered")
+        await wait_for(
+            lambda: counters["invalid_messages"] == already + len(malformed), 5, "dead-lettered"
+        )
         await wait_for(
             lambda: counters["threshold_updates_rejected"] == len(OUT_OF_RANGE_THRESHOLDS),
             5,
