@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from nats.aio.client import Client as NatsClient
@@ -79,15 +78,23 @@ def assert_untouched(service: AlertingService, settings: AlertingSettings) -> No
     assert service.engine.silences.silences == {}
 
 
-def invalid_seen(client: NatsClient, counters: Counter[str]) -> Callable[[], Awaitable[bool]]:
-    """Sends one malformed threshold update; true once the service has counted one."""
+class FirstInvalidSeen:
+    """Sends malformed threshold updates until the service has counted one, and keeps the
+    number sent: those still in flight when it returns are counted later, so the exact
+    total to expect is `sent` plus whatever the test sends after it."""
 
-    async def check() -> bool:
-        await client.publish(subjects.CONTROL_THRESHOLD, MALFORMED_THRESHOLDS[0])
-        await client.flush()
-        return counters["invalid_messages"] >= 1
+    def __init__(self, client: NatsClient, counters: Counter[str]) -> None:
+        self.client = client
+        self.counters = counters
+        self.sent = 0
 
-    return check
+    async def __call__(self) -> bool:
+        if self.counters["invalid_messages"] >= 1:
+            return True
+        await self.client.publish(subjects.CONTROL_THRESHOLD, MALFORMED_THRESHOLDS[0])
+        await self.client.flush()
+        self.sent += 1
+        return False
 
 
 async def test_bad_thresholds_and_silences_from_a_plain_client_are_refused_and_never_stored(
@@ -97,16 +104,18 @@ async def test_bad_thresholds_and_silences_from_a_plain_client_are_refused_and_n
     malformed = MALFORMED_THRESHOLDS + malformed_silences()
     async with running_alerting(settings) as service:
         counters = service.bus.counters
-        # Until the service has seen one (the first message after a new subscription went
-        # undelivered now and then here), then count from there.
-        await wait_for_async(invalid_seen(plain_client, counters), 5, "first seen")
-        already = counters["invalid_messages"]
+        # The path is live end to end before the burst (a message sent right after a new
+        # subscription went undelivered once here); every one sent is counted in the end.
+        first_seen = FirstInvalidSeen(plain_client, counters)
+        await wait_for_async(first_seen, 5, "first seen")
         for body in MALFORMED_THRESHOLDS + OUT_OF_RANGE_THRESHOLDS:
             await plain_client.publish(subjects.CONTROL_THRESHOLD, body)
         for body in malformed_silences() + forged_silences():
             await plain_client.publish(subjects.CONTROL_SILENCE, body)
         await wait_for(
-            lambda: counters["invalid_messages"] == already + len(malformed), 5, "dead-lettered"
+            lambda: counters["invalid_messages"] == first_seen.sent + len(malformed),
+            5,
+            "dead-lettered",
         )
         await wait_for(
             lambda: counters["threshold_updates_rejected"] == len(OUT_OF_RANGE_THRESHOLDS),
