@@ -7,8 +7,10 @@ from pathlib import Path
 from pydantic import Field
 
 from ollamon_core.settings import (
+    OptionalText,
     ServiceSettings,
     UrlList,
+    api_token_field,
     nats_url_field,
     ollama_urls_field,
     storage_path_field,
@@ -35,9 +37,7 @@ class StackSettings(ServiceSettings):
     proxy_port: int = Field(default=11435, ge=0, le=65535, description="Port of the Ollama proxy")
     gateway_host: str = Field(default="127.0.0.1", description="Address the gateway binds")
     gateway_port: int = Field(default=8000, ge=0, le=65535, description="Port of the gateway")
-    api_token: str | None = Field(
-        default=None, description="When set, every POST needs `Authorization: Bearer <token>`"
-    )
+    api_token: OptionalText = api_token_field()
     max_restarts: int = Field(
         default=5,
         ge=0,

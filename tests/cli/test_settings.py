@@ -45,3 +45,8 @@ def test_no_field_is_read_under_another_prefix(
     field_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert_read_under_no_other_prefix(StackSettings, field_name, ENV_NAMES, monkeypatch)
+
+
+def test_an_empty_api_token_is_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMON_API_TOKEN", "")
+    assert StackSettings().api_token is None

@@ -33,6 +33,25 @@ def _split_comma_separated(value: object) -> object:
 UrlList = Annotated[list[str], NoDecode, BeforeValidator(_split_comma_separated)]
 
 
+def _blank_as_unset(value: object) -> object:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+# An optional text setting where an empty value means unset, as compose and env files write
+# `NAME=` or `${NAME:-}` for "not given" (an empty API token must not turn the guard on).
+OptionalText = Annotated[str | None, BeforeValidator(_blank_as_unset)]
+
+
+def api_token_field() -> Any:
+    """`OLLAMON_API_TOKEN`: empty or blank is no token."""
+    return Field(
+        default=None,
+        description="When set (not empty), every POST needs `Authorization: Bearer <token>`",
+    )
+
+
 def nats_url_field(default: str = DEFAULT_NATS_URL) -> Any:
     """`OLLAMON_NATS_URL`, whatever the class's prefix."""
     return Field(

@@ -22,10 +22,11 @@ def bearer_token(authorization: str) -> str | None:
 
 
 def token_guard(expected_token: str | None) -> Guard:
-    """A guard that lets every GET through and asks POSTs for the token (when one is set)."""
+    """A guard that lets every GET through and asks POSTs for the token (when one is set:
+    an empty token is none)."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if expected_token is None or connection.scope.get("method") != "POST":
+        if not expected_token or connection.scope.get("method") != "POST":
             return
         presented = bearer_token(connection.headers.get("authorization", ""))
         if presented is None:

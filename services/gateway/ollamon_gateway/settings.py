@@ -8,7 +8,12 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_settings import NoDecode
 
-from ollamon_core.settings import ServiceSettings, monitoring_interval_field
+from ollamon_core.settings import (
+    OptionalText,
+    ServiceSettings,
+    api_token_field,
+    monitoring_interval_field,
+)
 
 HTTP_PORT = 80  # browsers leave this port out of `Host`
 # The names a browser on this machine uses for a loopback gateway.
@@ -44,9 +49,7 @@ class GatewaySettings(ServiceSettings):
 
     gateway_host: str = Field(default="127.0.0.1", description="Address the gateway binds")
     gateway_port: int = Field(default=8000, ge=0, le=65535, description="Port of the gateway")
-    api_token: str | None = Field(
-        default=None, description="When set, every POST needs `Authorization: Bearer <token>`"
-    )
+    api_token: OptionalText = api_token_field()
     gateway_allowed_hosts: HostList = Field(
         default_factory=list,
         description=(

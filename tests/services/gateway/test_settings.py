@@ -49,3 +49,14 @@ def test_no_field_is_read_under_another_prefix(
     field_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert_read_under_no_other_prefix(GatewaySettings, field_name, ENV_NAMES, monkeypatch)
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_api_token_is_no_token(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMON_API_TOKEN", value)
+    assert GatewaySettings().api_token is None
+
+
+def test_a_set_api_token_is_kept_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMON_API_TOKEN", "s3cret")
+    assert GatewaySettings().api_token == "s3cret"
