@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import ollama
 import pytest
 
@@ -53,6 +55,25 @@ async def test_load_duration_is_reported_once_then_zero_while_loaded() -> None:
         second = await client.generate("m0", "x")
     assert first.load_duration == 2_000_000
     assert second.load_duration == 0
+
+
+async def test_a_resident_model_waiting_behind_another_models_load_reports_the_wait() -> None:
+    config = EmulatorConfig(
+        models=[
+            ModelSpec(name="warm:latest", load_time_ms=2),
+            ModelSpec(name="slow:latest", load_time_ms=400),
+        ]
+    )
+    async with serve_app(create_app(config)) as url:
+        client = ollama.AsyncClient(host=url)
+        await client.generate("warm", "x")  # resident from here on
+        loading = asyncio.create_task(client.generate("slow", "x"))
+        while not any(model.model == "slow:latest" for model in (await client.ps()).models):
+            await asyncio.sleep(0.005)
+        queued = await client.generate("warm", "x")
+        cold = await loading
+    assert (queued.load_duration or 0) > 200_000_000  # Ollama's scheduler queue, not a load
+    assert (cold.load_duration or 0) >= 400_000_000
 
 
 async def test_models_expire_after_keep_alive() -> None:

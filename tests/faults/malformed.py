@@ -22,7 +22,7 @@ _STREAM_READERS = ("alerting", "storage", "gateway")
 
 CONSUMERS: dict[str, tuple[str, ...]] = {
     _REQUESTS: _STREAM_READERS,
-    subjects.SYSTEM: _STREAM_READERS,
+    subjects.SYSTEM: ("probe", *_STREAM_READERS),  # the probe: a request's GPU utilisation
     subjects.OLLAMA_HEALTH: _STREAM_READERS,
     subjects.OLLAMA_LIFECYCLE: _STREAM_READERS,
     subjects.OLLAMA_MODELS: ("collector", *_STREAM_READERS),

@@ -38,6 +38,9 @@ class Job:
     num_ctx: int | None
     keep_alive: float
     started_ns: int = field(default_factory=time.perf_counter_ns)
+    # Time spent waiting while another request loaded a model (Ollama's scheduler queue):
+    # part of `load_duration`, as in Ollama, whether or not this request's model loads.
+    scheduler_wait_ns: int = 0
 
 
 @dataclass
@@ -124,8 +127,15 @@ class Engine:
         return None, None
 
     async def load(self, job: Job) -> bool:
-        """Make the model resident, sleeping its load time if it was not; True if loaded now."""
+        """Make the model resident, sleeping its load time if it was not; True if loaded now.
+
+        A request that arrives while another one loads a model waits for it, its model
+        resident or not (`job.scheduler_wait_ns`).
+        """
+        waiting_since = time.perf_counter_ns() if self._load_lock.locked() else None
         async with self._load_lock:
+            if waiting_since is not None:
+                job.scheduler_wait_ns = time.perf_counter_ns() - waiting_since
             loaded_now = self.residency.acquire(job.spec, job.num_ctx)
             if loaded_now:
                 self.stats["loads"] += 1
@@ -138,7 +148,9 @@ class Engine:
         done_reason = "stop"
         if job.num_predict is not None and job.num_predict <= count:
             count, done_reason = job.num_predict, "length"
-        timing = plan_timing(job.spec, count_tokens(job.prompt), count, loaded_now)
+        timing = plan_timing(
+            job.spec, count_tokens(job.prompt), count, loaded_now, job.scheduler_wait_ns
+        )
         return timing, generate_tokens(job.spec, job.prompt, job.seed, count), done_reason
 
     async def run(self, job: Job, outcome_box: list[Outcome]) -> AsyncGenerator[str, None]:
@@ -176,7 +188,8 @@ class Engine:
         """Load, sleep the prompt evaluation of `texts`; the timing and total ns."""
         error, _ = self.failure_now(spec)
         loaded_now = await self.load(job)
-        timing = plan_timing(spec, sum(count_tokens(text) for text in texts), 0, loaded_now)
+        prompt_tokens = sum(count_tokens(text) for text in texts)
+        timing = plan_timing(spec, prompt_tokens, 0, loaded_now, job.scheduler_wait_ns)
         await asyncio.sleep(timing.prompt_eval_ns / 1e9)
         self.residency.release(spec, job.keep_alive)
         if error is not None:

@@ -58,13 +58,16 @@ class TimingPlan:
         return 0.0 if self.eval_count == 0 else self.eval_ns / self.eval_count / 1e9
 
 
-def plan_timing(spec: ModelSpec, prompt_tokens: int, eval_count: int, loaded: bool) -> TimingPlan:
-    """The durations of a request: load (if it had to), prompt evaluation, generation."""
+def plan_timing(
+    spec: ModelSpec, prompt_tokens: int, eval_count: int, loaded: bool, scheduler_wait_ns: int = 0
+) -> TimingPlan:
+    """The durations of a request: load (its wait for the scheduler, plus the model's load
+    time if it had to load), prompt evaluation, generation."""
     prompt_eval_ns = int(
         spec.time_to_first_token_ms * 1e6 + prompt_tokens / spec.prompt_tokens_per_second * 1e9
     )
     return TimingPlan(
-        load_ns=int(spec.load_time_ms * 1e6) if loaded else 0,
+        load_ns=scheduler_wait_ns + (int(spec.load_time_ms * 1e6) if loaded else 0),
         prompt_eval_count=prompt_tokens,
         prompt_eval_ns=max(1, prompt_eval_ns),
         eval_count=eval_count,

@@ -126,7 +126,12 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             subjects.OLLAMA_MODELS,
             subjects.OLLAMA_LIFECYCLE,
         ),
-        subscribe=(subjects.CONTROL_MONITORING, subjects.CONTROL_HEALTH_CHECK.subject),
+        # ollamon.system: the collector's latest sample gives each request its GPU use.
+        subscribe=(
+            subjects.CONTROL_MONITORING,
+            subjects.CONTROL_HEALTH_CHECK.subject,
+            subjects.SYSTEM,
+        ),
         allow_responses=True,
     ),
     ServiceName.ALERTING: _service(

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
-from ollamon_core.events import Event
+from ollamon_core.events import Event, utc_now
 from ollamon_core.redaction import redact_url
 from ollamon_probe.client_side import (
     ClientGoneError,
@@ -29,6 +29,7 @@ from ollamon_probe.client_side import (
     sample_rest_of_body,
 )
 from ollamon_probe.exchange import BAD_GATEWAY_STATUS, Exchange, is_measured
+from ollamon_probe.host_samples import HostSamples
 from ollamon_probe.hosts import host_labels
 from ollamon_probe.http1_pool import UpstreamError, UpstreamPool, UpstreamResponse
 from ollamon_probe.request_event import Origin, build_event
@@ -67,6 +68,7 @@ class ProxyApp:
         upstream: UpstreamPool,
         residency: ResidencyBook,
         counters: Counter[str] | None = None,
+        host_samples: HostSamples | None = None,
     ) -> None:
         self.upstream_url = upstream_url.rstrip("/")
         self.shown_url = redact_url(self.upstream_url)
@@ -75,6 +77,7 @@ class ProxyApp:
         self.upstream = upstream
         self.residency = residency
         self.counters: Counter[str] = counters if counters is not None else Counter()
+        self.host_samples = host_samples
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -221,7 +224,13 @@ class ProxyApp:
 
     def _record(self, exchange: Exchange, before: Residency | None) -> None:
         try:
-            event = build_event(exchange, self.origin, before)
+            gpu = (
+                self.host_samples.gpu_utilization_percent(self.origin.host, utc_now())
+                if self.host_samples is not None
+                else None
+            )
+            now = self.residency.view(self.origin.ollama_url)
+            event = build_event(exchange, self.origin, before, now, gpu)
         except Exception:  # a measuring bug must never break the proxying
             self.counters["event_build_errors"] += 1
             log.exception("could not build the event of %s", exchange.endpoint)
@@ -264,6 +273,7 @@ def create_proxy_app(
     upstream: UpstreamPool,
     residency: ResidencyBook,
     counters: Counter[str] | None = None,
+    host_samples: HostSamples | None = None,
 ) -> ProxyApp:
     """The proxy to the first Ollama URL of `settings`, labelled as the watcher labels it.
 
@@ -275,4 +285,4 @@ def create_proxy_app(
             f"the upstream pool goes to {redact_url(upstream.base_url)}, not to {redact_url(url)}"
         )
     label = host_labels(settings.ollama_urls, settings.host_label)[url]
-    return ProxyApp(url, Origin(url, label), sink, upstream, residency, counters)
+    return ProxyApp(url, Origin(url, label), sink, upstream, residency, counters, host_samples)

@@ -63,10 +63,51 @@ def context_in_effect(request: RequestFacts, residency: Residency | None) -> int
     return loaded.context_length if loaded is not None else None
 
 
+@dataclass(frozen=True)
+class LoadSplit:
+    """`load_duration` split by residency: queue wait when the model was resident, else load."""
+
+    cold_start: bool | None
+    queue_wait_ms: float | None
+    cold_load_ms: float | None
+
+
+def split_load(
+    model_name: str, load_duration_ms: float | None, residency_before: Residency | None
+) -> LoadSplit:
+    """Ollama's `load_duration` runs from the request's arrival until its model is ready,
+    so it holds the wait for the scheduler as well as a load. A model that `/api/ps` listed
+    when the request started did not load: its `load_duration` is queue wait. A model that
+    was not listed is a cold start: the time is the load (with any wait before it). Neither
+    is known before the first poll or without a model name; neither is said of a reply
+    without `load_duration` (OpenAI-style replies carry no timings)."""
+    if residency_before is None or not model_name:
+        return LoadSplit(None, None, None)
+    if residency_before.is_loaded(model_name):
+        return LoadSplit(False, load_duration_ms, None)
+    return LoadSplit(True, None, load_duration_ms)
+
+
+def memory_usage_mb(model_name: str, *views: Residency | None) -> float | None:
+    """The model's memory on the GPU (`size_vram` of `/api/ps`) in MB, from the first view
+    that lists it with a size (a cold start is listed only by a poll after its load)."""
+    for view in views:
+        loaded = view.get(model_name) if view is not None and model_name else None
+        if loaded is not None and loaded.size_bytes:
+            return round(loaded.size_vram_bytes / 1e6, 3)
+    return None
+
+
 def build_event(
-    exchange: Exchange, origin: Origin, residency_before: Residency | None
+    exchange: Exchange,
+    origin: Origin,
+    residency_before: Residency | None,
+    residency_now: Residency | None = None,
+    gpu_utilization_percent: float | None = None,
 ) -> OllamaModelMetrics:
-    """The event of a finished exchange; `residency_before` is what was loaded at its start.
+    """The event of a finished exchange; `residency_before` is what was loaded at its start,
+    `residency_now` what is loaded at its end, `gpu_utilization_percent` the host's GPU
+    utilisation in the collector's latest sample (None when there is none, or it is stale).
 
     A body that named no readable model (it never completed, or was not JSON) gives the
     model `UNKNOWN_MODEL` with `model_unknown` set, never a blank name.
@@ -82,6 +123,12 @@ def build_event(
     gaps = exchange.gaps_seconds
     finished = exchange.finished_at or exchange.started_at
     loaded = residency_before.get(request.model_name) if residency_before is not None else None
+    load_ms = ns_to_ms(reply.load_duration_ns)
+    split = split_load(
+        request.model_name,
+        None if reply.load_duration_ns is None else load_ms,
+        residency_before,
+    )
     if exchange.openai:
         generation_rate = _openai_rate(exchange, reply.eval_count)
     else:
@@ -108,7 +155,7 @@ def build_event(
         inter_chunk_gap_max_ms=_ms(max(gaps) if gaps else None),
         tokens_input=tokens_in,
         tokens_generated=tokens_out,
-        load_duration_ms=ns_to_ms(reply.load_duration_ns),
+        load_duration_ms=load_ms,
         prompt_eval_duration_ms=ns_to_ms(reply.prompt_eval_duration_ns),
         eval_duration_ms=ns_to_ms(reply.eval_duration_ns),
         total_duration_ms=ns_to_ms(reply.total_duration_ns),
@@ -125,11 +172,11 @@ def build_event(
             round(used / context * 100.0, 3) if context and used and error is None else None
         ),
         model_size_gb=loaded.size_bytes / 1e9 if loaded is not None and loaded.size_bytes else None,
-        cold_start=(
-            None
-            if residency_before is None or not request.model_name
-            else not residency_before.is_loaded(request.model_name)
-        ),
+        cold_start=split.cold_start,
+        queue_wait_ms=split.queue_wait_ms,
+        cold_load_ms=split.cold_load_ms,
+        memory_usage_mb=memory_usage_mb(request.model_name, residency_before, residency_now),
+        gpu_utilization_percent=gpu_utilization_percent,
         error_occurred=error is not None,
         error_message=error[:MAX_ERROR_CHARS] if error is not None else None,
         request_bytes=exchange.body.size,

@@ -13,9 +13,10 @@ from typing import Any
 
 from ollamon_core import subjects
 from ollamon_core.bus import SpoolConfig
-from ollamon_core.events import MonitoringControl, ServiceName
+from ollamon_core.events import MonitoringControl, OllamaSystemMetrics, ServiceName
 from ollamon_core.redaction import redact_url
 from ollamon_core.runtime import ServiceRuntime, service_runtime
+from ollamon_probe.host_samples import HostSamples
 from ollamon_probe.hosts import host_labels
 from ollamon_probe.proxy import create_proxy_app
 from ollamon_probe.residency import ResidencyBook
@@ -25,6 +26,10 @@ from ollamon_probe.upstream import create_proxy_pool, create_watcher_client
 from ollamon_probe.watcher import Watcher
 
 log = logging.getLogger(__name__)
+
+# A system sample older than this many sampling intervals (30 s at least) gives no request
+# its GPU utilisation.
+SAMPLE_MAX_AGE_INTERVALS = 3
 
 
 @contextlib.asynccontextmanager
@@ -46,6 +51,18 @@ async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime
             counters=bus.counters,
         )
 
+        # The collector's latest sample of each host: a request's GPU utilisation.
+        host_samples = HostSamples(
+            max_age_seconds=max(
+                SAMPLE_MAX_AGE_INTERVALS * settings.monitoring_interval_seconds, 30.0
+            )
+        )
+
+        async def on_system(sample: OllamaSystemMetrics, _msg: Any) -> None:
+            host_samples.add(sample)
+
+        runtime.unsubscribe_at_close(await bus.subscribe(subjects.SYSTEM, on_system))
+
         async def on_control(control: MonitoringControl, _msg: Any) -> None:
             watcher.apply(control)
             log.info("watcher %s, every %.1fs", control.action.value, watcher.interval_seconds)
@@ -54,7 +71,14 @@ async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime
         runtime.unsubscribe_at_close(
             await bus.serve(subjects.CONTROL_HEALTH_CHECK, watcher.health_check)
         )
-        app = create_proxy_app(settings, bus, proxy_upstream, residency, counters=bus.counters)
+        app = create_proxy_app(
+            settings,
+            bus,
+            proxy_upstream,
+            residency,
+            counters=bus.counters,
+            host_samples=host_samples,
+        )
         proxy_url = await runtime.enter(
             serving(
                 app,

@@ -19,11 +19,12 @@ from ollamon_core.events import (
     Heartbeat,
     OllamaHealth,
     OllamaModelMetrics,
+    OllamaSystemMetrics,
     ServiceName,
 )
 from tests.conftest import BusFactory
 from tests.services.probe.conftest import Emulated
-from tests.support.waiting import wait_for
+from tests.support.waiting import wait_for, wait_for_async
 
 
 async def wait_until_listening(port: int, timeout: float = 15.0) -> None:
@@ -83,6 +84,26 @@ async def test_the_probe_process_proxies_publishes_answers_and_stops_on_sigterm(
         )
         assert isinstance(answer, HealthCheckReply)
         assert [result.up for result in answer.results] == [True]
+        # The collector's sample of this host gives the next requests their GPU utilisation.
+        client = ollama.AsyncClient(host=f"http://127.0.0.1:{port}")
+        sample = OllamaSystemMetrics(
+            host="process-host",
+            cpu_usage_percent=1.0,
+            memory_usage_percent=1.0,
+            memory_available_gb=1.0,
+            disk_usage_percent=1.0,
+            gpu_usage_percent=42.0,
+        )
+
+        async def carries_gpu_use() -> bool:
+            await listener.publish(sample)
+            await client.generate("llama3.2:1b", "hi")
+            return any(
+                isinstance(e, OllamaModelMetrics) and e.gpu_utilization_percent == 42.0
+                for e in events
+            )
+
+        await wait_for_async(carries_gpu_use, timeout=10, message="a request with GPU use")
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)

@@ -35,8 +35,16 @@ class OllamaModelMetrics(Event):
     load_duration_ms: float = Field(default=0.0, ge=0)
     prompt_eval_duration_ms: float = Field(default=0.0, ge=0)
     total_duration_ms: float = Field(default=0.0, ge=0)
-    memory_usage_mb: float | None = None
-    gpu_utilization_percent: float | None = None
+    memory_usage_mb: float | None = Field(
+        default=None,
+        ge=0,
+        description="The model's memory on the GPU (size_vram of `/api/ps`), in MB (10^6 bytes)",
+    )
+    gpu_utilization_percent: float | None = Field(
+        default=None,
+        ge=0,
+        description="The host's GPU utilisation in the collector's latest sample of that host",
+    )
     model_size_gb: float | None = None
     context_length: int | None = None
     temperature: float | None = None
@@ -66,5 +74,13 @@ class OllamaModelMetrics(Event):
     num_ctx: int | None = None
     context_utilization_percent: float | None = None
     cold_start: bool | None = None
+    queue_wait_ms: float | None = Field(
+        default=None,
+        ge=0,
+        description="load_duration of a request whose model was resident already: queue wait",
+    )
+    cold_load_ms: float | None = Field(
+        default=None, ge=0, description="load_duration of a cold start: loading the model"
+    )
     request_bytes: int = 0
     response_bytes: int = 0
