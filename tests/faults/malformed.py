@@ -33,6 +33,10 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     subjects.CONTROL_THRESHOLD: ("alerting", "gateway"),
     subjects.CONTROL_SILENCE: ("alerting", "gateway"),
     subjects.CONTROL_HEALTH_CHECK.subject: ("probe",),
+    subjects.AUDIT_ALERTING: ("storage", "gateway"),
+    subjects.CONTROL_ACK.subject: ("alerting",),
+    subjects.CONTROL_SILENCES.subject: ("alerting",),
+    subjects.CONTROL_THRESHOLDS.subject: ("alerting",),
     **{subject: ("storage",) for subject in subjects.QUERY_ROUTES if "query" in subject},
 }
 

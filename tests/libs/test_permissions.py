@@ -29,4 +29,14 @@ def test_every_service_may_beat_dead_letter_and_read_its_own_inbox_only(
 
 def test_only_the_services_that_answer_requests_may_reply() -> None:
     answering = {service for service, rules in SERVICE_PERMISSIONS.items() if rules.allow_responses}
-    assert answering == {ServiceName.STORAGE, ServiceName.PROBE}
+    assert answering == {ServiceName.STORAGE, ServiceName.PROBE, ServiceName.ALERTING}
+
+
+def test_the_gateway_may_ask_alerting_what_it_manages_and_change_it() -> None:
+    gateway = SERVICE_PERMISSIONS[ServiceName.GATEWAY].publish
+    alerting = SERVICE_PERMISSIONS[ServiceName.ALERTING]
+    for route in (subjects.CONTROL_ACK, subjects.CONTROL_SILENCES, subjects.CONTROL_THRESHOLDS):
+        assert route.subject in gateway
+        assert route.subject in alerting.subscribe
+    assert {subjects.CONTROL_THRESHOLD, subjects.CONTROL_SILENCE} <= set(gateway)
+    assert subjects.AUDIT_ALERTING in alerting.publish

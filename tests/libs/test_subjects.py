@@ -6,6 +6,8 @@ import pytest
 
 from ollamon_core import subjects
 from ollamon_core.events import (
+    AlertAudit,
+    AuditAction,
     ModelScore,
     OllamaModelMetrics,
     OllamaPerformanceAlert,
@@ -66,3 +68,13 @@ def test_subject_matches_follows_nats_wildcards(pattern: str, subject: str, expe
 def test_model_for_subject_finds_the_model_or_none() -> None:
     assert subjects.model_for_subject("ollamon.requests.m") is OllamaModelMetrics
     assert subjects.model_for_subject("ollamon.query.summary") is None
+
+
+def test_alerting_audit_events_are_kept_in_the_stream_and_its_management_is_request_reply() -> None:
+    audit = AlertAudit(action=AuditAction.THRESHOLD_CHANGED, rule="slow_response")
+    assert subjects.subject_for(audit) == subjects.AUDIT_ALERTING == "ollamon.audit.alerting"
+    assert subjects.model_for_subject(subjects.AUDIT_ALERTING) is AlertAudit
+    assert subjects.AUDIT_ALERTING in subjects.STREAM_EVENTS_SUBJECTS
+    for route in (subjects.CONTROL_ACK, subjects.CONTROL_SILENCES, subjects.CONTROL_THRESHOLDS):
+        assert subjects.QUERY_ROUTES[route.subject] is route
+        assert route.subject.startswith("ollamon.control.alerting.")

@@ -17,7 +17,8 @@ Each service's user may:
   them and manages its durable consumer and its acks; alerting its key-value bucket; the
   collector reads the stream's last model snapshot. The rest of the API is the admin's.
 - answer requests (`allow_responses`, one reply each) only where it serves them: storage
-  (`ollamon.query.*`) and the probe (`ollamon.control.health_check`).
+  (`ollamon.query.*`), the probe (`ollamon.control.health_check`) and alerting (its
+  management routes: acknowledgements, silences, thresholds).
 """
 
 from __future__ import annotations
@@ -87,6 +88,12 @@ ALERT_STATE = (
     _js_api("DIRECT", "GET", _KV_STREAM, ">"),
     f"$KV.{subjects.ALERT_STATE_BUCKET}.>",
 )
+# Alerting answers these management requests (the gateway asks them).
+ALERTING_ROUTES = (
+    subjects.CONTROL_ACK.subject,
+    subjects.CONTROL_SILENCES.subject,
+    subjects.CONTROL_THRESHOLDS.subject,
+)
 # The collector starts from the last model snapshot the stream kept.
 LAST_MODELS_SNAPSHOT = (_js_api("STREAM", "MSG", "GET", subjects.STREAM_EVENTS),)
 
@@ -136,7 +143,12 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
     ),
     ServiceName.ALERTING: _service(
         ServiceName.ALERTING,
-        publish=(subjects.ALERTS_ALL, subjects.SCORES_ALL, *ALERT_STATE),
+        publish=(
+            subjects.ALERTS_ALL,
+            subjects.SCORES_ALL,
+            subjects.AUDIT_ALERTING,
+            *ALERT_STATE,
+        ),
         subscribe=(
             subjects.REQUESTS_ALL,
             subjects.SYSTEM,
@@ -144,7 +156,9 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             subjects.HEARTBEAT_ALL,  # the spools' backlog (`telemetry_backlog`)
             subjects.CONTROL_THRESHOLD,
             subjects.CONTROL_SILENCE,
+            *ALERTING_ROUTES,
         ),
+        allow_responses=True,
     ),
     ServiceName.STORAGE: _service(
         ServiceName.STORAGE,
@@ -158,6 +172,10 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             subjects.CONTROL_MONITORING,
             subjects.QUERY_ALL,
             subjects.CONTROL_HEALTH_CHECK.subject,
+            # Alerting's management over REST: thresholds, silences, acknowledgements.
+            subjects.CONTROL_THRESHOLD,
+            subjects.CONTROL_SILENCE,
+            *ALERTING_ROUTES,
         ),
         subscribe=tuple(subjects.SUBJECT_MODELS),
     ),

@@ -16,6 +16,9 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from ollamon_core.events import (
+    AlertAcknowledgement,
+    AlertAcknowledgementReply,
+    AlertAudit,
     Event,
     HealthCheckReply,
     HealthCheckRequest,
@@ -31,6 +34,10 @@ from ollamon_core.events import (
     ServiceName,
     Severity,
     Silence,
+    SilencesQuery,
+    SilencesReply,
+    ThresholdsQuery,
+    ThresholdsReply,
     ThresholdUpdate,
 )
 from ollamon_core.events import queries as q
@@ -46,6 +53,7 @@ OLLAMA_MODELS = f"{PREFIX}.ollama.models"
 OLLAMA_LIFECYCLE = f"{PREFIX}.ollama.lifecycle"
 ALERTS_ALL = f"{PREFIX}.alerts.>"
 SCORES_ALL = f"{PREFIX}.scores.>"
+AUDIT_ALERTING = f"{PREFIX}.audit.alerting"
 
 # Not persisted.
 HEARTBEAT_ALL = f"{PREFIX}.heartbeat.>"
@@ -57,7 +65,14 @@ EVERYTHING = f"{PREFIX}.>"
 
 # JetStream.
 STREAM_EVENTS = "OLLAMON"
-STREAM_EVENTS_SUBJECTS = [REQUESTS_ALL, SYSTEM, ALERTS_ALL, SCORES_ALL, OLLAMA_ALL]
+STREAM_EVENTS_SUBJECTS = [
+    REQUESTS_ALL,
+    SYSTEM,
+    ALERTS_ALL,
+    SCORES_ALL,
+    OLLAMA_ALL,
+    AUDIT_ALERTING,
+]
 STREAM_DEADLETTER = "OLLAMON_DEADLETTER"
 STREAM_DEADLETTER_SUBJECTS = [DEADLETTER_ALL]
 STORAGE_DURABLE = "ollamon-storage"
@@ -102,31 +117,33 @@ def deadletter_subject(service: ServiceName) -> str:
     return f"{PREFIX}.deadletter.{ServiceName(service).value}"
 
 
+# Events whose subject depends on their type alone.
+_FIXED_SUBJECTS: dict[type[Event], str] = {
+    OllamaSystemMetrics: SYSTEM,
+    OllamaHealth: OLLAMA_HEALTH,
+    OllamaModelsSnapshot: OLLAMA_MODELS,
+    ModelLifecycleEvent: OLLAMA_LIFECYCLE,
+    MonitoringControl: CONTROL_MONITORING,
+    ThresholdUpdate: CONTROL_THRESHOLD,
+    Silence: CONTROL_SILENCE,
+    AlertAudit: AUDIT_ALERTING,
+}
+
+
 def subject_for(event: Event) -> str:
     """The subject an event is published on, from its type and content."""
     match event:
         case OllamaModelMetrics():
             return requests_subject(event.model_name)
-        case OllamaSystemMetrics():
-            return SYSTEM
         case OllamaPerformanceAlert():
             return alerts_subject(event.severity)
         case ModelScore():
             return scores_subject(event.model_name)
-        case OllamaHealth():
-            return OLLAMA_HEALTH
-        case OllamaModelsSnapshot():
-            return OLLAMA_MODELS
-        case ModelLifecycleEvent():
-            return OLLAMA_LIFECYCLE
         case Heartbeat():
             return heartbeat_subject(event.service)
-        case MonitoringControl():
-            return CONTROL_MONITORING
-        case ThresholdUpdate():
-            return CONTROL_THRESHOLD
-        case Silence():
-            return CONTROL_SILENCE
+    fixed = _FIXED_SUBJECTS.get(type(event))
+    if fixed is not None:
+        return fixed
     raise ValueError(f"no subject for {type(event).__name__}")
 
 
@@ -136,6 +153,7 @@ SUBJECT_MODELS: dict[str, type[BaseModel]] = {
     SYSTEM: OllamaSystemMetrics,
     ALERTS_ALL: OllamaPerformanceAlert,
     SCORES_ALL: ModelScore,
+    AUDIT_ALERTING: AlertAudit,
     OLLAMA_HEALTH: OllamaHealth,
     OLLAMA_MODELS: OllamaModelsSnapshot,
     OLLAMA_LIFECYCLE: ModelLifecycleEvent,
@@ -185,6 +203,16 @@ CONTROL_HEALTH_CHECK = QueryRoute(
     f"{PREFIX}.control.health_check", HealthCheckRequest, HealthCheckReply
 )
 
+# Alerting's management (request/reply, not persisted; the changes are audited on
+# AUDIT_ALERTING): acknowledge a firing alert, list the silences in force, the thresholds.
+CONTROL_ACK = QueryRoute(
+    f"{PREFIX}.control.alerting.ack", AlertAcknowledgement, AlertAcknowledgementReply
+)
+CONTROL_SILENCES = QueryRoute(f"{PREFIX}.control.alerting.silences", SilencesQuery, SilencesReply)
+CONTROL_THRESHOLDS = QueryRoute(
+    f"{PREFIX}.control.alerting.thresholds", ThresholdsQuery, ThresholdsReply
+)
+
 QUERY_ROUTES: dict[str, QueryRoute[Any, Any]] = {
     route.subject: route
     for route in (
@@ -198,6 +226,9 @@ QUERY_ROUTES: dict[str, QueryRoute[Any, Any]] = {
         QUERY_CLEANUP,
         QUERY_BACKUP,
         CONTROL_HEALTH_CHECK,
+        CONTROL_ACK,
+        CONTROL_SILENCES,
+        CONTROL_THRESHOLDS,
     )
 }
 

@@ -223,7 +223,9 @@ class AlertTracker:
 
     def suppressed(self, record: AlertRecord, now: datetime) -> bool:
         """True when a silence matches or the host's Ollama-unreachable alert inhibits it."""
-        if self.silences.silenced(record.rule, record.host, record.model_name, now):
+        if self.silences.silenced(
+            record.rule, record.host, record.model_name, now, record.severity
+        ):
             return True
         if not RULE_SPECS[record.rule].inhibited_by_unreachable:
             return False

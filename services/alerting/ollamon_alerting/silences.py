@@ -1,10 +1,12 @@
-"""Silences: hold back notifications of alerts matching rule/host/model until they expire."""
+"""Silences: hold back notifications of alerts matching alertname/host/model/severity until they
+expire."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from ollamon_core.events import Silence
+from ollamon_alerting.rules import RULE_SPECS
+from ollamon_core.events import Severity, Silence
 from ollamon_core.events.limits import CLOCK_SKEW, MAX_SILENCE, MAX_SILENCE_DAYS
 
 
@@ -28,13 +30,31 @@ def check_silence(silence: Silence, now: datetime) -> None:
         )
 
 
-def silence_matches(silence: Silence, rule: str, host: str, model_name: str | None) -> bool:
-    """True when every matcher the silence sets equals the alert's (unset matches any)."""
+def silence_matches(
+    silence: Silence,
+    rule: str,
+    host: str,
+    model_name: str | None,
+    severity: Severity | None = None,
+) -> bool:
+    """True when every matcher the silence sets equals the alert's (unset matches any).
+
+    `match_alertname` may name the rule by its alert type or by its setting.
+    """
     return (
-        (silence.match_rule is None or silence.match_rule == rule)
+        (silence.match_alertname is None or silence.match_alertname in _rule_names(rule))
         and (silence.match_host is None or silence.match_host == host)
         and (silence.match_model is None or silence.match_model == model_name)
+        and (silence.match_severity is None or silence.match_severity == severity)
     )
+
+
+def _rule_names(rule: str) -> set[str]:
+    """The names a silence may give a rule: its alert type, and its setting if it has one."""
+    for spec in RULE_SPECS.values():
+        if spec.name == rule and spec.setting is not None:
+            return {rule, spec.setting}
+    return {rule}
 
 
 class SilenceBook:
@@ -66,9 +86,16 @@ class SilenceBook:
             del self.silences[key]
         return expired
 
-    def silenced(self, rule: str, host: str, model_name: str | None, now: datetime) -> bool:
+    def silenced(
+        self,
+        rule: str,
+        host: str,
+        model_name: str | None,
+        now: datetime,
+        severity: Severity | None = None,
+    ) -> bool:
         """True when a silence in force matches."""
         return any(
-            silence.expires_at > now and silence_matches(silence, rule, host, model_name)
+            silence.expires_at > now and silence_matches(silence, rule, host, model_name, severity)
             for silence in self.silences.values()
         )

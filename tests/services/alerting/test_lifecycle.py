@@ -157,7 +157,7 @@ def silence(clock: FakeClock, minutes: int = 10, **match: str) -> Silence:
 def test_a_silenced_alert_is_not_notified_and_its_resolve_is_not_sent(
     tracker: AlertTracker, silences: SilenceBook, clock: FakeClock
 ) -> None:
-    silences.add(silence(clock, match_rule="slow_response", match_host="h1"), clock())
+    silences.add(silence(clock, match_alertname="slow_response", match_host="h1"), clock())
     tracker.observe(slow(45000), THRESHOLD, clock())
     clock.advance(30)
     assert tracker.tick(clock()) == []

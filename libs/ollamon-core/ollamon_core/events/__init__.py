@@ -1,5 +1,16 @@
 """Every event and message model of ollamon (pydantic v2, frozen, extra fields forbidden)."""
 
+from ollamon_core.events.alert_management import (
+    AlertAcknowledgement,
+    AlertAcknowledgementReply,
+    AlertAudit,
+    AuditAction,
+    RuleThreshold,
+    SilencesQuery,
+    SilencesReply,
+    ThresholdsQuery,
+    ThresholdsReply,
+)
 from ollamon_core.events.alerts import (
     AlertState,
     ModelScore,
@@ -42,7 +53,11 @@ from ollamon_core.events.system import (
 
 __all__ = [
     "UNKNOWN_MODEL",
+    "AlertAcknowledgement",
+    "AlertAcknowledgementReply",
+    "AlertAudit",
     "AlertState",
+    "AuditAction",
     "CatalogModel",
     "Event",
     "FrozenModel",
@@ -64,10 +79,15 @@ __all__ = [
     "OllamaProcessSample",
     "OllamaSystemMetrics",
     "Recommendation",
+    "RuleThreshold",
     "ServiceName",
     "Severity",
     "Silence",
+    "SilencesQuery",
+    "SilencesReply",
     "ThresholdUpdate",
+    "ThresholdsQuery",
+    "ThresholdsReply",
     "default_host_label",
     "new_event_id",
     "utc_now",

@@ -38,6 +38,10 @@ class OllamaPerformanceAlert(Event):
     ends_at: AwareDatetime | None = None
     notification_count: int = 1
 
+    # Management: who acknowledged a firing alert, and when (kept on its resolved event).
+    acknowledged_by: str | None = None
+    acknowledged_at: AwareDatetime | None = None
+
 
 class Recommendation(FrozenModel):
     """A concrete change to make, naming the Ollama setting involved."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AliasChoices, AwareDatetime, Field, model_validator
 
 from ollamon_core.events.base import Event, ServiceName, Severity
 from ollamon_core.events.limits import (
     MAX_SILENCE,
     MAX_SILENCE_DAYS,
+    Author,
     Comment,
     HostLabel,
     IntervalSeconds,
@@ -50,22 +51,33 @@ class ThresholdUpdate(Event):
     kind: str = Field(default="threshold_update", pattern="^threshold_update$")
     rule: RuleKey
     threshold: ThresholdValue
+    author: Author = ""
+    comment: Comment = ""
 
 
 class Silence(Event):
-    """Hold back alerts matching rule/host/model until `expires_at` (None matches any).
+    """Hold back alerts matching alertname/host/model/severity until `expires_at`.
 
+    A matcher left None matches any value; `match_alertname` is the rule (the alerts'
+    `alert_type`, or its setting's name), also accepted as `match_rule` (its former name).
     A silence lasts at most `limits.MAX_SILENCE_DAYS` days past its timestamp (alerting
-    also holds it to that from its own clock); an `expires_at` in the past lifts it.
+    also holds it to that from its own clock); an `expires_at` in the past lifts it (sending
+    the same `silence_id` again replaces it). `created_at` is set by alerting when it first
+    accepts the id, and kept when the id is sent again.
     """
 
     kind: str = Field(default="silence", pattern="^silence$")
     silence_id: SilenceId
-    match_rule: RuleKey | None = None
+    match_alertname: RuleKey | None = Field(
+        default=None, validation_alias=AliasChoices("match_alertname", "match_rule")
+    )
     match_host: HostLabel | None = None
     match_model: ModelName | None = None
+    match_severity: Severity | None = None
     expires_at: AwareDatetime
+    author: Author = ""
     comment: Comment = ""
+    created_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _at_most_the_longest_silence(self) -> Silence:

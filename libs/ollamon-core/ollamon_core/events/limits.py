@@ -39,6 +39,8 @@ MAX_MODEL_NAME_CHARS = 512
 MAX_RULE_CHARS = 64
 MAX_SILENCE_ID_CHARS = 128
 MAX_COMMENT_CHARS = 1000
+MAX_AUTHOR_CHARS = 128
+MAX_FINGERPRINT_CHARS = 64
 
 # Export and backup file names (relative to their folder): each part short enough that the
 # CSV siblings (`<stem>.model_snapshots.csv`) and temporary names still fit the file system.
@@ -89,6 +91,8 @@ ModelName = Annotated[str, Field(min_length=1, max_length=MAX_MODEL_NAME_CHARS)]
 RuleKey = Annotated[str, Field(min_length=1, max_length=MAX_RULE_CHARS)]
 SilenceId = Annotated[str, Field(min_length=1, max_length=MAX_SILENCE_ID_CHARS)]
 Comment = Annotated[str, Field(max_length=MAX_COMMENT_CHARS)]
+Author = Annotated[str, Field(max_length=MAX_AUTHOR_CHARS)]
+Fingerprint = Annotated[str, Field(min_length=1, max_length=MAX_FINGERPRINT_CHARS)]
 FilePath = Annotated[
     str,
     Field(
