@@ -20,31 +20,17 @@ def _ratio(numerator: float, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def combine_by_model(
-    rollups: Iterable[tuple[RollupKey, Rollup]],
-) -> dict[str, tuple[set[str], Rollup]]:
-    """Merge rollups of every host and bucket into one per model, with the hosts seen."""
-    by_model: dict[str, tuple[set[str], Rollup]] = {}
-    for (_, _, host, model_name), rollup in rollups:
-        entry = by_model.get(model_name)
-        if entry is None:
-            entry = by_model[model_name] = (set(), Rollup())
-        entry[0].add(host)
-        entry[1].merge(rollup)
-    return by_model
-
-
 def model_summary(
-    model_name: str, hosts: Iterable[str], rollup: Rollup, score: float | None = None
+    model_name: str, host: str | None, rollup: Rollup, score: float | None = None
 ) -> ModelSummary:
-    """A model's aggregates from its merged rollup."""
+    """A model's aggregates on one host (None: every host) from its merged rollup."""
     latency = rollup.latency_histogram
     ttft = rollup.ttft_histogram
     count = rollup.request_count
     success_count = count - rollup.error_count
     return ModelSummary(
         model_name=model_name,
-        hosts=sorted(hosts),
+        host=host,
         request_count=count,
         success_count=success_count,
         error_count=rollup.error_count,
@@ -65,19 +51,20 @@ def model_summary(
 
 
 def trend_points(rollups: Iterable[tuple[RollupKey, Rollup]]) -> list[TrendPoint]:
-    """One point per (bucket, model), hosts merged, oldest first."""
-    merged: dict[tuple[int, str], Rollup] = {}
-    for (_, bucket_start_s, _, model_name), rollup in rollups:
-        key = (bucket_start_s, model_name)
+    """One point per (bucket, host, model), oldest first: hosts are never merged."""
+    merged: dict[tuple[int, str, str], Rollup] = {}
+    for (_, bucket_start_s, host, model_name), rollup in rollups:
+        key = (bucket_start_s, host, model_name)
         target = merged.get(key)
         if target is None:
             target = merged[key] = Rollup()
         target.merge(rollup)
     points = []
-    for (bucket_start_s, model_name), rollup in sorted(merged.items()):
+    for (bucket_start_s, host, model_name), rollup in sorted(merged.items()):
         points.append(
             TrendPoint(
                 bucket_start=datetime.fromtimestamp(bucket_start_s, tz=UTC),
+                host=host,
                 model_name=model_name,
                 request_count=rollup.request_count,
                 error_count=rollup.error_count,

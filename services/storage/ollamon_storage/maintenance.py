@@ -81,6 +81,8 @@ async def delete_older_than(database: Database, days_to_keep: float) -> dict[str
     deleted["model_snapshots"] = await _delete_in_chunks(
         database, "model_snapshots", "ts_ms < ?", cutoff_ms
     )
+    # A host with nothing newer than the cutoff is no longer known (its queries 404).
+    deleted["hosts"] = await _delete_in_chunks(database, "hosts", "last_seen_ms < ?", cutoff_ms)
     return deleted
 
 

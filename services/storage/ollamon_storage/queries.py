@@ -19,13 +19,14 @@ from ollamon_core.bus import QueryFailedError
 from ollamon_core.events import (
     ModelLifecycleEvent,
     ModelScore,
+    OllamaHealth,
     OllamaModelMetrics,
     OllamaPerformanceAlert,
     OllamaSystemMetrics,
 )
 from ollamon_core.events import queries as q
 from ollamon_core.redaction import redact_text
-from ollamon_storage import aggregates, rollup_store
+from ollamon_storage import aggregates, fleet, rollup_store
 from ollamon_storage.rollups import HOUR_SECONDS, MINUTE_SECONDS, Rollup, RollupKey, plan_period
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -36,16 +37,43 @@ _ROLLUPS_SQL = (
     f"SELECT {rollup_store.SELECT_ROLLUP_COLUMNS} FROM request_rollups "  # noqa: S608
     "WHERE resolution_s = ? AND bucket_start_s >= ? AND bucket_start_s < ?"
 )
-_MODEL_ROLLUPS_SQL = (
-    f"SELECT {rollup_store.SELECT_ROLLUP_COLUMNS} FROM request_rollups "  # noqa: S608
-    "WHERE resolution_s = ? AND model_name = ? AND bucket_start_s >= ? AND bucket_start_s < ?"
-)
 _FAR_FUTURE_S = 2**62
+_HOSTS_SQL = "SELECT host, first_seen_ms, last_seen_ms FROM hosts"
+# Per host, driven by `hosts` (one index search each): the newest system sample, the newest
+# health events (each URL's latest is among them).
+_LATEST_SYSTEM_SQL = (
+    "SELECT h.host, (SELECT data FROM system_samples s WHERE s.host = h.host "
+    "ORDER BY s.ts_ms DESC LIMIT 1) FROM hosts h"
+)
+_RECENT_HEALTH_SQL = (
+    "SELECT x.host, x.data FROM hosts h JOIN health x ON x.id IN (SELECT id FROM health "  # noqa: S608
+    f"WHERE host = h.host ORDER BY ts_ms DESC LIMIT {fleet.HEALTH_ROWS_PER_HOST})"
+)
+MAX_PAIRS_PER_SELECT = 400
+
+
+def _where(sql: str, conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    """`sql` with `AND column = ?` for each (column, value) whose value is not None."""
+    parameters: list[Any] = []
+    for column, value in conditions:
+        if value is not None:
+            sql += f" AND {column} = ?"
+            parameters.append(value)
+    return sql, parameters
 
 
 def bad_request(reason: str) -> QueryFailedError:
     """A 400 answer with the reason."""
     return QueryFailedError(q.QueryError(error=reason, status_code=400))
+
+
+def unknown_host(host: str) -> QueryFailedError:
+    """A 404 answer naming a host storage has stored no event of."""
+    return QueryFailedError(
+        q.QueryError(
+            error=f"unknown host {host!r}: no event of this host is stored", status_code=404
+        )
+    )
 
 
 class QueryService:
@@ -65,101 +93,184 @@ class QueryService:
         return [model.model_validate_json(redact_text(row[0])) for row in rows]
 
     async def _rollups(
-        self, resolution_s: int, from_s: int, until_s: int, model_name: str | None
+        self,
+        resolution_s: int,
+        from_s: int,
+        until_s: int,
+        model_name: str | None,
+        host: str | None = None,
     ) -> list[tuple[RollupKey, Rollup]]:
-        if model_name is None:
-            rows = await self._rows(_ROLLUPS_SQL, (resolution_s, from_s, until_s))
-        else:
-            rows = await self._rows(_MODEL_ROLLUPS_SQL, (resolution_s, model_name, from_s, until_s))
+        sql, parameters = _where(_ROLLUPS_SQL, (("model_name", model_name), ("host", host)))
+        rows = await self._rows(sql, (resolution_s, from_s, until_s, *parameters))
         return [rollup_store.row_to_rollup(row) for row in rows]
 
     async def period_rollups(
-        self, hours: float, model_name: str | None = None
+        self, hours: float, model_name: str | None = None, host: str | None = None
     ) -> list[tuple[RollupKey, Rollup]]:
         """Rollups covering the last `hours`: minutes up to the first whole hour, then hours."""
         plan = plan_period(time.time() - hours * 3600)
         minutes = await self._rollups(
-            MINUTE_SECONDS, plan.minutes_from_s, plan.hours_from_s, model_name
+            MINUTE_SECONDS, plan.minutes_from_s, plan.hours_from_s, model_name, host
         )
-        hours_rows = await self._rollups(HOUR_SECONDS, plan.hours_from_s, _FAR_FUTURE_S, model_name)
+        hours_rows = await self._rollups(
+            HOUR_SECONDS, plan.hours_from_s, _FAR_FUTURE_S, model_name, host
+        )
         return minutes + hours_rows
 
-    async def latest_score(self, model_name: str) -> ModelScore | None:
-        """The newest score of a model (any host)."""
-        found = await self._models(
-            ModelScore,
-            "SELECT data FROM scores WHERE model_name = ? ORDER BY ts_ms DESC LIMIT 1",
-            (model_name,),
-        )
-        return found[0] if found else None
+    async def hosts(self, host: str | None = None) -> list[fleet.HostRecord]:
+        """Every host storage knows, by name; only `host`, which must be known, when given.
+
+        Raises:
+            QueryFailedError: a 404 when `host` is given and unknown.
+        """
+        sql, parameters = _where(f"{_HOSTS_SQL} WHERE 1", (("host", host),))
+        rows = await self._rows(f"{sql} ORDER BY host", parameters)
+        if host is not None and not rows:
+            raise unknown_host(host)
+        return [fleet.HostRecord(str(row[0]), int(row[1]), int(row[2])) for row in rows]
+
+    async def host_states(self, host: str | None) -> dict[str, fleet.HostState]:
+        """Each host's newest system sample and each of its Ollama servers' latest health."""
+        suffix, parameters = _where(" WHERE 1", (("h.host", host),))
+        systems = {
+            str(row[0]): OllamaSystemMetrics.model_validate_json(redact_text(row[1]))
+            for row in await self._rows(_LATEST_SYSTEM_SQL + suffix, parameters)
+            if row[1] is not None
+        }
+        healths: dict[str, list[OllamaHealth]] = {}
+        for row in await self._rows(
+            f"{_RECENT_HEALTH_SQL}{suffix} ORDER BY x.ts_ms DESC", parameters
+        ):
+            healths.setdefault(str(row[0]), []).append(
+                OllamaHealth.model_validate_json(redact_text(row[1]))
+            )
+        return {
+            name: fleet.HostState(systems.get(name), fleet.latest_per_url(healths.get(name, ())))
+            for name in systems.keys() | healths.keys()
+        }
+
+    async def latest_scores(
+        self, pairs: Sequence[fleet.HostModel]
+    ) -> dict[fleet.HostModel, ModelScore]:
+        """The newest score of each (host, model): one index search each, never another host's."""
+        found: dict[fleet.HostModel, ModelScore] = {}
+        for start in range(0, len(pairs), MAX_PAIRS_PER_SELECT):
+            chunk = pairs[start : start + MAX_PAIRS_PER_SELECT]
+            values = ", ".join("(?, ?)" for _ in chunk)
+            sql = (
+                "SELECT p.column1, p.column2, (SELECT data FROM scores s "  # noqa: S608
+                "WHERE s.host = p.column1 AND s.model_name = p.column2 "
+                f"ORDER BY s.ts_ms DESC LIMIT 1) FROM (VALUES {values}) p"
+            )
+            for row in await self._rows(sql, [part for pair in chunk for part in pair]):
+                if row[2] is not None:
+                    found[(str(row[0]), str(row[1]))] = ModelScore.model_validate_json(
+                        redact_text(row[2])
+                    )
+        return found
 
     async def summary(self, request: q.SummaryQuery) -> q.SummaryReply:
-        """Models, latest system sample, alerts and recommendations of the last hours."""
-        by_model = aggregates.combine_by_model(await self.period_rollups(request.hours))
-        scores = {name: await self.latest_score(name) for name in sorted(by_model)}
-        score_values = {name: score.score for name, score in scores.items() if score is not None}
+        """Models per host, hosts, the fleet, alerts and recommendations of the last hours."""
+        records = await self.hosts(request.host)
+        by_host_model = fleet.combine_by_host_model(
+            await self.period_rollups(request.hours, host=request.host)
+        )
+        scores = await self.latest_scores(sorted(by_host_model))
         models = [
-            aggregates.model_summary(name, hosts, rollup, score_values.get(name))
-            for name, (hosts, rollup) in sorted(by_model.items())
+            aggregates.model_summary(
+                name, host, rollup, scores[(host, name)].score if (host, name) in scores else None
+            )
+            for (host, name), rollup in sorted(
+                by_host_model.items(), key=lambda item: (item[0][1], item[0][0])
+            )
         ]
-        latest_system = await self._models(
-            OllamaSystemMetrics,
-            "SELECT data FROM system_samples ORDER BY ts_ms DESC LIMIT 1",
-            (),
+        states = await self.host_states(request.host)
+        active = await self.active_alerts(None, request.host)
+        hosts = fleet.host_summaries(records, states, models, active, int(time.time() * 1000))
+        recent_sql, parameters = _where(
+            "SELECT data FROM alerts WHERE 1", (("host", request.host),)
         )
         recent_alerts = await self._models(
             OllamaPerformanceAlert,
-            "SELECT data FROM alerts ORDER BY ts_ms DESC LIMIT ?",
-            (request.recent_alert_limit,),
+            f"{recent_sql} ORDER BY ts_ms DESC LIMIT ?",
+            (*parameters, request.recent_alert_limit),
         )
-        system = latest_system[0] if latest_system else None
+        system = hosts[0].latest_system if len(hosts) == 1 else None
         return q.SummaryReply(
             hours=request.hours,
+            host=request.host,
             total_requests=sum(model.request_count for model in models),
             models=models,
+            hosts=hosts,
+            fleet=fleet.fleet_rollup(hosts, models, active),
             latest_system=system,
-            gpu_available=aggregates.gpu_available(system),
+            gpu_available=any(host.gpu_available for host in hosts),
             recent_alerts=recent_alerts,
-            active_alerts=await self.active_alerts(None),
-            recommendations=aggregates.recommendations_from(
-                [score for score in scores.values() if score is not None]
-            ),
+            active_alerts=active,
+            recommendations=aggregates.recommendations_from(list(scores.values())),
         )
 
     async def model_metrics(self, request: q.ModelMetricsQuery) -> q.ModelMetricsReply:
-        """One model's aggregates, latest requests and latest score."""
-        rollups = await self.period_rollups(request.hours, request.model_name)
-        latest_score = await self.latest_score(request.model_name)
-        summary = None
-        if rollups:
-            hosts, rollup = aggregates.combine_by_model(rollups)[request.model_name]
-            summary = aggregates.model_summary(
-                request.model_name, hosts, rollup, latest_score.score if latest_score else None
+        """One model's aggregates (merged and per host), latest requests and the host's score."""
+        await self.hosts(request.host)
+        name = request.model_name
+        by_host_model = fleet.combine_by_host_model(
+            await self.period_rollups(request.hours, name, request.host)
+        )
+        scores = await self.latest_scores(sorted(by_host_model))
+        by_host = [
+            aggregates.model_summary(name, host, rollup, score.score if score else None)
+            for (host, _), rollup in sorted(by_host_model.items())
+            for score in [scores.get((host, name))]
+        ]
+        latest_score = None
+        if request.host is not None:
+            latest_score = (await self.latest_scores([(request.host, name)])).get(
+                (request.host, name)
             )
+        elif len(by_host) == 1:
+            latest_score = scores.get((by_host[0].host or "", name))
+        summary = None
+        if len(by_host) == 1:
+            summary = by_host[0]
+        elif by_host:
+            summary = aggregates.model_summary(name, None, fleet.merge_hosts(by_host_model))
         since_ms = int((time.time() - request.hours * 3600) * 1000)
+        recent_sql, parameters = _where(
+            "SELECT data FROM requests WHERE model_name = ? AND ts_ms >= ?",
+            (("host", request.host),),
+        )
         recent = await self._models(
             OllamaModelMetrics,
-            "SELECT data FROM requests WHERE model_name = ? AND ts_ms >= ? "
-            "ORDER BY ts_ms DESC LIMIT ?",
-            (request.model_name, since_ms, request.recent_limit),
+            f"{recent_sql} ORDER BY ts_ms DESC LIMIT ?",
+            (name, since_ms, *parameters, request.recent_limit),
         )
-        return q.ModelMetricsReply(summary=summary, recent=recent, latest_score=latest_score)
+        return q.ModelMetricsReply(
+            summary=summary, by_host=by_host, recent=recent, latest_score=latest_score
+        )
 
     async def system_history(self, request: q.SystemHistoryQuery) -> q.SystemHistoryReply:
-        """System samples of the last hours, thinned evenly to the limit, oldest first."""
+        """System samples of the last hours, oldest first, thinned evenly to the limit.
+
+        Without a host, each host is thinned on its own to its share of the limit, so a
+        host that samples often never crowds out another.
+        """
+        await self.hosts(request.host)
         since_ms = int((time.time() - request.hours * 3600) * 1000)
-        if request.host is None:
-            id_rows = await self._rows(
-                "SELECT id FROM system_samples WHERE ts_ms >= ? ORDER BY ts_ms, id", (since_ms,)
-            )
-        else:
-            id_rows = await self._rows(
-                "SELECT id FROM system_samples WHERE host = ? AND ts_ms >= ? ORDER BY ts_ms, id",
-                (request.host, since_ms),
-            )
-        chosen = [
-            id_rows[index][0] for index in aggregates.thin_evenly(len(id_rows), request.limit)
-        ]
+        sql, parameters = _where(
+            "SELECT id, host FROM system_samples WHERE ts_ms >= ?", (("host", request.host),)
+        )
+        id_rows = await self._rows(f"{sql} ORDER BY ts_ms, id", (since_ms, *parameters))
+        positions: dict[str, list[int]] = {}
+        for position, row in enumerate(id_rows):
+            positions.setdefault(str(row[1]), []).append(position)
+        share = max(1, request.limit // max(1, len(positions)))
+        kept = sorted(
+            host_positions[index]
+            for host_positions in positions.values()
+            for index in aggregates.thin_evenly(len(host_positions), share)
+        )
+        chosen = [id_rows[position][0] for position in kept]
         samples: list[OllamaSystemMetrics] = []
         for start in range(0, len(chosen), MAX_IDS_PER_SELECT):
             chunk = chosen[start : start + MAX_IDS_PER_SELECT]
@@ -174,33 +285,33 @@ class QueryService:
             )
         return q.SystemHistoryReply(samples=samples, total_in_period=len(id_rows))
 
-    async def active_alerts(self, severity: str | None) -> list[OllamaPerformanceAlert]:
-        """Alerts whose latest state is firing, newest first."""
-        if severity is None:
-            sql = "SELECT data FROM alert_state WHERE state = 'firing' ORDER BY ts_ms DESC"
-            return await self._models(OllamaPerformanceAlert, sql, ())
-        sql = (
-            "SELECT data FROM alert_state WHERE state = 'firing' AND severity = ? "
-            "ORDER BY ts_ms DESC"
+    async def active_alerts(
+        self, severity: str | None, host: str | None = None
+    ) -> list[OllamaPerformanceAlert]:
+        """Alerts whose latest state is firing, newest first (of one host when given)."""
+        sql, parameters = _where(
+            "SELECT data FROM alert_state WHERE state = 'firing'", (("severity", severity),)
         )
-        return await self._models(OllamaPerformanceAlert, sql, (severity,))
+        firing = await self._models(
+            OllamaPerformanceAlert, f"{sql} ORDER BY ts_ms DESC", parameters
+        )
+        return [alert for alert in firing if host is None or alert.host == host]
 
     async def alerts(self, request: q.AlertsQuery) -> q.AlertsReply:
-        """Alert history (newest first, optionally one severity) and the alerts firing now."""
+        """Alert history (newest first, optionally one severity or host) and those firing now."""
+        await self.hosts(request.host)
         severity = None if request.severity is None else request.severity.value
-        if severity is None:
-            history = await self._models(
-                OllamaPerformanceAlert,
-                "SELECT data FROM alerts ORDER BY ts_ms DESC, id DESC LIMIT ?",
-                (request.limit,),
-            )
-        else:
-            history = await self._models(
-                OllamaPerformanceAlert,
-                "SELECT data FROM alerts WHERE severity = ? ORDER BY ts_ms DESC, id DESC LIMIT ?",
-                (severity, request.limit),
-            )
-        return q.AlertsReply(alerts=history, active=await self.active_alerts(severity))
+        sql, parameters = _where(
+            "SELECT data FROM alerts WHERE 1", (("severity", severity), ("host", request.host))
+        )
+        history = await self._models(
+            OllamaPerformanceAlert,
+            f"{sql} ORDER BY ts_ms DESC, id DESC LIMIT ?",
+            (*parameters, request.limit),
+        )
+        return q.AlertsReply(
+            alerts=history, active=await self.active_alerts(severity, request.host)
+        )
 
     async def trends(self, request: q.TrendsQuery) -> q.TrendsReply:
         """Per-minute or per-hour points from the rollups of that resolution."""
@@ -209,18 +320,25 @@ class QueryService:
                 f"minute buckets cover at most {MAX_MINUTE_TREND_HOURS:g} hours; "
                 f"use bucket=hour for {request.hours:g} hours"
             )
+        await self.hosts(request.host)
         resolution_s = MINUTE_SECONDS if request.bucket == q.TrendBucket.MINUTE else HOUR_SECONDS
         start_s = int(time.time() - request.hours * 3600)
         start_s -= start_s % resolution_s
-        rollups = await self._rollups(resolution_s, start_s, _FAR_FUTURE_S, request.model_name)
+        rollups = await self._rollups(
+            resolution_s, start_s, _FAR_FUTURE_S, request.model_name, request.host
+        )
         return q.TrendsReply(points=aggregates.trend_points(rollups))
 
     async def lifecycle(self, request: q.LifecycleQuery) -> q.LifecycleReply:
         """Model loads, unloads and evictions of the last hours, newest first."""
+        await self.hosts(request.host)
         since_ms = int((time.time() - request.hours * 3600) * 1000)
+        sql, parameters = _where(
+            "SELECT data FROM lifecycle WHERE ts_ms >= ?", (("host", request.host),)
+        )
         events = await self._models(
             ModelLifecycleEvent,
-            "SELECT data FROM lifecycle WHERE ts_ms >= ? ORDER BY ts_ms DESC, id DESC LIMIT ?",
-            (since_ms, request.limit),
+            f"{sql} ORDER BY ts_ms DESC, id DESC LIMIT ?",
+            (since_ms, *parameters, request.limit),
         )
         return q.LifecycleReply(events=events)

@@ -64,6 +64,23 @@ UPSERT_SNAPSHOT_SQL = (
     "event_id = excluded.event_id, data = excluded.data "
     "WHERE excluded.ts_ms >= model_snapshots.ts_ms"
 )
+UPSERT_HOST_SQL = (
+    "INSERT INTO hosts (host, first_seen_ms, last_seen_ms) VALUES (?, ?, ?) "
+    "ON CONFLICT (host) DO UPDATE SET "
+    "first_seen_ms = MIN(hosts.first_seen_ms, excluded.first_seen_ms), "
+    "last_seen_ms = MAX(hosts.last_seen_ms, excluded.last_seen_ms)"
+)
+# The events that describe a monitored host (a service's own records, such as audit or
+# delivery events, do not make its host label a host of the fleet).
+HOST_EVENTS = (
+    OllamaModelMetrics,
+    OllamaSystemMetrics,
+    OllamaPerformanceAlert,
+    ModelScore,
+    ModelLifecycleEvent,
+    OllamaHealth,
+    OllamaModelsSnapshot,
+)
 
 
 def timestamp_ms(moment: datetime) -> int:
@@ -101,17 +118,31 @@ class BatchRows:
     samples: dict[str, RequestSample] = field(default_factory=dict)
     alert_states: list[tuple[Any, ...]] = field(default_factory=list)
     snapshots: list[tuple[Any, ...]] = field(default_factory=list)
+    hosts: dict[str, tuple[int, int]] = field(default_factory=dict)
     skipped: int = 0
 
     def add(self, table: str, row: tuple[Any, ...]) -> None:
         """Queue one row for `table`."""
         self.inserts.setdefault(table, []).append(row)
 
+    def see_host(self, host: str, ts_ms: int) -> None:
+        """Widen the host's first and last event of this batch to `ts_ms`."""
+        seen = self.hosts.get(host)
+        self.hosts[host] = (
+            (ts_ms, ts_ms) if seen is None else (min(seen[0], ts_ms), max(seen[1], ts_ms))
+        )
+
+    def host_rows(self) -> list[tuple[str, int, int]]:
+        """Rows for `UPSERT_HOST_SQL`."""
+        return [(host, first, last) for host, (first, last) in self.hosts.items()]
+
 
 def add_event(batch: BatchRows, event: Event, data: str) -> None:
     """Sort one validated event (and its JSON, URLs redacted) into the batch."""
     ts = timestamp_ms(event.timestamp)
     data = redact_text(data)  # no regex scan unless the JSON has `://` and one of `@ ? #`
+    if isinstance(event, HOST_EVENTS):
+        batch.see_host(event.host, ts)
     match event:
         case OllamaModelMetrics():
             if event.event_id in batch.samples:

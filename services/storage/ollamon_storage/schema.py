@@ -141,6 +141,30 @@ CREATE TABLE request_rollups (
 CREATE INDEX rollups_by_model ON request_rollups (resolution_s, model_name, bucket_start_s);
 """
 
+_HOSTS = """
+CREATE TABLE hosts (
+    host TEXT PRIMARY KEY,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL
+);
+INSERT INTO hosts (host, first_seen_ms, last_seen_ms)
+    SELECT host, MIN(first_ms), MAX(last_ms) FROM (
+        SELECT host, MIN(bucket_start_s) * 1000 AS first_ms, MAX(last_ts_ms) AS last_ms
+            FROM request_rollups GROUP BY host
+        UNION ALL SELECT host, MIN(ts_ms), MAX(ts_ms) FROM system_samples GROUP BY host
+        UNION ALL SELECT host, MIN(ts_ms), MAX(ts_ms) FROM alerts GROUP BY host
+        UNION ALL SELECT host, MIN(ts_ms), MAX(ts_ms) FROM scores GROUP BY host
+        UNION ALL SELECT host, MIN(ts_ms), MAX(ts_ms) FROM lifecycle GROUP BY host
+        UNION ALL SELECT host, MIN(ts_ms), MAX(ts_ms) FROM health GROUP BY host
+        UNION ALL SELECT host, MIN(ts_ms), MAX(ts_ms) FROM model_snapshots GROUP BY host
+    ) GROUP BY host;
+CREATE INDEX rollups_by_host ON request_rollups (resolution_s, host, bucket_start_s);
+CREATE INDEX scores_by_host_model_time ON scores (host, model_name, ts_ms);
+CREATE INDEX alerts_by_host_time ON alerts (host, ts_ms);
+CREATE INDEX lifecycle_by_host_time ON lifecycle (host, ts_ms);
+CREATE INDEX health_by_host_time ON health (host, ts_ms);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw event tables, alert state, latest model snapshots", _RAW_TABLES),
     Migration(
@@ -149,6 +173,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _ROLLUP_TABLE,
         backfill=rollup_store.backfill_from_requests,
     ),
+    Migration(3, "hosts with their first and last event; indexes by host", _HOSTS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

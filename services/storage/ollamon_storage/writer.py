@@ -66,4 +66,6 @@ async def write_batch(database: Database, batch: rows.BatchRows) -> int:
             await conn.executemany(rows.UPSERT_ALERT_STATE_SQL, batch.alert_states)
         if batch.snapshots:
             await conn.executemany(rows.UPSERT_SNAPSHOT_SQL, batch.snapshots)
+        if batch.hosts:
+            await conn.executemany(rows.UPSERT_HOST_SQL, batch.host_rows())
     return new_requests

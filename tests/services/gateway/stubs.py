@@ -69,7 +69,7 @@ def model_summary(name: str, requests: int, p95_ms: float, score: float) -> q.Mo
     """Aggregates for one model."""
     return q.ModelSummary(
         model_name=name,
-        hosts=[HOST],
+        host=HOST,
         request_count=requests,
         success_count=requests - 1,
         error_count=1,
@@ -129,6 +129,7 @@ def trends_reply() -> q.TrendsReply:
     points = [
         q.TrendPoint(
             bucket_start=now - timedelta(hours=hour),
+            host=HOST,
             model_name=name,
             request_count=(7 - hour) * (5 if name == MODEL_WITH_TAG else 2),
             error_count=1 if hour == 3 else 0,

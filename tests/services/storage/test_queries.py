@@ -136,7 +136,9 @@ async def test_model_metrics_match_values_computed_from_the_raw_requests(served:
     assert summary.success_rate_percent == pytest.approx(
         100.0 * (len(known.a_latencies) - known.a_errors) / len(known.a_latencies)
     )
-    assert summary.hosts == ["box-1", "box-2"]
+    assert summary.host is None  # both hosts served it: the merged row
+    assert [row.host for row in reply.by_host] == ["box-1", "box-2"]
+    assert sum(row.request_count for row in reply.by_host) == summary.request_count
     assert summary.response_time_mean_ms == pytest.approx(stats.mean(known.a_latencies))
     for fraction, field in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
         expected = stats.percentile(known.a_latencies, fraction)
@@ -146,8 +148,14 @@ async def test_model_metrics_match_values_computed_from_the_raw_requests(served:
     assert summary.tokens_per_second_mean == pytest.approx(stats.mean(known.a_tokens_per_second))
     assert summary.cold_start_count == 3
     assert summary.load_duration_mean_ms == pytest.approx(300.0 / len(known.a_latencies))
-    assert summary.score == 7.0
-    assert reply.latest_score is not None and reply.latest_score.score == 7.0
+    assert summary.score is None  # a score is one host's, never the merged row's
+    assert [row.score for row in reply.by_host] == [7.0, None]  # box-1 was scored, box-2 not
+    assert reply.latest_score is None  # several hosts: ask for one
+    one = await served.bus.request(
+        subjects.QUERY_MODEL_METRICS, q.ModelMetricsQuery(model_name="llama3.2:1b", host="box-1")
+    )
+    assert one.latest_score is not None and one.latest_score.score == 7.0
+    assert one.summary is not None and one.summary.score == 7.0
     assert [event.response_time_ms for event in reply.recent] == known.a_latencies[:5]
 
 
@@ -163,11 +171,17 @@ async def test_summary_lists_models_of_the_period_alerts_and_recommendations(
     served: Served,
 ) -> None:
     reply = await served.bus.request(subjects.QUERY_SUMMARY, q.SummaryQuery(recent_alert_limit=3))
-    by_name = {model.model_name: model for model in reply.models}
-    assert set(by_name) == {"llama3.2:1b", "qwen2.5:7b"}
-    assert by_name["qwen2.5:7b"].request_count == 20  # the 3-day-old request is outside 24 h
+    by_name = {(model.model_name, model.host): model for model in reply.models}
+    assert set(by_name) == {
+        ("llama3.2:1b", "box-1"),
+        ("llama3.2:1b", "box-2"),
+        ("qwen2.5:7b", "box-1"),
+    }
+    # the 3-day-old request is outside 24 h
+    assert by_name[("qwen2.5:7b", "box-1")].request_count == 20
     assert reply.total_requests == 220
-    assert reply.latest_system is not None and reply.latest_system.cpu_usage_percent == 29
+    box_1 = reply.hosts[0]
+    assert box_1.latest_system is not None and box_1.latest_system.cpu_usage_percent == 29
     assert len(reply.recent_alerts) == 3
     assert reply.recent_alerts[0].fingerprint == "f4"
     assert sorted(alert.fingerprint for alert in reply.active_alerts) == ["f2", "f3", "f4"]
@@ -176,7 +190,7 @@ async def test_summary_lists_models_of_the_period_alerts_and_recommendations(
     assert {model.model_name for model in short.models} == {"llama3.2:1b"}
     # 72 requests lie within 3600 s (50 s apart); the period starts at its minute, so the
     # rollups may add the ones up to 60 s earlier.
-    assert 72 <= short.models[0].request_count <= 74
+    assert 72 <= sum(model.request_count for model in short.models) <= 74
 
 
 async def test_system_history_is_thinned_evenly_oldest_first(served: Served) -> None:

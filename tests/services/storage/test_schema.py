@@ -64,10 +64,11 @@ def test_a_version_1_database_is_migrated_with_its_requests_rolled_up(tmp_path: 
     )
     conn.close()
 
-    assert migrate_file(path) == [2]
+    assert migrate_file(path) == [m.version for m in MIGRATIONS[1:]]
     conn = sqlite3.connect(path)
     try:
-        assert schema.user_version(conn) == 2
+        assert schema.user_version(conn) == schema.LATEST_VERSION
+        assert conn.execute("SELECT host FROM hosts").fetchall() == [("box-1",)]
         assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 30
         minute_total, time_sum = conn.execute(
             "SELECT SUM(request_count), SUM(response_time_sum_ms) FROM request_rollups "

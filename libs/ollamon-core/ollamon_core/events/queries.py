@@ -16,7 +16,7 @@ from ollamon_core.events.limits import (
     JsonInteger,
     ModelName,
 )
-from ollamon_core.events.ollama import ModelLifecycleEvent
+from ollamon_core.events.ollama import ModelLifecycleEvent, OllamaHealth
 from ollamon_core.events.requests import OllamaModelMetrics
 from ollamon_core.events.system import OllamaSystemMetrics
 
@@ -24,19 +24,23 @@ from ollamon_core.events.system import OllamaSystemMetrics
 class QueryError(FrozenModel):
     """A query that could not be answered; `status_code` follows HTTP.
 
-    400 bad input, 409 an export or backup file that exists already, 413 an export over
-    the row ceiling, 507 the export folder over its quota, 500 a fault of the service.
+    400 bad input, 404 a host storage has stored nothing of, 409 an export or backup file
+    that exists already, 413 an export over the row ceiling, 507 the export folder over its
+    quota, 500 a fault of the service.
     """
 
     error: str
     status_code: int = 400
 
 
+HOST_FILTER = "Only this host's data (a label storage has stored events of; else a 404)"
+
+
 class ModelSummary(FrozenModel):
-    """Aggregates for one model over a period (all hosts unless `host` is set)."""
+    """Aggregates for one model on one host over a period (`host` None: every host merged)."""
 
     model_name: str
-    hosts: list[str] = Field(default_factory=list)
+    host: str | None = None
     request_count: int = 0
     success_count: int = 0
     error_count: int = 0
@@ -60,15 +64,61 @@ class SummaryQuery(FrozenModel):
 
     hours: Hours = 24.0
     recent_alert_limit: JsonInteger = Field(default=20, ge=0, le=1000)
+    host: HostLabel | None = Field(default=None, description=HOST_FILTER)
+
+
+class HostSummary(FrozenModel):
+    """One host: its latest system sample, its Ollama servers, its requests and alerts."""
+
+    host: str
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime = Field(description="The newest stored event of any kind")
+    reporting: bool = Field(
+        description="An event of this host was stored within the last 300 seconds"
+    )
+    latest_system: OllamaSystemMetrics | None = None
+    gpu_available: bool = False
+    ollama: list[OllamaHealth] = Field(
+        default_factory=list, description="The latest health of each Ollama server it polls"
+    )
+    ollama_up: bool | None = Field(
+        default=None, description="Every Ollama server of the host answered (None: never heard)"
+    )
+    model_count: int = 0
+    request_count: int = 0
+    error_count: int = 0
+    active_alert_count: int = 0
+
+
+class FleetRollup(FrozenModel):
+    """The hosts in view together."""
+
+    host_count: int = 0
+    hosts_reporting: int = 0
+    hosts_with_gpu: int = 0
+    hosts_ollama_down: int = 0
+    model_count: int = Field(default=0, description="Distinct model names with requests")
+    total_requests: int = 0
+    total_errors: int = 0
+    active_alerts: int = 0
 
 
 class SummaryReply(FrozenModel):
-    """The overall picture: models, latest system sample, alerts, recommendations."""
+    """The overall picture: models per host, hosts, alerts, recommendations.
+
+    `latest_system` and `gpu_available` are the chosen host's; without a host, the only
+    host's sample (None when storage knows several) and whether any host has a GPU.
+    """
 
     generated_at: AwareDatetime = Field(default_factory=utc_now)
     hours: float
+    host: str | None = None
     total_requests: int = 0
-    models: list[ModelSummary] = Field(default_factory=list)
+    models: list[ModelSummary] = Field(
+        default_factory=list, description="One row per (host, model), by model then host"
+    )
+    hosts: list[HostSummary] = Field(default_factory=list)
+    fleet: FleetRollup = Field(default_factory=FleetRollup)
     latest_system: OllamaSystemMetrics | None = None
     gpu_available: bool = False
     recent_alerts: list[OllamaPerformanceAlert] = Field(default_factory=list)
@@ -82,12 +132,18 @@ class ModelMetricsQuery(FrozenModel):
     model_name: ModelName
     hours: Hours = 24.0
     recent_limit: JsonInteger = Field(default=50, ge=0, le=1000)
+    host: HostLabel | None = Field(default=None, description=HOST_FILTER)
 
 
 class ModelMetricsReply(FrozenModel):
-    """One model's aggregates, its latest requests and its latest score."""
+    """One model's aggregates, per host too, its latest requests and the host's latest score.
+
+    Without a host, `summary` merges every host (`host` None, `score` only when one host
+    served the model) and `latest_score` is the only host's (None when several).
+    """
 
     summary: ModelSummary | None = None
+    by_host: list[ModelSummary] = Field(default_factory=list)
     recent: list[OllamaModelMetrics] = Field(default_factory=list)
     latest_score: ModelScore | None = None
 
@@ -97,11 +153,11 @@ class SystemHistoryQuery(FrozenModel):
 
     hours: Hours = 1.0
     limit: JsonInteger = Field(default=500, ge=1, le=2000)
-    host: HostLabel | None = None
+    host: HostLabel | None = Field(default=None, description=HOST_FILTER)
 
 
 class SystemHistoryReply(FrozenModel):
-    """System samples, oldest first."""
+    """System samples, oldest first; without a host each host is thinned to its share."""
 
     samples: list[OllamaSystemMetrics] = Field(default_factory=list)
     total_in_period: int = 0
@@ -112,6 +168,7 @@ class AlertsQuery(FrozenModel):
 
     severity: Severity | None = None
     limit: JsonInteger = Field(default=100, ge=1, le=1000)
+    host: HostLabel | None = Field(default=None, description=HOST_FILTER)
 
 
 class AlertsReply(FrozenModel):
@@ -134,12 +191,14 @@ class TrendsQuery(FrozenModel):
     hours: Hours = 6.0
     bucket: TrendBucket = TrendBucket.MINUTE
     model_name: ModelName | None = None
+    host: HostLabel | None = Field(default=None, description=HOST_FILTER)
 
 
 class TrendPoint(FrozenModel):
-    """One bucket of one model's requests."""
+    """One bucket of one model's requests on one host (hosts are never merged)."""
 
     bucket_start: AwareDatetime
+    host: str
     model_name: str
     request_count: int
     error_count: int
@@ -160,6 +219,7 @@ class LifecycleQuery(FrozenModel):
 
     hours: Hours = 24.0
     limit: JsonInteger = Field(default=200, ge=1, le=2000)
+    host: HostLabel | None = Field(default=None, description=HOST_FILTER)
 
 
 class LifecycleReply(FrozenModel):
