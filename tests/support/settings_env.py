@@ -23,6 +23,7 @@ SHARED_ENV_NAMES = {
     "OLLAMON_NATS_TLS_CA": "nats_tls_ca",
     "OLLAMON_HOST_LABEL": "host_label",
     "OLLAMON_HEARTBEAT_INTERVAL": "heartbeat_interval_seconds",
+    "OLLAMON_HEALTH_FILE": "health_file",
     "OLLAMON_NATS_REQUEST_TIMEOUT": "nats_request_timeout_seconds",
     "OLLAMON_LOG_LEVEL": "log_level",
 }

@@ -123,6 +123,12 @@ class ServiceSettings(BaseSettings):
         validation_alias="OLLAMON_HEARTBEAT_INTERVAL",
         description="Seconds between heartbeats of each service",
     )
+    health_file: Path | None = Field(
+        default=None,
+        validation_alias="OLLAMON_HEALTH_FILE",
+        description="File the service rewrites after each heartbeat sent while connected to "
+        "NATS, for container healthchecks (`python -m ollamon_core.runtime.health`)",
+    )
     nats_request_timeout_seconds: float = Field(
         default=5.0,
         gt=0,

@@ -119,6 +119,7 @@ class ServiceRuntime:
                 self.settings.host_label,
                 self.settings.heartbeat_interval_seconds,
                 state,
+                self.settings.health_file,
             ),
             name="heartbeat",
         )
