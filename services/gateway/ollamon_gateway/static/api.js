@@ -12,32 +12,64 @@ export function setToken(value) {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
-// Problem details carry the reason; surface it as the error message.
-async function reasonOf(response) {
+// A refused or failed call: the problem details' reason as the message, and each field
+// error of a validation problem (`errors: [{key, message}]`) kept for forms to show.
+export class ProblemError extends Error {
+  constructor(status, message, fieldErrors = []) {
+    super(message);
+    this.status = status;
+    this.fieldErrors = fieldErrors;
+  }
+}
+
+function fieldErrorsOf(body) {
+  const errors = Array.isArray(body.errors) ? body.errors : [];
+  return errors.slice(0, 10).map((e) => (e && typeof e === "object"
+    ? { key: String(e.key ?? ""), message: String(e.message ?? e.msg ?? "") }
+    : { key: "", message: String(e) }));
+}
+
+async function problemOf(response) {
   try {
     const body = await response.json();
-    return body.detail || body.title || `HTTP ${response.status}`;
+    const fieldErrors = fieldErrorsOf(body);
+    const detail = body.detail || body.title || `HTTP ${response.status}`;
+    const fields = fieldErrors.map((e) => (e.key ? `${e.key}: ${e.message}` : e.message));
+    return new ProblemError(response.status, [detail, ...fields].join("; "), fieldErrors);
   } catch {
-    return `HTTP ${response.status}`;
+    return new ProblemError(response.status, `HTTP ${response.status}`);
   }
+}
+
+// `path` with `?host=` (or `&host=`) when a host is chosen.
+export function withHost(path, host) {
+  if (!host) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}host=${encodeURIComponent(host)}`;
 }
 
 export async function getJson(path) {
   const response = await fetch(`${BASE}${path}`, { headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(await reasonOf(response));
+  if (!response.ok) throw await problemOf(response);
   return response.json();
 }
 
-export async function postJson(path, body) {
-  const headers = { "Content-Type": "application/json", Accept: "application/json" };
+// Every state change: JSON only, the token when one is set, and the browser's own
+// Origin/Sec-Fetch-Site headers, which the gateway's same-origin guard reads.
+export async function sendJson(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token()) headers.Authorization = `Bearer ${token()}`;
   const response = await fetch(`${BASE}${path}`, {
-    method: "POST",
+    method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!response.ok) throw new Error(await reasonOf(response));
-  return response.json();
+  if (!response.ok) throw await problemOf(response);
+  return response.status === 204 ? null : response.json();
+}
+
+export function postJson(path, body) {
+  return sendJson("POST", path, body);
 }
 
 export const EVENT_TYPES = [

@@ -1,4 +1,4 @@
-// Small hand-written SVG charts: a line with an area for time series, bars for buckets.
+// Small hand-written SVG charts: lines (one per series) for time series, bars for buckets.
 
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 300;
@@ -24,28 +24,48 @@ function frame(figure) {
   return svg;
 }
 
-// points: [{t: epoch ms, v: number|null}], drawn over [tMin, tMax] and [0, max].
-export function lineChart(figure, points, { max = 100, tMin, tMax, label = "" } = {}) {
+function noData(svg) {
+  const text = svgNode("text", { x: WIDTH / 2, y: HEIGHT / 2, class: "nodata" });
+  text.textContent = "no data";
+  svg.append(text);
+}
+
+const validPoints = (points) => points.filter((p) => p.v !== null && p.v !== undefined && !Number.isNaN(p.v));
+
+// series: [{name, points: [{t: epoch ms, v: number|null}]}], one line each over [tMin, tMax]
+// and [0, max]; the area under the line only when there is one. Each line names its series
+// (`data-series`), and the series' position picks its colour.
+export function seriesChart(figure, series, { max = 100, tMin, tMax, label = "" } = {}) {
   const svg = frame(figure);
-  const valid = points.filter((p) => p.v !== null && p.v !== undefined && !Number.isNaN(p.v));
   const now = figure.querySelector(".now");
   if (now) now.textContent = label;
-  if (valid.length === 0) {
-    const text = svgNode("text", { x: WIDTH / 2, y: HEIGHT / 2, class: "nodata" });
-    text.textContent = "no data";
-    svg.append(text);
+  const drawn = series.map((s, index) => ({ ...s, index: s.index ?? index, valid: validPoints(s.points) }))
+    .filter((s) => s.valid.length > 0);
+  if (drawn.length === 0) {
+    noData(svg);
     return;
   }
-  const start = tMin ?? valid[0].t;
-  const end = Math.max(tMax ?? valid[valid.length - 1].t, start + 1);
-  const top = Math.max(max, ...valid.map((p) => p.v)) || 1;
+  const all = drawn.flatMap((s) => s.valid);
+  const start = tMin ?? Math.min(...all.map((p) => p.t));
+  const end = Math.max(tMax ?? Math.max(...all.map((p) => p.t)), start + 1);
+  const top = Math.max(max, ...all.map((p) => p.v)) || 1;
   const x = (t) => ((t - start) / (end - start)) * WIDTH;
   const y = (v) => HEIGHT - (v / top) * (HEIGHT - 4) - 2;
-  const line = valid.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ");
-  const first = x(valid[0].t).toFixed(1);
-  const last = x(valid[valid.length - 1].t).toFixed(1);
-  svg.append(svgNode("polygon", { points: `${first},${HEIGHT} ${line} ${last},${HEIGHT}`, class: "area" }));
-  svg.append(svgNode("polyline", { points: line, class: "line" }));
+  for (const s of drawn) {
+    const line = s.valid.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ");
+    if (drawn.length === 1) {
+      const first = x(s.valid[0].t).toFixed(1);
+      const last = x(s.valid[s.valid.length - 1].t).toFixed(1);
+      svg.append(svgNode("polygon", { points: `${first},${HEIGHT} ${line} ${last},${HEIGHT}`, class: "area" }));
+    }
+    const polyline = svgNode("polyline", {
+      points: line, class: `line s${s.index % 6}`, "data-series": s.name ?? "", "data-count": s.valid.length,
+    });
+    const title = svgNode("title", {});
+    title.textContent = s.name ?? "";
+    polyline.append(title);
+    svg.append(polyline);
+  }
 }
 
 // bars: [{t: epoch ms, v: number}] evenly spaced in order.
@@ -54,9 +74,7 @@ export function barChart(figure, bars, { label = "" } = {}) {
   const now = figure.querySelector(".now");
   if (now) now.textContent = label;
   if (bars.length === 0) {
-    const text = svgNode("text", { x: WIDTH / 2, y: HEIGHT / 2, class: "nodata" });
-    text.textContent = "no data";
-    svg.append(text);
+    noData(svg);
     return;
   }
   const top = Math.max(1, ...bars.map((b) => b.v));

@@ -1,40 +1,67 @@
-// The dashboard: load history over REST, then follow the live stream.
+// The dashboard: load history over REST, then follow the live stream. With a host chosen
+// (`?host=` in the page's URL) every host-scoped fetch carries it and other hosts' events
+// are left out.
 
-import { EVENT_TYPES, getJson, openStream, postJson, setToken, token } from "./api.js";
+import { EVENT_TYPES, getJson, openStream } from "./api.js";
+import { comparableModels, metricsPath, renderCompare } from "./compare.js";
+import { wireControls } from "./controls.js";
 import { h, setText } from "./dom.js";
+import {
+  chosenCompareModel, chosenHost, hostKey, hostOf, noteHost, renderHostSelect, renderHosts, scoped,
+  setUrlParam,
+} from "./hosts.js";
+import { alertKey, liveHandlers } from "./live.js";
 import {
   renderAlerts, renderFeed, renderLifecycle, renderModels, renderStatus, renderSystem, renderTrends,
 } from "./panels.js";
 
-const MAX_SYSTEM_SAMPLES = 720;
-const MAX_FEED = 25;
-const MAX_HISTORY = 50;
+// What one host's view holds; emptied when the chosen host changes.
+function hostScoped() {
+  return {
+    system: [],
+    models: {},
+    recommendations: [],
+    activeAlerts: {},
+    alertHistory: [],
+    feed: [],
+    lifecycle: [],
+    trends: [],
+    compareRows: [],
+  };
+}
 
 const state = {
+  host: chosenHost(),
+  knownHosts: new Set(),
+  hostSummaries: {},
+  fleet: null,
+  compareModel: chosenCompareModel(),
   monitoring: null,
   services: {},
   missingServices: [],
   ollama: {},
-  system: [],
-  models: {},
+  snapshots: {},
   loaded: {},
-  recommendations: [],
-  activeAlerts: {},
-  alertHistory: [],
-  feed: [],
-  lifecycle: [],
-  trends: [],
   staleAfterSeconds: 20,
   lastEventId: null,
   errors: new Map(),
+  ...hostScoped(),
 };
+
+function renderHostsPanel() {
+  renderHostSelect(state);
+  renderHosts(state, chooseHost);
+  document.body.classList.toggle("multi-host", !state.host && state.knownHosts.size > 1);
+}
 
 // Redraw each panel at most once per animation frame, however many events arrive.
 const dirty = new Set();
 const RENDERERS = {
   status: renderStatus, system: renderSystem, models: renderModels, alerts: renderAlerts,
-  feed: renderFeed, lifecycle: renderLifecycle, trends: renderTrends,
+  feed: renderFeed, lifecycle: renderLifecycle, trends: renderTrends, compare: renderCompare,
+  hosts: renderHostsPanel,
 };
+const ALL_PANELS = Object.keys(RENDERERS);
 function mark(...panels) {
   if (dirty.size === 0) requestAnimationFrame(flush);
   for (const panel of panels) dirty.add(panel);
@@ -52,54 +79,89 @@ function showErrors() {
   banner.replaceChildren(...messages.map((m) => h("div", { text: m })));
 }
 
+// Fetch `path` and apply it, unless the chosen host changed meanwhile.
 async function load(name, path, apply, panels) {
+  const host = state.host;
   try {
-    apply(await getJson(path));
+    const reply = await getJson(path);
+    if (host !== state.host) return;
+    apply(reply);
     state.errors.delete(name);
   } catch (error) {
+    if (host !== state.host) return;
     state.errors.set(name, `${name}: ${error.message}`);
   }
   showErrors();
   mark(...panels);
 }
 
-const alertKey = (alert) => alert.fingerprint || alert.event_id;
-
 function applySummary(summary) {
   state.monitoring = summary.monitoring;
-  for (const entry of summary.ollama || []) state.ollama[entry.ollama_url] = entry;
-  state.models = Object.fromEntries(summary.models.map((m) => [m.model_name, m]));
+  for (const entry of summary.ollama || []) state.ollama[hostKey(entry.host, entry.ollama_url)] = entry;
+  state.models = Object.fromEntries(summary.models.map((m) => [hostKey(hostOf(m), m.model_name), m]));
+  state.hostSummaries = Object.fromEntries((summary.hosts || []).map((entry) => [entry.host, entry]));
+  for (const host of [...Object.keys(state.hostSummaries), ...summary.models.map(hostOf)]) noteHost(state, host);
+  for (const entry of summary.hosts || []) {
+    for (const health of entry.ollama || []) state.ollama[hostKey(health.host, health.ollama_url)] ??= health;
+  }
+  state.fleet = summary.fleet ?? null;
   state.recommendations = summary.recommendations || [];
   state.activeAlerts = Object.fromEntries((summary.active_alerts || []).map((a) => [alertKey(a), a]));
   if (summary.latest_system && state.system.length === 0) state.system.push(summary.latest_system);
+  const names = [...new Set(summary.models.map((m) => m.model_name))].sort();
   const select = document.getElementById("trend-model");
   const chosen = select.value;
   select.replaceChildren(h("option", { value: "", text: "all models" }),
-    ...Object.keys(state.models).sort().map((name) => h("option", { value: name, text: name })));
+    ...names.map((name) => h("option", { value: name, text: name })));
   select.value = chosen;
+  if (!names.includes(state.compareModel)) {
+    state.compareModel = comparableModels(summary.models)[0]?.name ?? "";
+  }
 }
 
 function applyStatus(status) {
   state.monitoring = status.monitoring;
   state.services = Object.fromEntries(status.services.map((s) => [`${s.service}@${s.host}`, s]));
   state.missingServices = status.missing_services;
-  for (const entry of status.ollama) state.ollama[entry.ollama_url] = entry;
+  for (const entry of status.ollama) state.ollama[hostKey(entry.host, entry.ollama_url)] = entry;
 }
 
-const loadSummary = () => load("summary", "/summary", applySummary, ["status", "models", "alerts", "system"]);
 const loadStatus = () => load("status", "/status", applyStatus, ["status"]);
-const loadSystem = () => load("system", "/system?hours=1&limit=720", (r) => { state.system = r.samples; }, ["system", "status"]);
-const loadAlerts = () => load("alerts", "/alerts?limit=50", (r) => {
+const loadSystem = () => load("system", scoped(state, "/system?hours=1&limit=720"),
+  (r) => { state.system = r.samples; }, ["system", "status"]);
+const loadAlerts = () => load("alerts", scoped(state, "/alerts?limit=50"), (r) => {
   state.alertHistory = r.alerts;
   state.activeAlerts = Object.fromEntries(r.active.map((a) => [alertKey(a), a]));
 }, ["alerts"]);
-const loadLifecycle = () => load("lifecycle", "/lifecycle?hours=24&limit=100", (r) => { state.lifecycle = r.events; }, ["lifecycle"]);
+const loadLifecycle = () => load("lifecycle", scoped(state, "/lifecycle?hours=24&limit=100"),
+  (r) => { state.lifecycle = r.events; }, ["lifecycle"]);
 function loadTrends() {
   const hours = Number(document.getElementById("trend-hours").value);
   const model = document.getElementById("trend-model").value;
   const params = new URLSearchParams({ hours: String(hours), bucket: hours > 6 ? "hour" : "minute" });
   if (model) params.set("model_name", model);
-  return load("trends", `/trends?${params}`, (r) => { state.trends = r.points; }, ["trends"]);
+  return load("trends", scoped(state, `/trends?${params}`), (r) => { state.trends = r.points; }, ["trends"]);
+}
+
+// The comparison spans every host whichever is chosen: one model's rows per host.
+async function loadCompare() {
+  const model = state.compareModel;
+  if (!model) {
+    state.compareRows = [];
+    mark("compare");
+    return;
+  }
+  await load("comparison", `${metricsPath(model)}?hours=24`, (r) => {
+    if (model !== state.compareModel) return;
+    state.compareRows = r.by_host
+      ?? Object.values(state.models).filter((m) => m.model_name === model);
+  }, ["compare"]);
+}
+
+async function loadSummary() {
+  await load("summary", scoped(state, "/summary"), applySummary,
+    ["status", "models", "alerts", "system", "hosts", "compare"]);
+  await loadCompare();
 }
 
 let summaryTimer = null;
@@ -109,57 +171,37 @@ function refreshSummarySoon() {
   summaryTimer = setTimeout(loadSummary, 1500);
 }
 
-function onRequest(event) {
-  state.feed.unshift(event);
-  state.feed.length = Math.min(state.feed.length, MAX_FEED);
-  const model = state.models[event.model_name] ||= { model_name: event.model_name, request_count: 0, success_count: 0 };
-  model.request_count += 1;
-  if (!event.error_occurred) model.success_count += 1;
-  model.last_used = event.timestamp;
-  refreshSummarySoon();
-  mark("feed", "models");
+function loadHostScoped() {
+  loadSystem();
+  loadSummary();
+  loadAlerts();
+  loadLifecycle();
+  loadTrends();
 }
 
-function onAlert(alert) {
-  if (alert.state === "firing") state.activeAlerts[alertKey(alert)] = alert;
-  else delete state.activeAlerts[alertKey(alert)];
-  state.alertHistory.unshift(alert);
-  state.alertHistory.length = Math.min(state.alertHistory.length, MAX_HISTORY);
-  mark("alerts");
+// Show `host` ("" = every host): the URL keeps it, every host-scoped panel starts over.
+function chooseHost(host, { push = true } = {}) {
+  if (host === state.host) return;
+  state.host = host;
+  if (push) setUrlParam("host", host, { push: true });
+  Object.assign(state, hostScoped());
+  state.errors.clear();
+  showErrors();
+  loadHostScoped();
+  mark(...ALL_PANELS);
 }
 
-const HANDLERS = {
-  request: onRequest,
-  alert: onAlert,
-  system(sample) {
-    state.system.push(sample);
-    if (state.system.length > MAX_SYSTEM_SAMPLES) state.system.splice(0, state.system.length - MAX_SYSTEM_SAMPLES);
-    mark("system", "status");
-  },
-  score(score) {
-    const model = state.models[score.model_name] ||= { model_name: score.model_name, request_count: 0, success_count: 0 };
-    model.score = score.score;
-    mark("models");
-  },
-  lifecycle(event) { state.lifecycle.unshift(event); mark("lifecycle"); },
-  health(health) { state.ollama[health.ollama_url] = health; mark("status"); },
-  models(snapshot) {
-    state.loaded = Object.fromEntries(snapshot.loaded.map((m) => [m.name, m]));
-    mark("models");
-  },
-  heartbeat(beat) {
-    state.services[`${beat.service}@${beat.host}`] = { ...beat, last_heartbeat: beat.timestamp };
-    mark("status");
-  },
-  monitoring(control) {
-    state.monitoring = {
-      active: control.action === "start",
-      interval_seconds: control.interval_seconds ?? state.monitoring?.interval_seconds,
-      changed_at: control.timestamp,
-    };
-    mark("status");
-  },
-};
+function wireSelectors() {
+  document.getElementById("host-select").addEventListener("change", (e) => chooseHost(e.target.value));
+  window.addEventListener("popstate", () => chooseHost(chosenHost(), { push: false }));
+  document.getElementById("compare-model").addEventListener("change", (e) => {
+    state.compareModel = e.target.value;
+    setUrlParam("compare", state.compareModel);
+    loadCompare();
+  });
+  document.getElementById("trend-hours").addEventListener("change", loadTrends);
+  document.getElementById("trend-model").addEventListener("change", loadTrends);
+}
 
 function onStreamState(streamState) {
   const pill = document.getElementById("pill-stream");
@@ -168,74 +210,20 @@ function onStreamState(streamState) {
   if (streamState === "live") loadSummary();
 }
 
-async function control(action) {
-  const result = document.getElementById("control-result");
-  result.className = "result";
-  result.textContent = "…";
-  try {
-    result.textContent = await action();
-  } catch (error) {
-    result.className = "result bad";
-    result.textContent = error.message;
-  }
-}
-
-function wireControls() {
-  const tokenInput = document.getElementById("token");
-  tokenInput.value = token();
-  tokenInput.addEventListener("change", () => setToken(tokenInput.value.trim()));
-  document.getElementById("form-token").addEventListener("submit", (e) => e.preventDefault());
-  document.getElementById("form-monitoring").addEventListener("submit", (e) => {
-    e.preventDefault();
-    const interval = Number(document.getElementById("interval").value);
-    control(async () => {
-      state.monitoring = await postJson("/monitoring/start", { interval });
-      mark("status");
-      return `Monitoring every ${interval} s.`;
-    });
-  });
-  document.getElementById("stop").addEventListener("click", () => control(async () => {
-    state.monitoring = await postJson("/monitoring/stop");
-    mark("status");
-    return "Monitoring stopped.";
-  }));
-  document.getElementById("form-export").addEventListener("submit", (e) => {
-    e.preventDefault();
-    const format = document.getElementById("export-format").value;
-    control(async () => {
-      const reply = await postJson("/export", { format });
-      const rows = Object.values(reply.row_counts).reduce((a, b) => a + b, 0);
-      return `Exported ${rows} rows to ${reply.path}`;
-    });
-  });
-  document.getElementById("form-cleanup").addEventListener("submit", (e) => {
-    e.preventDefault();
-    const days = Number(document.getElementById("cleanup-days").value);
-    control(async () => {
-      const reply = await postJson("/cleanup", { days_to_keep: days });
-      const rows = Object.values(reply.deleted).reduce((a, b) => a + b, 0);
-      return `Deleted ${rows} rows older than ${days} days.`;
-    });
-  });
-  document.getElementById("trend-hours").addEventListener("change", loadTrends);
-  document.getElementById("trend-model").addEventListener("change", loadTrends);
-}
-
 function start() {
-  wireControls();
+  wireControls(state, mark);
+  wireSelectors();
+  mark("hosts");
   loadStatus();
-  loadSystem();
-  loadSummary();
-  loadAlerts();
-  loadLifecycle();
-  loadTrends();
+  loadHostScoped();
+  const handlers = liveHandlers(state, mark, refreshSummarySoon);
   openStream((type, data, id) => {
     state.lastEventId = id;
-    HANDLERS[type]?.(data);
+    handlers[type]?.(data);
   }, onStreamState);
   setInterval(loadStatus, 10000);
   setInterval(loadTrends, 60000);
-  setInterval(() => mark("status", "models"), 5000); // ages ("5 s ago") keep moving
+  setInterval(() => mark("status", "models", "hosts"), 5000); // ages ("5 s ago") keep moving
   window.ollamon = { state, eventTypes: EVENT_TYPES };
 }
 

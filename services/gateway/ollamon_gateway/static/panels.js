@@ -1,7 +1,8 @@
 // Rendering of each dashboard panel from the state object (textContent only).
 
-import { barChart, lineChart } from "./charts.js";
+import { barChart, seriesChart } from "./charts.js";
 import { fmt, h, level, replaceChildren, setText } from "./dom.js";
+import { hostKey, hostOf, shown } from "./hosts.js";
 
 const SYSTEM_WINDOW_MS = 15 * 60 * 1000;
 
@@ -13,7 +14,7 @@ export function renderStatus(state) {
     pill.textContent = `${monitoring.active ? "monitoring" : "paused"}${interval}`;
     pill.className = `pill ${monitoring.active ? "ok" : "warn"}`;
   }
-  const ollama = Object.values(state.ollama);
+  const ollama = Object.values(state.ollama).filter((entry) => shown(state, entry.host));
   const ollamaPill = document.getElementById("pill-ollama");
   if (ollama.length === 0) {
     ollamaPill.textContent = "Ollama: no data";
@@ -25,18 +26,9 @@ export function renderStatus(state) {
       ? `Ollama down (${down.length}/${ollama.length})`
       : `Ollama up${versions ? ` · v${versions}` : ""}`;
     ollamaPill.className = `pill ${down.length ? "bad" : "ok"}`;
-    ollamaPill.title = ollama.map((e) => `${e.ollama_url}: ${e.up ? "up" : e.error_message || "down"}`).join("\n");
+    ollamaPill.title = ollama.map((e) => `${e.host} ${e.ollama_url}: ${e.up ? "up" : e.error_message || "down"}`).join("\n");
   }
-  const system = state.system.at(-1);
-  const gpuPill = document.getElementById("pill-gpu");
-  if (system) {
-    const gpus = system.gpus || [];
-    gpuPill.textContent = gpus.length
-      ? `GPU ${gpus.map((gpu) => gpu.name || `#${gpu.index}`).join(", ")}`
-      : `GPU: ${system.gpu_detection === "cpu_only" ? "none (CPU only)" : system.gpu_detection}`;
-    gpuPill.className = `pill ${gpus.length ? "ok" : "off"}`;
-    gpuPill.title = system.gpu_detection_reason || system.gpu_detection;
-  }
+  renderGpuPill([...latestByHost(state).values()]);
   const services = Object.values(state.services).sort((a, b) => a.service.localeCompare(b.service));
   const seen = new Set(services.map((service) => service.service));
   const missing = state.missingServices.filter((name) => !seen.has(name));
@@ -53,24 +45,81 @@ export function renderStatus(state) {
   }))]);
 }
 
+function renderGpuPill(latest) {
+  const gpuPill = document.getElementById("pill-gpu");
+  if (latest.length === 0) return;
+  const gpus = latest.flatMap((system) => system.gpus || []);
+  const names = [...new Set(gpus.map((gpu) => gpu.name || `#${gpu.index}`))].join(", ");
+  if (latest.length === 1) {
+    const system = latest[0];
+    gpuPill.textContent = gpus.length
+      ? `GPU ${names}`
+      : `GPU: ${system.gpu_detection === "cpu_only" ? "none (CPU only)" : system.gpu_detection}`;
+  } else {
+    const withGpu = latest.filter((system) => (system.gpus || []).length > 0).length;
+    gpuPill.textContent = `GPU ${withGpu}/${latest.length} hosts${names ? ` · ${names}` : ""}`;
+  }
+  gpuPill.className = `pill ${gpus.length ? "ok" : "off"}`;
+  gpuPill.title = latest.map((system) =>
+    `${system.host}: ${system.gpu_detection_reason || system.gpu_detection}`).join("\n");
+}
+
+// The shown samples, one list per host in time order: a chart never joins two hosts' points.
+function samplesByHost(state) {
+  const groups = new Map();
+  for (const sample of state.system) {
+    if (!shown(state, sample.host)) continue;
+    if (!groups.has(sample.host)) groups.set(sample.host, []);
+    groups.get(sample.host).push(sample);
+  }
+  const time = (sample) => new Date(sample.timestamp).getTime();
+  for (const samples of groups.values()) samples.sort((a, b) => time(a) - time(b));
+  return new Map([...groups.entries()].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function latestByHost(state) {
+  return new Map([...samplesByHost(state)].map(([host, samples]) => [host, samples.at(-1)]));
+}
+
+// A host keeps its colour whatever else is shown: its place among every known host.
+export function hostColour(state, host) {
+  return Math.max(0, [...state.knownHosts].sort().indexOf(host));
+}
+
+const gpuMemoryPercent = (s) =>
+  s.gpu_memory_total_gb ? (100 * (s.gpu_memory_used_gb || 0)) / s.gpu_memory_total_gb : null;
+
+const SYSTEM_CHARTS = [
+  ["chart-cpu", (s) => s.cpu_usage_percent, (s) => fmt.pct(s.cpu_usage_percent)],
+  ["chart-memory", (s) => s.memory_usage_percent,
+    (s) => `${fmt.pct(s.memory_usage_percent)} · ${fmt.gb(s.memory_available_gb)} free`],
+  ["chart-gpu", (s) => s.gpu_usage_percent, (s) => fmt.pct(s.gpu_usage_percent)],
+  ["chart-gpu-memory", gpuMemoryPercent,
+    (s) => (s.gpu_memory_total_gb ? `${fmt.gb(s.gpu_memory_used_gb)} / ${fmt.gb(s.gpu_memory_total_gb)}` : "–")],
+];
+
 export function renderSystem(state) {
   const end = Date.now();
   const start = end - SYSTEM_WINDOW_MS;
-  const samples = state.system.filter((s) => new Date(s.timestamp).getTime() >= start);
-  const latest = state.system.at(-1);
-  setText("host-label", latest ? latest.host : "");
-  const series = (pick) => samples.map((s) => ({ t: new Date(s.timestamp).getTime(), v: pick(s) }));
-  const chart = (id, pick, label, max = 100) =>
-    lineChart(document.getElementById(id), series(pick), { max, tMin: start, tMax: end, label });
-  chart("chart-cpu", (s) => s.cpu_usage_percent, latest ? fmt.pct(latest.cpu_usage_percent) : "");
-  chart("chart-memory", (s) => s.memory_usage_percent,
-    latest ? `${fmt.pct(latest.memory_usage_percent)} · ${fmt.gb(latest.memory_available_gb)} free` : "");
-  chart("chart-gpu", (s) => s.gpu_usage_percent, latest ? fmt.pct(latest.gpu_usage_percent) : "");
-  const gpuMemoryPercent = (s) =>
-    s.gpu_memory_total_gb ? (100 * (s.gpu_memory_used_gb || 0)) / s.gpu_memory_total_gb : null;
-  chart("chart-gpu-memory", gpuMemoryPercent,
-    latest && latest.gpu_memory_total_gb
-      ? `${fmt.gb(latest.gpu_memory_used_gb)} / ${fmt.gb(latest.gpu_memory_total_gb)}` : "–");
+  const byHost = samplesByHost(state);
+  const hosts = [...byHost.keys()];
+  setText("host-label", state.host || (hosts.length > 1 ? `${hosts.length} hosts` : hosts[0] ?? ""));
+  for (const [id, pick, describe] of SYSTEM_CHARTS) {
+    const series = hosts.map((host) => ({
+      name: host,
+      index: hostColour(state, host),
+      points: byHost.get(host)
+        .map((s) => ({ t: new Date(s.timestamp).getTime(), v: pick(s) }))
+        .filter((p) => p.t >= start),
+    }));
+    const label = hosts.length === 1
+      ? describe(byHost.get(hosts[0]).at(-1))
+      : hosts.map((host) => `${host} ${fmt.pct(pick(byHost.get(host).at(-1)))}`).join(" · ");
+    seriesChart(document.getElementById(id), series, { max: 100, tMin: start, tMax: end, label });
+  }
+  replaceChildren("host-legend", hosts.length > 1
+    ? hosts.map((host) => h("span", { class: `legend s${hostColour(state, host) % 6}`, text: host }))
+    : []);
 }
 
 function scoreLevel(score) {
@@ -79,12 +128,15 @@ function scoreLevel(score) {
 }
 
 export function renderModels(state) {
-  const models = Object.values(state.models).sort((a, b) => (b.request_count || 0) - (a.request_count || 0));
+  const models = Object.values(state.models).filter((m) => shown(state, hostOf(m))).sort((a, b) =>
+    (b.request_count || 0) - (a.request_count || 0) || hostOf(a).localeCompare(hostOf(b)));
   const loaded = state.loaded;
   const rows = models.map((m) => {
-    const resident = loaded[m.model_name];
+    const host = hostOf(m);
+    const resident = loaded[hostKey(host, m.model_name)];
     const success = m.request_count ? (100 * m.success_count) / m.request_count : null;
-    return h("tr", {},
+    return h("tr", { "data-host": host, "data-model": m.model_name },
+      h("td", { class: "host-only muted", text: host }),
       h("td", { class: "name" },
         h("span", { text: m.model_name, title: m.model_name }),
         resident ? h("span", {
@@ -103,8 +155,8 @@ export function renderModels(state) {
   });
   document.querySelector("#models-table tbody").replaceChildren(...rows);
   document.getElementById("models-empty").hidden = rows.length > 0;
-  const loadedNames = Object.keys(loaded);
-  setText("models-loaded", loadedNames.length ? `${loadedNames.length} loaded` : "");
+  const loadedCount = Object.values(loaded).filter((m) => shown(state, m.host)).length;
+  setText("models-loaded", loadedCount ? `${loadedCount} loaded` : "");
   replaceChildren("recommendations", state.recommendations.slice(0, 8).map((r) =>
     h("li", {}, h("code", { text: r.setting }), " ", h("span", { text: r.action }),
       h("div", { class: "muted", text: r.reason }))));
@@ -116,6 +168,7 @@ function alertItem(alert) {
       h("span", { class: `sev sev-${level(alert.severity)}`, text: alert.severity }),
       h("b", { text: alert.alert_type }),
       alert.model_name ? h("span", { class: "model", text: alert.model_name }) : null,
+      alert.host ? h("span", { class: "host-only muted", text: `@${alert.host}` }) : null,
       h("span", { class: "muted right", text: `${alert.state} · ${fmt.time(alert.timestamp)}` })),
     h("div", { text: alert.message }),
     alert.recommendation ? h("div", { class: "recommendation", text: `→ ${alert.recommendation}` }) : null);
@@ -132,6 +185,7 @@ export function renderAlerts(state) {
 export function renderFeed(state) {
   replaceChildren("feed", state.feed.map((r) => h("li", { class: r.error_occurred ? "bad" : "" },
     h("span", { class: "muted", text: fmt.time(r.timestamp) }),
+    h("span", { class: "host-only muted", text: r.host, title: r.host }),
     h("span", { class: "model", text: r.model_name, title: r.model_name }),
     h("span", { class: "n", text: fmt.ms(r.response_time_ms) }),
     h("span", { class: "n muted", text: r.tokens_per_second ? `${fmt.num(r.tokens_per_second)} tok/s` : (r.error_message || "") }))));
@@ -142,27 +196,41 @@ export function renderLifecycle(state) {
     h("span", { class: "muted", text: fmt.time(e.timestamp) }),
     h("b", { text: e.change }),
     h("span", { class: "model", text: e.model_name }),
+    h("span", { class: "host-only muted", text: `@${e.host}` }),
     h("span", { class: "muted", text: e.size_bytes ? `${fmt.bytesGb(e.size_vram_bytes)} VRAM / ${fmt.bytesGb(e.size_bytes)}` : "" }),
     e.partially_offloaded ? h("span", { class: "tag warn", text: "CPU/GPU split" }) : null,
     e.evicted_by ? h("span", { class: "muted", text: `by ${e.evicted_by}` }) : null)));
   if (state.lifecycle.length === 0) replaceChildren("lifecycle", [h("li", { class: "empty", text: "No loads or unloads seen." })]);
 }
 
+// Requests: every shown host's together per bucket. p95 latency: one line per host (the
+// worst model of that host in each bucket), so two hosts' latencies are never joined.
 export function renderTrends(state) {
   const byBucket = new Map();
+  const worstByHost = new Map();
   for (const point of state.trends) {
     const t = new Date(point.bucket_start).getTime();
-    const entry = byBucket.get(t) || { t, requests: 0, errors: 0, p95: null };
+    const entry = byBucket.get(t) || { t, requests: 0, errors: 0 };
     entry.requests += point.request_count;
     entry.errors += point.error_count;
-    if (point.response_time_p95_ms !== null) entry.p95 = Math.max(entry.p95 ?? 0, point.response_time_p95_ms);
     byBucket.set(t, entry);
+    if (point.response_time_p95_ms === null || point.response_time_p95_ms === undefined) continue;
+    const host = point.host ?? "";
+    if (!worstByHost.has(host)) worstByHost.set(host, new Map());
+    const buckets = worstByHost.get(host);
+    buckets.set(t, Math.max(buckets.get(t) ?? 0, point.response_time_p95_ms));
   }
   const buckets = [...byBucket.values()].sort((a, b) => a.t - b.t);
   const total = buckets.reduce((sum, b) => sum + b.requests, 0);
   barChart(document.getElementById("chart-trend-requests"),
     buckets.map((b) => ({ t: b.t, v: b.requests, bad: b.errors > 0 })), { label: `${fmt.int(total)} total` });
-  const worst = buckets.reduce((m, b) => Math.max(m, b.p95 ?? 0), 0);
-  lineChart(document.getElementById("chart-trend-latency"), buckets.map((b) => ({ t: b.t, v: b.p95 })),
+  const hosts = [...worstByHost.keys()].sort();
+  const series = hosts.map((host) => ({
+    name: host,
+    index: hostColour(state, host),
+    points: [...worstByHost.get(host)].sort(([a], [b]) => a - b).map(([t, v]) => ({ t, v })),
+  }));
+  const worst = Math.max(0, ...series.flatMap((s) => s.points.map((p) => p.v)));
+  seriesChart(document.getElementById("chart-trend-latency"), series,
     { max: 1, label: worst ? `worst ${fmt.ms(worst)}` : "" });
 }

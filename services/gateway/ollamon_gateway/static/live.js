@@ -1,0 +1,88 @@
+// What each live event does to the state. Every event names its host: the host selector
+// learns it, and with one host chosen the others' events change nothing else.
+
+import { hostKey, noteHost, shown } from "./hosts.js";
+
+const MAX_SYSTEM_SAMPLES_PER_HOST = 720;
+const MAX_FEED = 25;
+const MAX_HISTORY = 50;
+
+export const alertKey = (alert) => alert.fingerprint || alert.event_id;
+
+function modelRow(state, host, name) {
+  return (state.models[hostKey(host, name)] ||= {
+    host, model_name: name, request_count: 0, success_count: 0,
+  });
+}
+
+// Handlers by SSE type. `mark` redraws panels; `refreshSummary` refetches soon.
+export function liveHandlers(state, mark, refreshSummary) {
+  // Seen a new host: the selector lists it. Then whether the page shows this host.
+  const accept = (host) => {
+    if (noteHost(state, host)) mark("hosts", "system");
+    return shown(state, host);
+  };
+  return {
+    request(event) {
+      if (!accept(event.host)) return;
+      state.feed.unshift(event);
+      state.feed.length = Math.min(state.feed.length, MAX_FEED);
+      const model = modelRow(state, event.host, event.model_name);
+      model.request_count += 1;
+      if (!event.error_occurred) model.success_count += 1;
+      model.last_used = event.timestamp;
+      refreshSummary();
+      mark("feed", "models");
+    },
+    alert(alert) {
+      if (!accept(alert.host)) return;
+      if (alert.state === "firing") state.activeAlerts[alertKey(alert)] = alert;
+      else delete state.activeAlerts[alertKey(alert)];
+      state.alertHistory.unshift(alert);
+      state.alertHistory.length = Math.min(state.alertHistory.length, MAX_HISTORY);
+      mark("alerts");
+    },
+    system(sample) {
+      if (!accept(sample.host)) return;
+      state.system.push(sample);
+      const cap = MAX_SYSTEM_SAMPLES_PER_HOST * Math.max(1, state.knownHosts.size);
+      if (state.system.length > cap) state.system.splice(0, state.system.length - cap);
+      mark("system", "status");
+    },
+    score(score) {
+      if (!accept(score.host)) return;
+      modelRow(state, score.host, score.model_name).score = score.score;
+      mark("models", "compare");
+    },
+    lifecycle(event) {
+      if (!accept(event.host)) return;
+      state.lifecycle.unshift(event);
+      mark("lifecycle");
+    },
+    health(health) {
+      accept(health.host);
+      state.ollama[hostKey(health.host, health.ollama_url)] = health;
+      mark("status");
+    },
+    models(snapshot) {
+      accept(snapshot.host);
+      state.snapshots[hostKey(snapshot.host, snapshot.ollama_url)] = snapshot;
+      state.loaded = Object.fromEntries(Object.values(state.snapshots).flatMap((s) =>
+        s.loaded.map((m) => [hostKey(s.host, m.name), { ...m, host: s.host }])));
+      mark("models");
+    },
+    heartbeat(beat) {
+      // Services are not Ollama hosts (the hub runs storage, alerting, the gateway).
+      state.services[`${beat.service}@${beat.host}`] = { ...beat, last_heartbeat: beat.timestamp };
+      mark("status");
+    },
+    monitoring(control) {
+      state.monitoring = {
+        active: control.action === "start",
+        interval_seconds: control.interval_seconds ?? state.monitoring?.interval_seconds,
+        changed_at: control.timestamp,
+      };
+      mark("status");
+    },
+  };
+}
