@@ -14,6 +14,7 @@ from ollamon_cli.settings import StackSettings
 from ollamon_collector.settings import CollectorSettings
 from ollamon_core.settings import DEFAULT_NATS_URL
 from ollamon_gateway.settings import GatewaySettings
+from ollamon_notifier.settings import NotifierSettings
 from ollamon_probe.settings import ProbeSettings
 from ollamon_storage.settings import StorageSettings
 
@@ -27,6 +28,7 @@ def settings_classes() -> dict[str, type[BaseSettings]]:
         "alerting": AlertingSettings,
         "storage": StorageSettings,
         "gateway": GatewaySettings,
+        "notifier": NotifierSettings,
         "stack": StackSettings,
     }
 

@@ -1,4 +1,4 @@
-"""`ollamon up`: NATS (embedded unless configured), the five services, and where to look.
+"""`ollamon up`: NATS (embedded unless configured), the services, and where to look.
 
 The embedded NATS server runs with authorization on: one user per service with exactly its
 subjects (`ollamon_core.permissions`), an `admin` that creates the streams before the
@@ -46,7 +46,7 @@ from ollamon_core.permissions import ADMIN_USER, ALERTS_READER_USER
 from ollamon_core.redaction import redact_url
 
 # Storage first: it sets the stream's retention before others publish.
-SERVICE_ORDER = ("storage", "alerting", "collector", "probe", "gateway")
+SERVICE_ORDER = ("storage", "alerting", "notifier", "collector", "probe", "gateway")
 READY_TIMEOUT_SECONDS = 30.0
 EXTERNAL_NATS_TIMEOUT_SECONDS = 15.0
 HEALTH_CHECK_TIMEOUT_SECONDS = 10.0
@@ -87,7 +87,7 @@ def service_specs(
     extra_env: dict[str, str],
     ports: Mapping[str, ServedPort] | None = None,
 ) -> list[ServiceSpec]:
-    """The five services, each `python -m ollamon_<name>`, told where NATS is and who they are
+    """The services, each `python -m ollamon_<name>`, told where NATS is and who they are
     (and, by name, the address each listens on)."""
     env = {**extra_env, "OLLAMON_NATS_URL": stack_nats.url}
     return [

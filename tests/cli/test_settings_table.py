@@ -26,6 +26,6 @@ def test_ollamon_settings_prints_each_variable_once_with_its_users(
     assert "| `OLLAMON_STORAGE_BATCH_SIZE` | `500` | storage |" in "\n".join(rows)
     assert any(
         row.startswith("| `OLLAMON_NATS_URL` |")
-        and "collector, probe, alerting, storage, gateway, stack" in row
+        and "collector, probe, alerting, storage, gateway, notifier, stack" in row
         for row in rows
     )

@@ -26,7 +26,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     subjects.OLLAMA_HEALTH: _STREAM_READERS,
     subjects.OLLAMA_LIFECYCLE: _STREAM_READERS,
     subjects.OLLAMA_MODELS: ("collector", *_STREAM_READERS),
-    _ALERTS: ("storage", "gateway"),
+    _ALERTS: ("storage", "gateway", "notifier"),  # the notifier through its durable
     _SCORES: ("storage", "gateway"),
     _HEARTBEAT: ("alerting", "gateway"),  # alerting watches spool backlogs in heartbeats
     subjects.CONTROL_MONITORING: ("collector", "probe", "gateway"),

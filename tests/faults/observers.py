@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from ollamon_core.events import AlertState, Heartbeat, OllamaPerformanceAlert
 from tests.support.stack import RunningStack
 
-SERVICES = ("collector", "probe", "alerting", "storage", "gateway")
+SERVICES = ("collector", "probe", "alerting", "storage", "gateway", "notifier")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ Each service's user may:
   prefix), so nobody reads replies meant for another service;
 - call only the JetStream API it needs: every service reads the two streams' info (it
   creates them only where it may); storage, which owns retention, creates and updates
-  them and manages its durable consumer and its acks; alerting its key-value bucket; the
+  them and manages its durable consumer and its acks; the notifier its own durable on the
+  alerts (delivered to its inbox) and its acks; alerting its key-value bucket; the
   collector reads the stream's last model snapshot. The rest of the API is the admin's.
 - answer requests (`allow_responses`, one reply each) only where it serves them: storage
   (`ollamon.query.*`), the probe (`ollamon.control.health_check`) and alerting (its
@@ -71,15 +72,25 @@ STREAM_INFO = tuple(_js_api("STREAM", "INFO", stream) for stream in _EVENT_STREA
 STREAM_OWNER = tuple(
     _js_api("STREAM", verb, stream) for stream in _EVENT_STREAMS for verb in ("CREATE", "UPDATE")
 )
-# Storage's durable consumer: read, delete, create (both forms of the create call), ack.
-STORAGE_CONSUMER = (
-    _js_api("CONSUMER", "INFO", subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE),
-    _js_api("CONSUMER", "DELETE", subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE),
-    _js_api("CONSUMER", "CREATE", subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE),
-    _js_api("CONSUMER", "CREATE", subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE, ">"),
-    _js_api("CONSUMER", "DURABLE", "CREATE", subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE),
-    f"$JS.ACK.{subjects.STREAM_EVENTS}.{subjects.STORAGE_DURABLE}.>",
-)
+
+
+def durable_consumer(durable: str) -> tuple[str, ...]:
+    """A durable consumer on the events stream: read, delete, create (both forms of the
+    create call), ack."""
+    return (
+        _js_api("CONSUMER", "INFO", subjects.STREAM_EVENTS, durable),
+        _js_api("CONSUMER", "DELETE", subjects.STREAM_EVENTS, durable),
+        _js_api("CONSUMER", "CREATE", subjects.STREAM_EVENTS, durable),
+        _js_api("CONSUMER", "CREATE", subjects.STREAM_EVENTS, durable, ">"),
+        _js_api("CONSUMER", "DURABLE", "CREATE", subjects.STREAM_EVENTS, durable),
+        f"$JS.ACK.{subjects.STREAM_EVENTS}.{durable}.>",
+    )
+
+
+# Storage's durable consumer.
+STORAGE_CONSUMER = durable_consumer(subjects.STORAGE_DURABLE)
+# The notifier's durable consumer of the alerts.
+NOTIFIER_CONSUMER = durable_consumer(subjects.NOTIFIER_DURABLE)
 # Alerting's key-value bucket: create or bind it, read and write its keys.
 ALERT_STATE = (
     _js_api("STREAM", "CREATE", _KV_STREAM),
@@ -178,6 +189,13 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             *ALERTING_ROUTES,
         ),
         subscribe=tuple(subjects.SUBJECT_MODELS),
+    ),
+    # The notifier reads the alerts through its durable (delivered to its inbox) and
+    # publishes what became of each notification.
+    ServiceName.NOTIFIER: _service(
+        ServiceName.NOTIFIER,
+        publish=(subjects.NOTIFICATIONS_ALL, *NOTIFIER_CONSUMER),
+        subscribe=(),
     ),
     # The command line asks storage for a backup (`ollamon backup`), nothing else.
     ServiceName.CLI: Permissions(

@@ -26,6 +26,7 @@ from ollamon_core.events import (
     ModelLifecycleEvent,
     ModelScore,
     MonitoringControl,
+    NotificationDelivery,
     OllamaHealth,
     OllamaModelMetrics,
     OllamaModelsSnapshot,
@@ -54,6 +55,7 @@ OLLAMA_LIFECYCLE = f"{PREFIX}.ollama.lifecycle"
 ALERTS_ALL = f"{PREFIX}.alerts.>"
 SCORES_ALL = f"{PREFIX}.scores.>"
 AUDIT_ALERTING = f"{PREFIX}.audit.alerting"
+NOTIFICATIONS_ALL = f"{PREFIX}.notifications.>"
 
 # Not persisted.
 HEARTBEAT_ALL = f"{PREFIX}.heartbeat.>"
@@ -72,10 +74,13 @@ STREAM_EVENTS_SUBJECTS = [
     SCORES_ALL,
     OLLAMA_ALL,
     AUDIT_ALERTING,
+    NOTIFICATIONS_ALL,
 ]
 STREAM_DEADLETTER = "OLLAMON_DEADLETTER"
 STREAM_DEADLETTER_SUBJECTS = [DEADLETTER_ALL]
 STORAGE_DURABLE = "ollamon-storage"
+# The notifier reads the alerts through its own durable consumer.
+NOTIFIER_DURABLE = "ollamon-notifier"
 ALERT_STATE_BUCKET = "OLLAMON_ALERT_STATE"
 
 _UNSAFE_TOKEN_CHARS = re.compile(r"[^A-Za-z0-9_\-:]")
@@ -105,6 +110,11 @@ def alerts_subject(severity: Severity) -> str:
 def scores_subject(model_name: str) -> str:
     """Subject of score events for one model."""
     return f"{PREFIX}.scores.{subject_token(model_name)}"
+
+
+def notifications_subject(receiver: str) -> str:
+    """Subject of the delivery outcomes of one receiver (by its configured name)."""
+    return f"{PREFIX}.notifications.{subject_token(receiver)}"
 
 
 def heartbeat_subject(service: ServiceName) -> str:
@@ -139,6 +149,8 @@ def subject_for(event: Event) -> str:
             return alerts_subject(event.severity)
         case ModelScore():
             return scores_subject(event.model_name)
+        case NotificationDelivery():
+            return notifications_subject(event.receiver)
         case Heartbeat():
             return heartbeat_subject(event.service)
     fixed = _FIXED_SUBJECTS.get(type(event))
@@ -154,6 +166,7 @@ SUBJECT_MODELS: dict[str, type[BaseModel]] = {
     ALERTS_ALL: OllamaPerformanceAlert,
     SCORES_ALL: ModelScore,
     AUDIT_ALERTING: AlertAudit,
+    NOTIFICATIONS_ALL: NotificationDelivery,
     OLLAMA_HEALTH: OllamaHealth,
     OLLAMA_MODELS: OllamaModelsSnapshot,
     OLLAMA_LIFECYCLE: ModelLifecycleEvent,

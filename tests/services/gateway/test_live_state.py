@@ -62,11 +62,18 @@ def test_services_report_the_latest_heartbeat_and_go_stale_after_three_intervals
 
 def test_services_never_heard_from_or_stale_are_listed_as_missing() -> None:
     state = LiveState(default_interval_seconds=5.0, heartbeat_interval_seconds=5.0)
-    assert state.missing_services() == ["collector", "probe", "alerting", "storage", "gateway"]
+    assert state.missing_services() == [
+        "collector",
+        "probe",
+        "alerting",
+        "storage",
+        "gateway",
+        "notifier",
+    ]
     state.apply_heartbeat(beat(ServiceName.STORAGE, seconds_ago=60))
     state.apply_heartbeat(beat(ServiceName.PROBE, seconds_ago=1))
     state.apply_heartbeat(beat(ServiceName.PROBE, seconds_ago=30, host="h2"))
-    assert state.missing_services() == ["collector", "alerting", "storage", "gateway"]
+    assert state.missing_services() == ["collector", "alerting", "storage", "gateway", "notifier"]
 
 
 def test_a_newer_heartbeat_replaces_the_older_one() -> None:

@@ -35,6 +35,11 @@ from ollamon_core.events.control import (
     Silence,
     ThresholdUpdate,
 )
+from ollamon_core.events.notifications import (
+    DeliveryOutcome,
+    NotificationDelivery,
+    ReceiverKind,
+)
 from ollamon_core.events.ollama import (
     CatalogModel,
     LifecycleChange,
@@ -59,6 +64,7 @@ __all__ = [
     "AlertState",
     "AuditAction",
     "CatalogModel",
+    "DeliveryOutcome",
     "Event",
     "FrozenModel",
     "GpuProcessSample",
@@ -72,12 +78,14 @@ __all__ = [
     "ModelScore",
     "MonitoringAction",
     "MonitoringControl",
+    "NotificationDelivery",
     "OllamaHealth",
     "OllamaModelMetrics",
     "OllamaModelsSnapshot",
     "OllamaPerformanceAlert",
     "OllamaProcessSample",
     "OllamaSystemMetrics",
+    "ReceiverKind",
     "Recommendation",
     "RuleThreshold",
     "ServiceName",

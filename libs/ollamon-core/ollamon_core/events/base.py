@@ -60,11 +60,12 @@ class Severity(StrEnum):
 
 
 class ServiceName(StrEnum):
-    """The five ollamon services, and the command line (which sends requests only)."""
+    """The ollamon services, and the command line (which sends requests only)."""
 
     COLLECTOR = "collector"
     PROBE = "probe"
     ALERTING = "alerting"
     STORAGE = "storage"
     GATEWAY = "gateway"
+    NOTIFIER = "notifier"
     CLI = "cli"

@@ -1,0 +1,1 @@
+"""ollamon notifier: alerts delivered to people (webhooks, Alertmanager, Slack, ntfy, email)."""
