@@ -45,6 +45,8 @@ def model_summary(
         tokens_per_second_mean=_ratio(rollup.tokens_per_second_sum, rollup.tokens_per_second_count),
         load_duration_mean_ms=_ratio(rollup.load_duration_sum_ms, count),
         cold_start_count=rollup.cold_start_count,
+        queue_wait_mean_ms=_ratio(rollup.queue_wait_sum_ms, rollup.queue_wait_count),
+        cold_load_mean_ms=_ratio(rollup.cold_load_sum_ms, rollup.cold_load_count),
         last_used=datetime_from_ms(rollup.last_timestamp_ms) if count else None,
         score=score,
     )

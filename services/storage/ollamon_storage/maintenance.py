@@ -20,7 +20,15 @@ from ollamon_storage.rollups import RESOLUTIONS_SECONDS
 from ollamon_storage.settings import StorageSettings
 
 DELETE_CHUNK_ROWS = 5_000
-RAW_TABLES = ("requests", "system_samples", "alerts", "scores", "lifecycle", "health")
+RAW_TABLES = (
+    "requests",
+    "system_samples",
+    "alerts",
+    "scores",
+    "lifecycle",
+    "health",
+    "alert_audit",
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class RowCaps:
                 "scores": settings.max_other_rows,
                 "lifecycle": settings.max_other_rows,
                 "health": settings.max_other_rows,
+                "alert_audit": settings.max_other_rows,
             }
         )
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from ollamon_core.bus import QueryFailedError
 from ollamon_core.events import (
+    AlertAudit,
     ModelLifecycleEvent,
     ModelScore,
     OllamaHealth,
@@ -309,8 +310,13 @@ class QueryService:
             f"{sql} ORDER BY ts_ms DESC, id DESC LIMIT ?",
             (*parameters, request.limit),
         )
+        audit = await self._models(
+            AlertAudit,
+            "SELECT data FROM alert_audit ORDER BY ts_ms DESC, id DESC LIMIT ?",
+            (request.audit_limit,),
+        )
         return q.AlertsReply(
-            alerts=history, active=await self.active_alerts(severity, request.host)
+            alerts=history, active=await self.active_alerts(severity, request.host), audit=audit
         )
 
     async def trends(self, request: q.TrendsQuery) -> q.TrendsReply:

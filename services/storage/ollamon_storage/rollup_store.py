@@ -29,11 +29,22 @@ ROLLUP_COLUMNS = (
     "last_ts_ms",
     "latency_histogram",
     "ttft_histogram",
+    "queue_wait_sum_ms",
+    "queue_wait_count",
+    "cold_load_sum_ms",
+    "cold_load_count",
 )
-UPSERT_ROLLUP_SQL = (
-    f"INSERT OR REPLACE INTO request_rollups ({', '.join(ROLLUP_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' for _ in ROLLUP_COLUMNS)})"
-)
+
+
+def upsert_rollup_sql(columns: Sequence[str] = ROLLUP_COLUMNS) -> str:
+    """SQL writing rollup rows of `columns` (a prefix of `ROLLUP_COLUMNS`)."""
+    return (
+        f"INSERT OR REPLACE INTO request_rollups ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+
+
+UPSERT_ROLLUP_SQL = upsert_rollup_sql()
 SELECT_ROLLUP_COLUMNS = ", ".join(ROLLUP_COLUMNS)
 MAX_KEYS_PER_SELECT = 200  # 4 parameters each, far below SQLite's parameter limit
 
@@ -52,12 +63,19 @@ def rollup_to_row(key: RollupKey, rollup: Rollup) -> tuple[Any, ...]:
         rollup.last_timestamp_ms,
         histogram.encode(rollup.latency_histogram),
         histogram.encode(rollup.ttft_histogram),
+        rollup.queue_wait_sum_ms,
+        rollup.queue_wait_count,
+        rollup.cold_load_sum_ms,
+        rollup.cold_load_count,
     )
 
 
 def row_to_rollup(row: Sequence[Any]) -> tuple[RollupKey, Rollup]:
-    """Read back a row of `ROLLUP_COLUMNS`."""
+    """Read back a row of `ROLLUP_COLUMNS` (or of the first columns only: a backfill that
+    runs before the later migrations added theirs)."""
     key: RollupKey = (int(row[0]), int(row[1]), str(row[2]), str(row[3]))
+    if len(row) < len(ROLLUP_COLUMNS):
+        row = (*row, *(0 for _ in range(len(ROLLUP_COLUMNS) - len(row))))
     return key, Rollup(
         request_count=int(row[4]),
         error_count=int(row[5]),
@@ -69,14 +87,18 @@ def row_to_rollup(row: Sequence[Any]) -> tuple[RollupKey, Rollup]:
         last_timestamp_ms=int(row[11]),
         latency_histogram=histogram.decode(row[12]),
         ttft_histogram=histogram.decode(row[13]),
+        queue_wait_sum_ms=float(row[14]),
+        queue_wait_count=int(row[15]),
+        cold_load_sum_ms=float(row[16]),
+        cold_load_count=int(row[17]),
     )
 
 
-def select_existing_sql(key_count: int) -> str:
+def select_existing_sql(key_count: int, columns: Sequence[str] = ROLLUP_COLUMNS) -> str:
     """SQL reading the stored rollups of `key_count` keys (4 parameters per key)."""
     values = ", ".join("(?, ?, ?, ?)" for _ in range(key_count))
     return (
-        f"SELECT {SELECT_ROLLUP_COLUMNS} FROM request_rollups "  # noqa: S608
+        f"SELECT {', '.join(columns)} FROM request_rollups "  # noqa: S608
         f"WHERE (resolution_s, bucket_start_s, host, model_name) IN (VALUES {values})"
     )
 
@@ -108,12 +130,22 @@ def merge_rows(
     return rows
 
 
+def stored_columns(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """The `ROLLUP_COLUMNS` the table has now (a migration's backfill may run before a
+    later migration adds its columns)."""
+    present = {str(row[1]) for row in conn.execute("PRAGMA table_info(request_rollups)")}
+    return tuple(column for column in ROLLUP_COLUMNS if column in present)
+
+
 def apply_deltas_sync(conn: sqlite3.Connection, deltas: Mapping[RollupKey, Rollup]) -> None:
     """Merge deltas into stored rollups on a sqlite3 connection, in the caller's transaction."""
+    columns = stored_columns(conn)
     existing: list[Sequence[Any]] = []
     for chunk in key_chunks(deltas):
-        existing.extend(conn.execute(select_existing_sql(len(chunk)), flatten(chunk)).fetchall())
-    conn.executemany(UPSERT_ROLLUP_SQL, merge_rows(existing, deltas))
+        sql = select_existing_sql(len(chunk), columns)
+        existing.extend(conn.execute(sql, flatten(chunk)).fetchall())
+    rows = [row[: len(columns)] for row in merge_rows(existing, deltas)]
+    conn.executemany(upsert_rollup_sql(columns), rows)
 
 
 def sample_from_row(row: Sequence[Any]) -> RequestSample:

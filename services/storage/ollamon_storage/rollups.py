@@ -33,6 +33,8 @@ class RequestSample(NamedTuple):
     tokens_per_second: float | None = None
     load_duration_ms: float = 0.0
     cold_start: bool = False
+    queue_wait_ms: float | None = None
+    cold_load_ms: float | None = None
 
 
 @dataclass
@@ -46,6 +48,11 @@ class Rollup:
     tokens_per_second_count: int = 0
     load_duration_sum_ms: float = 0.0
     cold_start_count: int = 0
+    # load_duration split by residency (the probe's queue_wait_ms and cold_load_ms).
+    queue_wait_sum_ms: float = 0.0
+    queue_wait_count: int = 0
+    cold_load_sum_ms: float = 0.0
+    cold_load_count: int = 0
     last_timestamp_ms: int = 0
     latency_histogram: Histogram = field(default_factory=dict)
     ttft_histogram: Histogram = field(default_factory=dict)
@@ -60,6 +67,12 @@ class Rollup:
             self.tokens_per_second_count += 1
         self.load_duration_sum_ms += sample.load_duration_ms
         self.cold_start_count += int(sample.cold_start)
+        if sample.queue_wait_ms is not None:
+            self.queue_wait_sum_ms += sample.queue_wait_ms
+            self.queue_wait_count += 1
+        if sample.cold_load_ms is not None:
+            self.cold_load_sum_ms += sample.cold_load_ms
+            self.cold_load_count += 1
         self.last_timestamp_ms = max(self.last_timestamp_ms, sample.timestamp_ms)
         latency_bucket = histogram.bucket_index(sample.response_time_ms)
         self.latency_histogram[latency_bucket] = self.latency_histogram.get(latency_bucket, 0) + 1
@@ -76,6 +89,10 @@ class Rollup:
         self.tokens_per_second_count += other.tokens_per_second_count
         self.load_duration_sum_ms += other.load_duration_sum_ms
         self.cold_start_count += other.cold_start_count
+        self.queue_wait_sum_ms += other.queue_wait_sum_ms
+        self.queue_wait_count += other.queue_wait_count
+        self.cold_load_sum_ms += other.cold_load_sum_ms
+        self.cold_load_count += other.cold_load_count
         self.last_timestamp_ms = max(self.last_timestamp_ms, other.last_timestamp_ms)
         histogram.merge_into(self.latency_histogram, other.latency_histogram)
         histogram.merge_into(self.ttft_histogram, other.ttft_histogram)

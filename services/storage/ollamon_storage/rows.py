@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ollamon_core.events import (
+    AlertAudit,
     Event,
     ModelLifecycleEvent,
     ModelScore,
@@ -45,6 +46,10 @@ INSERT_SQL: dict[str, str] = {
     ),
     "lifecycle": (
         "INSERT OR IGNORE INTO lifecycle (event_id, ts_ms, host, model_name, change, data) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    ),
+    "alert_audit": (
+        "INSERT OR IGNORE INTO alert_audit (event_id, ts_ms, host, action, author, data) "
         "VALUES (?, ?, ?, ?, ?, ?)"
     ),
     "health": (
@@ -107,6 +112,8 @@ def request_sample(event: OllamaModelMetrics, ts_ms: int | None = None) -> Reque
         tokens_per_second=event.tokens_per_second,
         load_duration_ms=event.load_duration_ms,
         cold_start=bool(event.cold_start),
+        queue_wait_ms=event.queue_wait_ms,
+        cold_load_ms=event.cold_load_ms,
     )
 
 
@@ -193,6 +200,11 @@ def add_event(batch: BatchRows, event: Event, data: str) -> None:
             batch.add(
                 "lifecycle",
                 (event.event_id, ts, event.host, event.model_name, event.change.value, data),
+            )
+        case AlertAudit():
+            batch.add(
+                "alert_audit",
+                (event.event_id, ts, event.host, event.action.value, event.author, data),
             )
         case OllamaHealth():
             batch.add("health", (event.event_id, ts, event.host, int(event.up), data))

@@ -165,6 +165,25 @@ CREATE INDEX lifecycle_by_host_time ON lifecycle (host, ts_ms);
 CREATE INDEX health_by_host_time ON health (host, ts_ms);
 """
 
+# Rows rolled up before version 4 count no queue wait or cold load: their means stay None.
+_LOAD_SPLIT_AND_AUDIT = """
+ALTER TABLE request_rollups ADD COLUMN queue_wait_sum_ms REAL NOT NULL DEFAULT 0;
+ALTER TABLE request_rollups ADD COLUMN queue_wait_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE request_rollups ADD COLUMN cold_load_sum_ms REAL NOT NULL DEFAULT 0;
+ALTER TABLE request_rollups ADD COLUMN cold_load_count INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE alert_audit (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    ts_ms INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    action TEXT NOT NULL,
+    author TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX alert_audit_by_time ON alert_audit (ts_ms);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw event tables, alert state, latest model snapshots", _RAW_TABLES),
     Migration(
@@ -174,6 +193,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         backfill=rollup_store.backfill_from_requests,
     ),
     Migration(3, "hosts with their first and last event; indexes by host", _HOSTS),
+    Migration(
+        4,
+        "rollups split load_duration into queue wait and cold load; the alerting audit trail",
+        _LOAD_SPLIT_AND_AUDIT,
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

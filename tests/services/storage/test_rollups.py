@@ -64,6 +64,20 @@ def test_stored_rows_merge_with_new_deltas() -> None:
     assert rollup.response_time_sum_ms == 5200.0
 
 
+def test_queue_wait_and_cold_load_are_summed_and_counted_apart_and_survive_a_row() -> None:
+    samples = [
+        _sample(1, cold_start=True, load_duration_ms=3000.0, cold_load_ms=3000.0),
+        _sample(2, load_duration_ms=800.0, queue_wait_ms=800.0),
+        _sample(3, load_duration_ms=200.0, queue_wait_ms=200.0),
+        _sample(4),  # the probe could not tell: counted in neither
+    ]
+    key, rollup = next(iter(rollup_deltas(samples).items()))
+    _, read_back = rollup_store.row_to_rollup(rollup_store.rollup_to_row(key, rollup))
+    assert (read_back.queue_wait_sum_ms, read_back.queue_wait_count) == (1000.0, 2)
+    assert (read_back.cold_load_sum_ms, read_back.cold_load_count) == (3000.0, 1)
+    assert read_back.load_duration_sum_ms == 4000.0
+
+
 def test_a_period_uses_minutes_until_the_next_hour_then_hours() -> None:
     base_s = BASE_MS // 1000
     plan = plan_period(base_s + 125.7)

@@ -95,3 +95,27 @@ def test_a_failing_migration_rolls_back_and_keeps_the_version(tmp_path: Path) ->
         assert schema.user_version(conn) == schema.LATEST_VERSION
     finally:
         conn.close()
+
+
+def test_a_version_3_database_gains_the_load_split_and_the_audit_table(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    conn = schema.open_database(path)
+    migrate(conn, MIGRATIONS[:3])
+    conn.execute(
+        "INSERT INTO request_rollups VALUES (60, 0, 'box-1', 'm', 4, 0, 400.0, 0, 0, 90.0, 1, 0,"
+        " x'', x'')"
+    )
+    conn.close()
+
+    assert migrate_file(path) == [4]
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute(
+            "SELECT request_count, load_duration_sum_ms, queue_wait_sum_ms, queue_wait_count,"
+            " cold_load_sum_ms, cold_load_count FROM request_rollups"
+        ).fetchone()
+        audit_rows = conn.execute("SELECT COUNT(*) FROM alert_audit").fetchone()[0]
+    finally:
+        conn.close()
+    assert row == (4, 90.0, 0.0, 0, 0.0, 0)  # older rollups: no split, their means stay None
+    assert audit_rows == 0

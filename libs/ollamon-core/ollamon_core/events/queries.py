@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
 
+from ollamon_core.events.alert_management import AlertAudit
 from ollamon_core.events.alerts import ModelScore, OllamaPerformanceAlert, Recommendation
 from ollamon_core.events.base import FrozenModel, Severity, utc_now
 from ollamon_core.events.limits import MAX_HOURS as MAX_HOURS  # the gateway's bound on hours
@@ -55,6 +56,12 @@ class ModelSummary(FrozenModel):
     tokens_per_second_mean: float | None = None
     load_duration_mean_ms: float | None = None
     cold_start_count: int = 0
+    queue_wait_mean_ms: float | None = Field(
+        default=None, description="Mean load_duration of requests whose model was resident"
+    )
+    cold_load_mean_ms: float | None = Field(
+        default=None, description="Mean load_duration of cold starts (the model loaded)"
+    )
     last_used: AwareDatetime | None = None
     score: float | None = None
 
@@ -169,13 +176,18 @@ class AlertsQuery(FrozenModel):
     severity: Severity | None = None
     limit: JsonInteger = Field(default=100, ge=1, le=1000)
     host: HostLabel | None = Field(default=None, description=HOST_FILTER)
+    audit_limit: JsonInteger = Field(
+        default=50, ge=0, le=1000, description="Most audit entries (every host's)"
+    )
 
 
 class AlertsReply(FrozenModel):
-    """Alert history and the alerts firing now."""
+    """Alert history, the alerts firing now, and the audit trail of alerting's management
+    (threshold changes, silences made and expired, acknowledgements), newest first."""
 
     alerts: list[OllamaPerformanceAlert] = Field(default_factory=list)
     active: list[OllamaPerformanceAlert] = Field(default_factory=list)
+    audit: list[AlertAudit] = Field(default_factory=list)
 
 
 class TrendBucket(StrEnum):
