@@ -10,6 +10,7 @@ from ollamon_core.events import (
     Event,
     Heartbeat,
     ModelScore,
+    NotificationDelivery,
     OllamaHealth,
     OllamaModelMetrics,
     OllamaPerformanceAlert,
@@ -83,6 +84,14 @@ class MetricsExporter:
             "Stream frames dropped for slow clients",
             registry=registry,
         )
+        # From the notifier: one per settled delivery attempt (outcome delivered, retrying,
+        # failed or dead_lettered), by the receiver's configured name.
+        self.notifications = Counter(
+            "ollamon_notifications",
+            "Notification attempts by receiver and outcome",
+            ("receiver", "outcome"),
+            registry=registry,
+        )
         service_labels = ("service", "host")
         # From the heartbeats of the services with a disk spool (probe, collector): what
         # waits there while NATS does not acknowledge it (a `telemetry_backlog` alert fires
@@ -129,6 +138,8 @@ class MetricsExporter:
                 self.ollama_up.labels(url).set(1 if event.up else 0)
             case Heartbeat():
                 self._observe_heartbeat(event)
+            case NotificationDelivery():
+                self.notifications.labels(event.receiver, event.outcome.value).inc()
 
     def _observe_heartbeat(self, heartbeat: Heartbeat) -> None:
         if "spool_events" not in heartbeat.counters:
