@@ -1,4 +1,9 @@
-"""Prometheus metrics from the live events, in a registry of the app's own (no globals)."""
+"""Prometheus metrics from the live events, in a registry of the app's own (no globals).
+
+Every series about a host carries a `host` label (the event's `OLLAMON_HOST_LABEL`), so two
+hosts are never one series: model series are per (model, host), Ollama's state per (host,
+url), firing alerts per (host, severity).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,14 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
 TTFT_BUCKETS_SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 GIB = 1024**3
+# Events about a monitored host: each host they name gets its firing-alert gauges at 0.
+HOST_EVENTS = (
+    OllamaModelMetrics,
+    OllamaSystemMetrics,
+    OllamaHealth,
+    OllamaPerformanceAlert,
+    ModelScore,
+)
 
 
 class MetricsExporter:
@@ -71,10 +84,13 @@ class MetricsExporter:
             "ollamon_gpu", "GPU gauges from NVML", ("host", "gpu", "metric"), registry=registry
         )
         self.ollama_up = Gauge(
-            "ollamon_ollama_up", "1 when Ollama answered its last poll", ("url",), registry=registry
+            "ollamon_ollama_up",
+            "1 when Ollama answered its last poll",
+            ("host", "url"),
+            registry=registry,
         )
         self.alerts_firing = Gauge(
-            "ollamon_alerts_firing", "Alerts firing now", ("severity",), registry=registry
+            "ollamon_alerts_firing", "Alerts firing now", ("host", "severity"), registry=registry
         )
         self.sse_clients = Gauge(
             "ollamon_sse_clients", "Dashboard stream clients connected", registry=registry
@@ -118,12 +134,20 @@ class MetricsExporter:
                 ),
             )
         }
-        self._firing: dict[str, Severity] = {}
-        for severity in Severity:
-            self.alerts_firing.labels(severity.value).set(0)
+        self._firing: dict[str, tuple[str, Severity]] = {}  # fingerprint -> host, severity
+        self._hosts: set[str] = set()
+
+    def _see_host(self, host: str) -> None:
+        """A host's first event: its firing-alert gauges start at 0 for every severity."""
+        if host not in self._hosts:
+            self._hosts.add(host)
+            for severity in Severity:
+                self.alerts_firing.labels(host, severity.value).set(0)
 
     def observe(self, event: Event) -> None:
         """Update the metrics one event touches."""
+        if isinstance(event, HOST_EVENTS):
+            self._see_host(event.host)
         match event:
             case OllamaModelMetrics():
                 self._observe_request(event)
@@ -135,7 +159,7 @@ class MetricsExporter:
                 self.score.labels(event.model_name, event.host).set(event.score)
             case OllamaHealth():
                 url = redact_url(event.ollama_url)  # a label is kept for good: never a secret
-                self.ollama_up.labels(url).set(1 if event.up else 0)
+                self.ollama_up.labels(event.host, url).set(1 if event.up else 0)
             case Heartbeat():
                 self._observe_heartbeat(event)
             case NotificationDelivery():
@@ -189,13 +213,14 @@ class MetricsExporter:
 
     def _observe_alert(self, alert: OllamaPerformanceAlert) -> None:
         key = alert.fingerprint or alert.event_id
+        before = self._firing.pop(key, None)
         if alert.state == AlertState.FIRING:
-            self._firing[key] = alert.severity
-        else:
-            self._firing.pop(key, None)
-        for severity in Severity:
-            count = sum(1 for value in self._firing.values() if value == severity)
-            self.alerts_firing.labels(severity.value).set(count)
+            self._firing[key] = (alert.host, alert.severity)
+        for host in {alert.host} | ({before[0]} if before else set()):
+            self._see_host(host)
+            for severity in Severity:
+                count = sum(1 for value in self._firing.values() if value == (host, severity))
+                self.alerts_firing.labels(host, severity.value).set(count)
 
     def render(self, *, sse_clients: int, sse_dropped: int) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -26,12 +26,16 @@ MONITORED_SERVICES = [service for service in ServiceName if service is not Servi
 
 @dataclass
 class LiveState:
-    """The latest heartbeat per service and host, Ollama health per URL, monitoring state."""
+    """The latest heartbeat per service and host, Ollama health per host and URL, monitoring.
+
+    Ollama health is keyed by (host, URL): two hosts each polling their own
+    `http://127.0.0.1:11434` are two servers.
+    """
 
     default_interval_seconds: float
     heartbeat_interval_seconds: float
     heartbeats: dict[tuple[str, str], Heartbeat] = field(default_factory=dict)
-    ollama: dict[str, OllamaHealth] = field(default_factory=dict)
+    ollama: dict[tuple[str, str], OllamaHealth] = field(default_factory=dict)
     monitoring: MonitoringStatus | None = None
 
     def __post_init__(self) -> None:
@@ -45,8 +49,11 @@ class LiveState:
         self.heartbeats[(heartbeat.service.value, heartbeat.host)] = heartbeat
 
     def apply_health(self, health: OllamaHealth) -> None:
-        """Remember the latest health of one Ollama server."""
-        self.ollama[health.ollama_url] = health
+        """Remember the latest health of one Ollama server of one host."""
+        key = (health.host, health.ollama_url)
+        known = self.ollama.get(key)
+        if known is None or health.timestamp >= known.timestamp:
+            self.ollama[key] = health
 
     def apply_control(self, control: MonitoringControl) -> MonitoringStatus:
         """Follow a start/stop (from this gateway or another one) and return the new state."""
@@ -92,6 +99,6 @@ class LiveState:
         alive = {status.service for status in self.services(now) if status.alive}
         return [service.value for service in MONITORED_SERVICES if service.value not in alive]
 
-    def ollama_health(self) -> list[OllamaHealth]:
-        """The latest health of every Ollama server seen, by URL."""
-        return [self.ollama[url] for url in sorted(self.ollama)]
+    def ollama_health(self, host: str | None = None) -> list[OllamaHealth]:
+        """The latest health of every Ollama server seen (of one host), by host and URL."""
+        return [self.ollama[key] for key in sorted(self.ollama) if host is None or key[0] == host]

@@ -84,7 +84,7 @@ async def test_the_stream_status_and_metrics_never_show_the_password(
     status = await client.get(f"{API}/status")
     metrics = await client.get("/metrics")
     assert status.json()["ollama"][0]["ollama_url"] == SHOWN_URL
-    assert f'ollamon_ollama_up{{url="{SHOWN_URL}"}} 0.0' in metrics.text
+    assert f'ollamon_ollama_up{{host="box-1",url="{SHOWN_URL}"}} 0.0' in metrics.text
     for reply in (status, metrics):
         assert PASSWORD not in reply.text
 

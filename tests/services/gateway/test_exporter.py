@@ -6,6 +6,7 @@ from ollamon_core.events import (
     AlertState,
     Heartbeat,
     ModelScore,
+    OllamaHealth,
     OllamaModelMetrics,
     ServiceName,
     utc_now,
@@ -72,11 +73,50 @@ def test_firing_alerts_are_counted_until_resolved() -> None:
     alert = firing_alert()
     exporter.observe(alert)
     exporter.observe(alert)  # a repeat notification is still one alert
-    assert sample_value(render(exporter), 'ollamon_alerts_firing{severity="high"}') == 1
+    firing = 'ollamon_alerts_firing{host="test-host",severity='
+    assert sample_value(render(exporter), f'{firing}"high"}}') == 1
     resolved = alert.model_copy(update={"state": AlertState.RESOLVED})
     exporter.observe(resolved)
-    assert sample_value(render(exporter), 'ollamon_alerts_firing{severity="high"}') == 0
-    assert sample_value(render(exporter), 'ollamon_alerts_firing{severity="critical"}') == 0
+    assert sample_value(render(exporter), f'{firing}"high"}}') == 0
+    assert sample_value(render(exporter), f'{firing}"critical"}}') == 0
+
+
+def test_two_hosts_are_apart_in_every_series_about_a_host() -> None:
+    exporter = MetricsExporter()
+    url = "http://127.0.0.1:11434"  # each host polls its own Ollama at the same address
+    for host, up, memory, response_ms, score in (
+        ("vm", True, 11.0, 100.0, 8.0),
+        ("hostB", False, 50.0, 4000.0, 3.0),
+    ):
+        exporter.observe(OllamaHealth(host=host, ollama_url=url, up=up))
+        exporter.observe(
+            system_sample().model_copy(update={"host": host, "memory_usage_percent": memory})
+        )
+        exporter.observe(
+            OllamaModelMetrics(host=host, model_name="m:1b", response_time_ms=response_ms)
+        )
+        exporter.observe(ModelScore(host=host, model_name="m:1b", score=score))
+    exporter.observe(firing_alert().model_copy(update={"host": "hostB", "fingerprint": "f-b"}))
+    text = render(exporter)
+    for host, up_value, memory, seconds, score, firing in (
+        ("vm", 1, 11, 0.1, 8, 0),
+        ("hostB", 0, 50, 4, 3, 1),
+    ):
+        assert sample_value(text, f'ollamon_ollama_up{{host="{host}",url="{url}"}}') == up_value
+        assert (
+            sample_value(text, f'ollamon_host{{host="{host}",metric="memory_usage_percent"}}')
+            == memory
+        )
+        assert (
+            sample_value(
+                text, f'ollamon_request_duration_seconds_sum{{host="{host}",model="m:1b"}}'
+            )
+            == seconds
+        )
+        assert sample_value(text, f'ollamon_model_score{{host="{host}",model="m:1b"}}') == score
+        assert (
+            sample_value(text, f'ollamon_alerts_firing{{host="{host}",severity="high"}}') == firing
+        )
 
 
 def test_scores_and_stream_counters_are_exported() -> None:

@@ -93,3 +93,15 @@ def test_ollama_health_is_kept_per_server() -> None:
         ("http://a:11434", True),
         ("http://b:11434", True),
     ]
+
+
+def test_ollama_health_is_kept_per_host_even_at_the_same_address() -> None:
+    state = LiveState(default_interval_seconds=5.0, heartbeat_interval_seconds=5.0)
+    url = "http://127.0.0.1:11434"
+    now = utc_now()
+    state.apply_health(OllamaHealth(host="vm", ollama_url=url, up=True, timestamp=now))
+    state.apply_health(OllamaHealth(host="hostB", ollama_url=url, up=False, timestamp=now))
+    late = now - timedelta(seconds=30)  # an older one (replayed from a spool) changes nothing
+    state.apply_health(OllamaHealth(host="vm", ollama_url=url, up=False, timestamp=late))
+    assert [(h.host, h.up) for h in state.ollama_health()] == [("hostB", False), ("vm", True)]
+    assert [(h.host, h.up) for h in state.ollama_health("vm")] == [("vm", True)]

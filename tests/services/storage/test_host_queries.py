@@ -18,103 +18,22 @@ import pytest
 from ollamon_core import subjects
 from ollamon_core.bus import Bus, QueryFailedError
 from ollamon_core.events import (
-    AlertState,
-    Event,
-    ModelScore,
-    OllamaHealth,
-    OllamaPerformanceAlert,
     ServiceName,
-    Severity,
     utc_now,
 )
 from ollamon_core.events import queries as q
-from ollamon_core.events.ollama import LifecycleChange, ModelLifecycleEvent
 from ollamon_storage import maintenance, rows, writer
 from ollamon_storage.database import Database
 from ollamon_storage.service import running_storage
 from tests.services.storage import factories
 from tests.services.storage.conftest import make_settings, wait_for_ready
-
-MODEL = "llama3.2:1b"
-VM_URL = "http://127.0.0.1:11434"
-HOST_B_URL = "http://10.0.0.2:11434"
-
-
-def _score(host: str, value: float, minutes_ago: float) -> ModelScore:
-    return ModelScore(
-        host=host, model_name=MODEL, score=value, timestamp=factories.minutes_ago(minutes_ago)
-    )
-
-
-def _health(host: str, url: str, up: bool, minutes_ago: float) -> OllamaHealth:
-    return OllamaHealth(
-        host=host, ollama_url=url, up=up, timestamp=factories.minutes_ago(minutes_ago)
-    )
-
-
-def _alert(host: str, fingerprint: str, state: AlertState = AlertState.FIRING) -> Event:
-    return OllamaPerformanceAlert(
-        host=host,
-        alert_type="slow_response",
-        severity=Severity.HIGH,
-        message="slow",
-        model_name=MODEL,
-        fingerprint=fingerprint,
-        state=state,
-        timestamp=factories.minutes_ago(3),
-    )
-
-
-def _two_hosts() -> list[Event]:
-    """`vm`: 30 fast requests, 11 % memory, Ollama up, scored 8 twenty minutes ago.
-    `hostB`: 10 slow requests (2 errors), 50 % memory, Ollama down, scored 3 a minute ago
-    (the newest score of all), and its system sample is the newest of all."""
-    events: list[Event] = []
-    for index in range(30):
-        events.append(factories.request(MODEL, 100.0, host="vm", at=factories.minutes_ago(index)))
-    for index in range(10):
-        events.append(
-            factories.request(
-                MODEL,
-                4000.0,
-                host="hostB",
-                at=factories.minutes_ago(index),
-                error_occurred=index < 2,
-            )
-        )
-    events.append(factories.request("qwen2.5:7b", 300.0, host="hostB"))
-    for index in range(20):
-        vm = factories.system(at=factories.minutes_ago(20 - index), host="vm")
-        events.append(vm.model_copy(update={"memory_usage_percent": 11.0}))
-        host_b = factories.system(at=factories.minutes_ago(19.5 - index), host="hostB")
-        events.append(host_b.model_copy(update={"memory_usage_percent": 50.0}))
-    events += [
-        _score("vm", 8.0, 20),
-        _score("hostB", 3.0, 1),
-        _health("vm", VM_URL, True, 5),
-        _health("hostB", HOST_B_URL, True, 30),
-        _health("hostB", HOST_B_URL, False, 2),
-        _alert("hostB", "slow|hostB"),
-        _alert("vm", "slow|vm", AlertState.RESOLVED),
-        ModelLifecycleEvent(
-            host="hostB",
-            ollama_url=HOST_B_URL,
-            model_name=MODEL,
-            change=LifecycleChange.LOADED,
-            timestamp=factories.minutes_ago(40),
-        ),
-    ]
-    return events
-
-
-async def _store(path: Path, events: list[Event]) -> None:
-    database = await Database.open(path)
-    try:
-        await writer.write_batch(
-            database, rows.group_rows((event, event.model_dump_json()) for event in events)
-        )
-    finally:
-        await database.close()
+from tests.support.two_hosts import (
+    HOST_B_URL,
+    MODEL,
+    VM_URL,
+    store_events,
+    two_host_events,
+)
 
 
 @dataclass
@@ -126,7 +45,7 @@ class Fleet:
 @pytest.fixture
 async def fleet(tmp_path: Path, clean_nats_url: str) -> AsyncIterator[Fleet]:
     settings = make_settings(tmp_path / "data", clean_nats_url)
-    await _store(settings.database_path, _two_hosts())
+    await store_events(settings.database_path, two_host_events())
     async with running_storage(settings):
         bus = await Bus.connect(clean_nats_url, ServiceName.GATEWAY)
         try:
@@ -281,8 +200,9 @@ async def test_ingest_records_each_hosts_first_and_last_event_and_retention_forg
     try:
         old = factories.system(at=utc_now() - timedelta(days=10), host="gone")
         await writer.write_batch(database, rows.group_rows([(old, old.model_dump_json())]))
+        now = utc_now()
         for minutes in (5, 1, 9):  # out of order, in separate batches
-            event = factories.request(host="vm", at=factories.minutes_ago(minutes))
+            event = factories.request(host="vm", at=now - timedelta(minutes=minutes))
             await writer.write_batch(database, rows.group_rows([(event, event.model_dump_json())]))
         async with database.reader.execute(
             "SELECT host, last_seen_ms - first_seen_ms FROM hosts ORDER BY host"

@@ -9,7 +9,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from ollamon_core import subjects
-from ollamon_core.events import MonitoringAction, MonitoringControl, Severity
+from ollamon_core.events import MonitoringAction, MonitoringControl, OllamaHealth, Severity
+from ollamon_core.events.limits import MAX_HOST_CHARS
 from ollamon_core.events.queries import (
     MAX_HOURS,
     AlertsQuery,
@@ -43,6 +44,17 @@ from ollamon_gateway.resources import GatewayDep, build_query
 Hours = Annotated[
     float, QueryParameter(gt=0, le=MAX_HOURS, description="Look back this many hours")
 ]
+Host = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1,
+        max_length=MAX_HOST_CHARS,
+        description=(
+            "Only this host's data (its `OLLAMON_HOST_LABEL`); a host storage has no event of "
+            "is a 404 problem"
+        ),
+    ),
+]
 POST_SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
 
 
@@ -53,15 +65,29 @@ class PerformanceController(Controller):
     tags = ["performance"]
 
     @get("/summary")
-    async def summary(self, gateway: GatewayDep, hours: Hours = 24.0) -> SummaryResponse:
-        """Monitoring state, GPU, per-model summaries, system health, alerts, recommendations."""
-        query = build_query(SummaryQuery, hours=hours)
+    async def summary(
+        self, gateway: GatewayDep, hours: Hours = 24.0, host: Host = None
+    ) -> SummaryResponse:
+        """Monitoring state, one row per (host, model), each host, the fleet, alerts, advice.
+
+        Each host's Ollama state is the gateway's live one where it has heard from that
+        host's probe, else the latest storage kept.
+        """
+        query = build_query(SummaryQuery, hours=hours, host=host)
         reply: SummaryReply = await gateway.request(subjects.QUERY_SUMMARY, query)
         services = gateway.live.services()
+        hosts = [
+            summary.model_copy(update=live_ollama(live)) if live else summary
+            for summary in reply.hosts
+            for live in [gateway.live.ollama_health(summary.host)]
+        ]
+        down = sum(1 for summary in hosts if summary.ollama_up is False)
         return SummaryResponse(
-            **dict(reply),
+            **dict(
+                reply, hosts=hosts, fleet=reply.fleet.model_copy(update={"hosts_ollama_down": down})
+            ),
             monitoring=gateway.live.monitoring_status,
-            ollama=gateway.live.ollama_health(),
+            ollama=gateway.live.ollama_health(host),
             services_alive=sum(1 for service in services if service.alive),
         )
 
@@ -73,19 +99,23 @@ class PerformanceController(Controller):
             str, PathParameter(description="The model name, `/` and `:` included")
         ],
         hours: Hours = 24.0,
+        host: Host = None,
     ) -> ModelMetricsReply:
         """One model: requests, success rate, latency and TTFT percentiles, tokens/s, score.
 
-        The name is the rest of the path, so `library/llama3.2:1b` needs no escaping.
+        `by_host` has one row per host; without `host`, `summary` merges every host and
+        carries no score (a score is one host's). The name is the rest of the path, so
+        `library/llama3.2:1b` needs no escaping.
         """
         name = model_name.lstrip("/")
         if not name:
             raise bad_request("the model name is missing: use /metrics/<model name>")
-        query = build_query(ModelMetricsQuery, model_name=name, hours=hours)
+        query = build_query(ModelMetricsQuery, model_name=name, hours=hours, host=host)
         reply: ModelMetricsReply = await gateway.request(subjects.QUERY_MODEL_METRICS, query)
         if reply.summary is None and not reply.recent:
+            where = "" if host is None else f" on host {host!r}"
             raise NotFoundException(
-                detail=f"no requests recorded for model {name!r} in the last {hours:g} hours"
+                detail=f"no requests recorded for model {name!r}{where} in the last {hours:g} hours"
             )
         return reply
 
@@ -100,9 +130,13 @@ class PerformanceController(Controller):
         gateway: GatewayDep,
         hours: Hours = 1.0,
         limit: Annotated[int, QueryParameter(ge=1, le=2000)] = 500,
-        host: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        host: Host = None,
     ) -> SystemHistoryReply:
-        """System samples of the last `hours`, oldest first, evenly thinned to `limit`."""
+        """System samples of the last `hours`, oldest first, evenly thinned to `limit`.
+
+        Without `host`, every host's samples, each carrying its `host` and each host
+        thinned to its share of `limit`: draw one series per host.
+        """
         query = build_query(SystemHistoryQuery, hours=hours, limit=limit, host=host)
         reply: SystemHistoryReply = await gateway.request(subjects.QUERY_SYSTEM_HISTORY, query)
         return reply
@@ -113,9 +147,10 @@ class PerformanceController(Controller):
         gateway: GatewayDep,
         severity: FromQuery[Severity | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        host: Host = None,
     ) -> AlertsReply:
         """Alert history (newest first) and the alerts firing now."""
-        query = build_query(AlertsQuery, severity=severity, limit=limit)
+        query = build_query(AlertsQuery, severity=severity, limit=limit, host=host)
         reply: AlertsReply = await gateway.request(subjects.QUERY_ALERTS, query)
         return reply
 
@@ -126,9 +161,15 @@ class PerformanceController(Controller):
         hours: Hours = 6.0,
         bucket: FromQuery[TrendBucket] = TrendBucket.MINUTE,
         model_name: Annotated[str | None, QueryParameter(max_length=512)] = None,
+        host: Host = None,
     ) -> TrendsReply:
-        """Per-minute or per-hour buckets of request metrics (the dashboard's trends)."""
-        query = build_query(TrendsQuery, hours=hours, bucket=bucket, model_name=model_name)
+        """Per-minute or per-hour buckets of request metrics, one point per (bucket, host, model).
+
+        Hosts are never merged: each point carries its `host`.
+        """
+        query = build_query(
+            TrendsQuery, hours=hours, bucket=bucket, model_name=model_name, host=host
+        )
         reply: TrendsReply = await gateway.request(subjects.QUERY_TRENDS, query)
         return reply
 
@@ -138,9 +179,10 @@ class PerformanceController(Controller):
         gateway: GatewayDep,
         hours: Hours = 24.0,
         limit: Annotated[int, QueryParameter(ge=1, le=2000)] = 200,
+        host: Host = None,
     ) -> LifecycleReply:
         """Model loads, unloads and evictions, newest first."""
-        query = build_query(LifecycleQuery, hours=hours, limit=limit)
+        query = build_query(LifecycleQuery, hours=hours, limit=limit, host=host)
         reply: LifecycleReply = await gateway.request(subjects.QUERY_LIFECYCLE, query)
         return reply
 
@@ -180,6 +222,11 @@ class PerformanceController(Controller):
         """Delete history older than `days_to_keep` days."""
         reply: CleanupReply = await gateway.request(subjects.QUERY_CLEANUP, data, long=True)
         return reply
+
+
+def live_ollama(live: list[OllamaHealth]) -> dict[str, object]:
+    """A host summary's Ollama fields from the gateway's live health of that host."""
+    return {"ollama": live, "ollama_up": all(health.up for health in live)}
 
 
 async def _control(
