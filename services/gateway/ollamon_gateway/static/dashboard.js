@@ -2,6 +2,8 @@
 // (`?host=` in the page's URL) every host-scoped fetch carries it and other hosts' events
 // are left out.
 
+import { renderAudit, renderDeliveries } from "./alertlog.js";
+import { renderAlerts } from "./alerts.js";
 import { EVENT_TYPES, getJson, openStream } from "./api.js";
 import { comparableModels, metricsPath, renderCompare } from "./compare.js";
 import { wireControls } from "./controls.js";
@@ -11,9 +13,12 @@ import {
   setUrlParam,
 } from "./hosts.js";
 import { alertKey, liveHandlers } from "./live.js";
+import { managementActions } from "./manage.js";
 import {
-  renderAlerts, renderFeed, renderLifecycle, renderModels, renderStatus, renderSystem, renderTrends,
+  renderFeed, renderLifecycle, renderModels, renderStatus, renderSystem, renderTrends,
 } from "./panels.js";
+import { renderSilenceChoices, renderSilences } from "./silences.js";
+import { renderThresholds } from "./thresholds.js";
 
 // What one host's view holds; emptied when the chosen host changes.
 function hostScoped() {
@@ -27,6 +32,8 @@ function hostScoped() {
     lifecycle: [],
     trends: [],
     compareRows: [],
+    deliveries: [],
+    audit: [],
   };
 }
 
@@ -42,6 +49,8 @@ const state = {
   ollama: {},
   snapshots: {},
   loaded: {},
+  silences: [],
+  thresholds: [],
   staleAfterSeconds: 20,
   lastEventId: null,
   errors: new Map(),
@@ -51,15 +60,20 @@ const state = {
 function renderHostsPanel() {
   renderHostSelect(state);
   renderHosts(state, chooseHost);
+  renderSilenceChoices(state);
   document.body.classList.toggle("multi-host", !state.host && state.knownHosts.size > 1);
 }
 
 // Redraw each panel at most once per animation frame, however many events arrive.
 const dirty = new Set();
+let actions = null; // the management actions, once the page is wired
 const RENDERERS = {
-  status: renderStatus, system: renderSystem, models: renderModels, alerts: renderAlerts,
-  feed: renderFeed, lifecycle: renderLifecycle, trends: renderTrends, compare: renderCompare,
-  hosts: renderHostsPanel,
+  status: renderStatus, system: renderSystem, models: renderModels, feed: renderFeed,
+  lifecycle: renderLifecycle, trends: renderTrends, compare: renderCompare, hosts: renderHostsPanel,
+  deliveries: renderDeliveries, audit: renderAudit,
+  alerts: (s) => renderAlerts(s, actions),
+  silences: (s) => { renderSilences(s, actions.expire); renderSilenceChoices(s); },
+  thresholds: (s) => renderThresholds(s, actions.saveThreshold),
 };
 const ALL_PANELS = Object.keys(RENDERERS);
 function mark(...panels) {
@@ -132,7 +146,16 @@ const loadSystem = () => load("system", scoped(state, "/system?hours=1&limit=720
 const loadAlerts = () => load("alerts", scoped(state, "/alerts?limit=50"), (r) => {
   state.alertHistory = r.alerts;
   state.activeAlerts = Object.fromEntries(r.active.map((a) => [alertKey(a), a]));
-}, ["alerts"]);
+  state.deliveries = r.deliveries || [];
+  state.audit = r.audit || [];
+}, ["alerts", "deliveries", "audit"]);
+// Alerting's own state: every host's silences (the card shows those that apply) and rules.
+const loadSilences = () => load("silences", "/silences", (r) => {
+  state.silences = Array.isArray(r) ? r : r.silences || [];
+}, ["silences"]);
+const loadThresholds = () => load("thresholds", "/thresholds", (r) => {
+  state.thresholds = Array.isArray(r) ? r : r.thresholds || [];
+}, ["thresholds", "silences"]);
 const loadLifecycle = () => load("lifecycle", scoped(state, "/lifecycle?hours=24&limit=100"),
   (r) => { state.lifecycle = r.events; }, ["lifecycle"]);
 function loadTrends() {
@@ -211,10 +234,13 @@ function onStreamState(streamState) {
 }
 
 function start() {
+  actions = managementActions(state, mark, { silences: loadSilences, thresholds: loadThresholds, alerts: loadAlerts });
   wireControls(state, mark);
   wireSelectors();
   mark("hosts");
   loadStatus();
+  loadSilences();
+  loadThresholds();
   loadHostScoped();
   const handlers = liveHandlers(state, mark, refreshSummarySoon);
   openStream((type, data, id) => {
@@ -223,6 +249,7 @@ function start() {
   }, onStreamState);
   setInterval(loadStatus, 10000);
   setInterval(loadTrends, 60000);
+  setInterval(() => { loadSilences(); loadAlerts(); }, 15000); // expiries, deliveries, audit
   setInterval(() => mark("status", "models", "hosts"), 5000); // ages ("5 s ago") keep moving
   window.ollamon = { state, eventTypes: EVENT_TYPES };
 }

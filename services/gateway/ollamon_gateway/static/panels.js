@@ -1,7 +1,7 @@
 // Rendering of each dashboard panel from the state object (textContent only).
 
 import { barChart, seriesChart } from "./charts.js";
-import { fmt, h, level, replaceChildren, setText } from "./dom.js";
+import { fmt, h, replaceChildren, setText } from "./dom.js";
 import { hostKey, hostOf, shown } from "./hosts.js";
 
 const SYSTEM_WINDOW_MS = 15 * 60 * 1000;
@@ -160,26 +160,6 @@ export function renderModels(state) {
   replaceChildren("recommendations", state.recommendations.slice(0, 8).map((r) =>
     h("li", {}, h("code", { text: r.setting }), " ", h("span", { text: r.action }),
       h("div", { class: "muted", text: r.reason }))));
-}
-
-function alertItem(alert) {
-  return h("li", { class: `alert sev-${level(alert.severity)} ${alert.state === "resolved" ? "resolved" : ""}` },
-    h("div", { class: "row" },
-      h("span", { class: `sev sev-${level(alert.severity)}`, text: alert.severity }),
-      h("b", { text: alert.alert_type }),
-      alert.model_name ? h("span", { class: "model", text: alert.model_name }) : null,
-      alert.host ? h("span", { class: "host-only muted", text: `@${alert.host}` }) : null,
-      h("span", { class: "muted right", text: `${alert.state} · ${fmt.time(alert.timestamp)}` })),
-    h("div", { text: alert.message }),
-    alert.recommendation ? h("div", { class: "recommendation", text: `→ ${alert.recommendation}` }) : null);
-}
-
-export function renderAlerts(state) {
-  const active = Object.values(state.activeAlerts).sort(
-    (a, b) => ["critical", "high", "medium", "low"].indexOf(a.severity) - ["critical", "high", "medium", "low"].indexOf(b.severity));
-  replaceChildren("alerts-active", active.length ? active.map(alertItem) : [h("li", { class: "empty", text: "Nothing firing." })]);
-  replaceChildren("alerts-history", state.alertHistory.slice(0, 12).map(alertItem));
-  setText("alerts-count", active.length ? `${active.length} firing` : "");
 }
 
 export function renderFeed(state) {
