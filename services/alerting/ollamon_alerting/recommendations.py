@@ -7,7 +7,7 @@ carries, from what the model's window of requests shows.
 from __future__ import annotations
 
 from ollamon_alerting.rules import RuleName
-from ollamon_alerting.windows import WindowStats
+from ollamon_alerting.windows import COLD_LOAD_MS, WindowStats
 from ollamon_core.events import Recommendation
 
 REPEATED_COLD_LOADS = 3
@@ -99,8 +99,21 @@ _FIXED: dict[RuleName, Recommendation] = {
 }
 
 
+def queued(stats: WindowStats | None) -> bool:
+    """Requests of a model that was resident (no cold start in the window) still waited long
+    before it was ready: that `load_duration` is Ollama's queue (the probe's queue_wait_ms),
+    not loading."""
+    return (
+        stats is not None
+        and stats.cold_start_count == 0
+        and (stats.load_duration_p95_ms or 0.0) > COLD_LOAD_MS
+    )
+
+
 def for_alert(rule: RuleName, stats: WindowStats | None) -> Recommendation:
     """The recommendation an alert of `rule` carries, given its model's recent requests."""
+    if rule is RuleName.MODEL_LOAD and queued(stats):
+        return PARALLEL  # a long load_duration without a load: queue wait
     if rule in _FIXED:
         return _FIXED[rule]
     overloaded = stats is not None and stats.overloaded_count > 0
@@ -121,7 +134,7 @@ def for_model(
     found: list[Recommendation] = []
     if stats.cold_start_count >= REPEATED_COLD_LOADS:
         found.append(KEEP_ALIVE)
-    if stats.overloaded_count > 0:
+    if stats.overloaded_count > 0 or queued(stats):
         found.append(PARALLEL)
     if stats.context_full_count > 0:
         found.append(NUM_CTX)

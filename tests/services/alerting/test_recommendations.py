@@ -20,6 +20,15 @@ def test_refused_requests_recommend_num_parallel_and_max_queue() -> None:
     assert "OLLAMA_MAX_QUEUE" in found[0].setting
 
 
+def test_queue_wait_of_a_resident_model_recommends_num_parallel_not_keep_alive() -> None:
+    waited = stats(cold_start_count=0, load_duration_p95_ms=4000.0)
+    assert recommendations.for_model(waited, 0.0, False) == [recommendations.PARALLEL]
+    assert recommendations.for_alert(RuleName.MODEL_LOAD, waited) == recommendations.PARALLEL
+    loaded = stats(cold_start_count=1, load_duration_p95_ms=4000.0)
+    assert recommendations.for_alert(RuleName.MODEL_LOAD, loaded) == recommendations.KEEP_ALIVE
+    assert recommendations.for_model(stats(load_duration_p95_ms=3.0), 0.0, False) == []
+
+
 def test_full_context_recommends_num_ctx() -> None:
     assert recommendations.for_model(stats(context_full_count=2), 0.0, False) == [
         recommendations.NUM_CTX
