@@ -66,8 +66,16 @@ CONTROL_PUBLISHES = [
     subjects.CONTROL_SILENCE,
     subjects.CONTROL_HEALTH_CHECK.subject,
 ]
+# Alerting's management routes (the gateway's REST asks them), apart from storage's queries.
+ALERTING_ROUTES = [
+    subjects.CONTROL_ACK.subject,
+    subjects.CONTROL_SILENCES.subject,
+    subjects.CONTROL_THRESHOLDS.subject,
+]
 QUERY_PUBLISHES = [
-    route for route in subjects.QUERY_ROUTES if route != subjects.CONTROL_HEALTH_CHECK.subject
+    route
+    for route in subjects.QUERY_ROUTES
+    if route != subjects.CONTROL_HEALTH_CHECK.subject and route not in ALERTING_ROUTES
 ]
 SERVICE_PUBLISHES = [
     subject
@@ -109,6 +117,7 @@ PUBLISHES = [
     *EVENT_PUBLISHES,
     *CONTROL_PUBLISHES,
     *QUERY_PUBLISHES,
+    *ALERTING_ROUTES,
     *SERVICE_PUBLISHES,
     *JETSTREAM_MANAGEMENT,
     *JETSTREAM_OWNED,
@@ -121,6 +130,7 @@ SUBSCRIBES = [
     *subjects.SUBJECT_MODELS,
     subjects.QUERY_ALL,
     *QUERY_PUBLISHES,
+    *ALERTING_ROUTES,
     subjects.CONTROL_HEALTH_CHECK.subject,
     subjects.DEADLETTER_ALL,
     "_INBOX.>",
@@ -267,9 +277,14 @@ def test_only_the_gateway_publishes_control_and_the_probe_answers_health_checks(
 ) -> None:
     assert allowed(outcomes, Op.PUBLISH, subjects.CONTROL_MONITORING) == {"gateway"}
     assert allowed(outcomes, Op.PUBLISH, subjects.CONTROL_HEALTH_CHECK.subject) == {"gateway"}
+    # Thresholds and silences: the gateway (REST management) and the admin (operators).
     for subject in (subjects.CONTROL_THRESHOLD, subjects.CONTROL_SILENCE):
-        assert allowed(outcomes, Op.PUBLISH, subject) == set()  # the admin (operators) only
+        assert allowed(outcomes, Op.PUBLISH, subject) == {"gateway"}
     assert allowed(outcomes, Op.SUBSCRIBE, subjects.CONTROL_HEALTH_CHECK.subject) == {"probe"}
+    # Alerting answers its management routes; only the gateway asks them.
+    for subject in ALERTING_ROUTES:
+        assert allowed(outcomes, Op.SUBSCRIBE, subject) == {"alerting"}, subject
+        assert allowed(outcomes, Op.PUBLISH, subject) == {"gateway"}, subject
 
 
 def test_only_storage_answers_queries_and_only_the_gateway_and_cli_ask(
