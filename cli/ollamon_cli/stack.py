@@ -44,6 +44,8 @@ from ollamon_core.bus.streams import ensure_streams
 from ollamon_core.events import HealthCheckRequest
 from ollamon_core.permissions import ADMIN_USER, ALERTS_READER_USER
 from ollamon_core.redaction import redact_url
+from ollamon_notifier.routing import RoutingError, read_routing
+from ollamon_notifier.settings import NotifierSettings
 
 # Storage first: it sets the stream's retention before others publish.
 SERVICE_ORDER = ("storage", "alerting", "notifier", "collector", "probe", "gateway")
@@ -188,6 +190,16 @@ def alerts_login_lines(stack_nats: StackNats) -> list[str]:
     ]
 
 
+def check_notifier_routing() -> None:
+    """Refuse to start when the notifier could not use its routing (the file unreadable or
+    wrong): one line naming the file, the field and the problem, before anything starts."""
+    notifier = NotifierSettings()
+    try:
+        read_routing(notifier.webhook_urls, notifier.webhook_secret, notifier.routes_file)
+    except RoutingError as error:
+        raise PreflightError(str(error)) from None
+
+
 def stack_ports(settings: StackSettings) -> dict[str, ServedPort]:
     """The addresses `ollamon up` will listen on, by who listens, with the setting of each."""
     ports = {
@@ -245,6 +257,7 @@ def run_stack(
     lock = lock_storage(settings.storage_path)  # held until this process exits
     ports = stack_ports(settings)
     check_ports(list(ports.values()))
+    check_notifier_routing()
     try:
         stack_nats = start_nats(settings)
     except KeyboardInterrupt:  # Ctrl-C while NATS starts: it dies with this process

@@ -232,6 +232,16 @@ def load_routing(path: Path) -> Routing:
     return parse_routing(text, toml=path.suffix == ".toml", source=f"routing file {path}")
 
 
+def read_routing(
+    webhook_urls: Iterable[str], webhook_secret: SecretStr | None, routes_file: Path | None
+) -> Routing:
+    """The env webhooks and the routing file together (blocking: reads the file)."""
+    parts = [env_routing(webhook_urls, webhook_secret)]
+    if routes_file is not None:
+        parts.append(load_routing(routes_file))
+    return combine(*parts)
+
+
 def combine(*routings: Routing) -> Routing:
     """One configuration holding every receiver and route of `routings` (checked again)."""
     try:

@@ -25,7 +25,7 @@ from ollamon_notifier.backoff import RetryPolicy
 from ollamon_notifier.delivery import Dispatcher
 from ollamon_notifier.groups import GroupBook
 from ollamon_notifier.receivers import Sender
-from ollamon_notifier.routing import Routing, combine, env_routing, load_routing
+from ollamon_notifier.routing import Routing, RoutingError, read_routing
 from ollamon_notifier.settings import NotifierSettings
 
 log = logging.getLogger(__name__)
@@ -37,18 +37,25 @@ CREATE_ATTEMPTS = 20
 CREATE_RETRY_SECONDS = 0.5
 
 
-async def read_routing(settings: NotifierSettings) -> Routing:
-    """The routing of the settings: the env webhooks and the routing file (RoutingError)."""
-    parts = [env_routing(settings.webhook_urls, settings.webhook_secret)]
-    if settings.routes_file is not None:
-        parts.append(await asyncio.to_thread(load_routing, settings.routes_file))
-    return combine(*parts)
+async def settings_routing(settings: NotifierSettings) -> Routing:
+    """The routing of the settings: the env webhooks and the routing file.
+
+    Raises:
+        RoutingError: the file cannot be read or used (logged as one line first).
+    """
+    try:
+        return await asyncio.to_thread(
+            read_routing, settings.webhook_urls, settings.webhook_secret, settings.routes_file
+        )
+    except RoutingError as error:
+        log.critical("cannot start: %s", error)
+        raise
 
 
 @contextlib.asynccontextmanager
 async def running_notifier(settings: NotifierSettings) -> AsyncIterator[Dispatcher]:
     """Run the notifier until the block ends; what is not yet delivered stays unacked."""
-    routing = await read_routing(settings)
+    routing = await settings_routing(settings)
     async with service_runtime(ServiceName.NOTIFIER, settings) as runtime:
         sender = await Sender.open(
             routing.receivers,

@@ -286,3 +286,27 @@ routes:
         "  what to change: Lower num_ctx or use a smaller model"
     }
     assert {event.receiver for event in deliveries.events} == {"pager", "chat"}
+
+
+async def test_ntfy_gets_the_alert_as_text_with_its_token_and_priority(
+    clean_nats_url: str, publish: AlertPublisher, tmp_path: Path
+) -> None:
+    async with RecordingReceiver() as ntfy:
+        routes = await routes_file(
+            tmp_path,
+            f"""
+receivers:
+  - {{name: phone, kind: ntfy, url: "{ntfy.url}/ollama-alerts", token: tk_secret}}
+routes:
+  - receivers: [phone]
+""",
+        )
+        async with running_notifier(notifier_settings(clean_nats_url, routes_file=routes)):
+            await publish(firing(severity="critical"))
+            await wait_for(lambda: ntfy.received, 10, "the ntfy message")
+    (request,) = ntfy.received
+    assert request.path == "/ollama-alerts"
+    assert request.headers["authorization"] == "Bearer tk_secret"
+    assert request.headers["priority"] == "5"
+    assert request.headers["title"] == "[FIRING] critical slow_response on gpu-box / llama3.2:1b"
+    assert request.body.decode().startswith("[FIRING] critical slow_response")
