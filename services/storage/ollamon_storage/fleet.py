@@ -5,6 +5,7 @@ Pure code over rows already read: the SQL that reads them is in `queries.py`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -78,10 +79,14 @@ def host_summaries(
     now_ms: int,
 ) -> list[HostSummary]:
     """One summary per host record, with its share of the model rows and active alerts."""
+    rows_by_host: dict[str | None, list[ModelSummary]] = {}
+    for model in models:
+        rows_by_host.setdefault(model.host, []).append(model)
+    alerts_by_host = Counter(alert.host for alert in active_alerts)
     summaries = []
     for record in records:
         state = states.get(record.host, HostState())
-        rows = [model for model in models if model.host == record.host]
+        rows = rows_by_host.get(record.host, [])
         summaries.append(
             HostSummary(
                 host=record.host,
@@ -95,7 +100,7 @@ def host_summaries(
                 model_count=len(rows),
                 request_count=sum(row.request_count for row in rows),
                 error_count=sum(row.error_count for row in rows),
-                active_alert_count=sum(1 for alert in active_alerts if alert.host == record.host),
+                active_alert_count=alerts_by_host[record.host],
             )
         )
     return summaries

@@ -47,7 +47,8 @@ _LATEST_SYSTEM_SQL = (
     "ORDER BY s.ts_ms DESC LIMIT 1) FROM hosts h"
 )
 _RECENT_HEALTH_SQL = (
-    "SELECT x.host, x.data FROM hosts h JOIN health x ON x.id IN (SELECT id FROM health "  # noqa: S608
+    "SELECT x.host, json_extract(x.data, '$.ollama_url'), x.data FROM hosts h "  # noqa: S608
+    "JOIN health x ON x.id IN (SELECT id FROM health "
     f"WHERE host = h.host ORDER BY ts_ms DESC LIMIT {fleet.HEALTH_ROWS_PER_HOST})"
 )
 MAX_PAIRS_PER_SELECT = 400
@@ -138,15 +139,16 @@ class QueryService:
             for row in await self._rows(_LATEST_SYSTEM_SQL + suffix, parameters)
             if row[1] is not None
         }
-        healths: dict[str, list[OllamaHealth]] = {}
-        for row in await self._rows(
-            f"{_RECENT_HEALTH_SQL}{suffix} ORDER BY x.ts_ms DESC", parameters
-        ):
-            healths.setdefault(str(row[0]), []).append(
-                OllamaHealth.model_validate_json(redact_text(row[1]))
-            )
+        healths: dict[str, dict[str, OllamaHealth]] = {}
+        sql = f"{_RECENT_HEALTH_SQL}{suffix} ORDER BY x.ts_ms DESC"
+        for name, url, data in await self._rows(sql, parameters):
+            by_url = healths.setdefault(str(name), {})
+            if url not in by_url:  # newest first: only each URL's newest is parsed
+                by_url[url] = OllamaHealth.model_validate_json(redact_text(data))
         return {
-            name: fleet.HostState(systems.get(name), fleet.latest_per_url(healths.get(name, ())))
+            name: fleet.HostState(
+                systems.get(name), fleet.latest_per_url(healths.get(name, {}).values())
+            )
             for name in systems.keys() | healths.keys()
         }
 
