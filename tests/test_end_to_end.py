@@ -55,6 +55,8 @@ async def stack_against_emulator(tmp_path: Path) -> AsyncIterator[RunningStack]:
             ollama_url,
             OLLAMON_ALERT_RESPONSE_TIME_MS="300",
             OLLAMON_ALERT_FOR_SECONDS="0",
+            OLLAMON_ALERT_REQUEST_RULE_BREACHES="1",  # the one slow request fires
+            OLLAMON_ALERT_REQUEST_RULE_REQUESTS="1",
             OLLAMON_ALERT_EVALUATION_INTERVAL="0.2",
         )
         try:

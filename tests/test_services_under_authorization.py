@@ -25,6 +25,7 @@ from pydantic import SecretStr
 
 from ollama_emulator.config import fast_config
 from ollama_emulator.server import running_emulator
+from ollamon_alerting.management import ThresholdChange
 from ollamon_alerting.service import running_alerting
 from ollamon_alerting.settings import AlertingSettings
 from ollamon_cli.backup import request_backup
@@ -179,7 +180,8 @@ async def test_each_service_does_its_whole_job_as_its_own_nats_user(
                 entry = await bucket.get("threshold.slow_response")
             except nats.js.errors.KeyNotFoundError:
                 return False
-            return float(entry.value or b"0") == 12345.0
+            kept = ThresholdChange.model_validate_json(entry.value or b"{}")
+            return kept.threshold == 12345.0
 
         await wait_for_async(threshold_kept, timeout=10, message="threshold in the bucket")
 

@@ -98,7 +98,8 @@ async def _alert_latency(url: str, count: int) -> list[float]:
 
         async def send(index: int) -> None:
             await publisher.publish(
-                OllamaModelMetrics(host="bench", model_name=f"m-{index}", response_time_ms=45000)
+                # Over twice the 30 s threshold: one request fires at once (a severe breach).
+                OllamaModelMetrics(host="bench", model_name=f"m-{index}", response_time_ms=90000)
             )
 
         try:

@@ -20,13 +20,25 @@ class BaselineBook:
     def __init__(self, min_samples: int) -> None:
         self.min_samples = min_samples
         self.baselines: dict[BaselineKey, float] = {}
-        self._learning: dict[BaselineKey, list[float]] = {}
+        self.learning: dict[BaselineKey, list[float]] = {}
         self._digests: dict[tuple[str, str], str] = {}
+        self._changed: set[tuple[str, str]] = set()
 
     def set_digest(self, host: str, model_name: str, digest: str) -> None:
         """Remember which build of a model a host runs now."""
-        if digest:
+        if digest and self._digests.get((host, model_name)) != digest:
             self._digests[(host, model_name)] = digest
+            self._changed.add((host, model_name))
+
+    def digest(self, host: str, model_name: str) -> str:
+        """The digest a host runs a model with now ("" where unknown)."""
+        return self._digests.get((host, model_name), "")
+
+    def take_changes(self) -> list[tuple[str, str]]:
+        """The (host, model)s whose baselines changed since the last call (to persist)."""
+        changed = sorted(self._changed)
+        self._changed.clear()
+        return changed
 
     def key(self, host: str, model_name: str) -> BaselineKey:
         """The baseline key of a model on a host, with its current digest."""
@@ -37,11 +49,12 @@ class BaselineBook:
         key = self.key(host, model_name)
         if key in self.baselines or tokens_per_second <= 0:
             return
-        learning = self._learning.setdefault(key, [])
+        learning = self.learning.setdefault(key, [])
         learning.append(tokens_per_second)
+        self._changed.add((host, model_name))
         if len(learning) >= self.min_samples:
             self.baselines[key] = float(median(learning))
-            del self._learning[key]
+            del self.learning[key]
 
     def baseline(self, host: str, model_name: str) -> float | None:
         """The baseline of a model on a host (current digest), once learned."""

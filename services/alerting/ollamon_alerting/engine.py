@@ -1,7 +1,8 @@
 """The alerting engine: events in, alerts and scores out (pure code, time passed in).
 
-It holds the thresholds, the request windows, the baselines, the silences and the alert
-tracker; the service feeds it events and publishes what it returns.
+It holds the request windows, the baselines, the alert tracker and the controls (thresholds
+and silences, `management.py`), everything keyed by host; the service feeds it events and
+publishes what it returns.
 """
 
 from __future__ import annotations
@@ -18,19 +19,19 @@ from ollamon_alerting.lifecycle import (
     Notification,
     fingerprint,
 )
+from ollamon_alerting.management import Controls, ThresholdChange
 from ollamon_alerting.messages import build_alert, build_score
-from ollamon_alerting.rules import (
-    RuleName,
-    ThresholdRejectedError,
-    check_threshold,
-    resolve_rule,
-    thresholds_from_settings,
-)
+from ollamon_alerting.request_rules import RequestRulePolicy, request_rule_observations
+from ollamon_alerting.rules import RuleName
 from ollamon_alerting.scoring import ScoreThresholds
 from ollamon_alerting.settings import AlertingSettings
-from ollamon_alerting.silences import SilenceBook, SilenceRejectedError
 from ollamon_alerting.windows import RequestSample, RequestWindow, WindowStats
 from ollamon_core.events import (
+    AlertAcknowledgement,
+    AlertAcknowledgementReply,
+    AlertAudit,
+    AlertState,
+    AuditAction,
     Heartbeat,
     ModelLifecycleEvent,
     ModelScore,
@@ -40,7 +41,6 @@ from ollamon_core.events import (
     OllamaPerformanceAlert,
     OllamaSystemMetrics,
     Silence,
-    ThresholdUpdate,
 )
 
 WindowKey = tuple[str, str]  # host, model
@@ -57,30 +57,43 @@ def timing_from_settings(settings: AlertingSettings) -> LifecycleTiming:
     )
 
 
+def policy_from_settings(settings: AlertingSettings) -> RequestRulePolicy:
+    """The per-request rules' k of n of the settings."""
+    return RequestRulePolicy(
+        breaches=settings.request_rule_breaches,
+        requests=settings.request_rule_requests,
+        severe_factor=settings.severe_breach_factor,
+        hysteresis_fraction=settings.hysteresis_percent / 100.0,
+    )
+
+
 class AlertEngine:
     """Every rule, window and alert of one alerting service."""
 
     def __init__(self, settings: AlertingSettings) -> None:
         self.settings = settings
-        self.thresholds: dict[RuleName, float] = thresholds_from_settings(settings)
-        self.silences = SilenceBook()
+        self.controls = Controls(settings)
+        self.thresholds = self.controls.thresholds  # in force now, changed by the controls
+        self.silences = self.controls.silences
         self.tracker = AlertTracker(timing_from_settings(settings), self.silences)
+        self.policy = policy_from_settings(settings)
         self.baselines = BaselineBook(settings.baseline_min_samples)
         self.windows: dict[WindowKey, RequestWindow] = {}
+        self.windows_changed: set[WindowKey] = set()  # since the last save
         self.loaded: dict[str, dict[str, float]] = {}  # host -> model -> percent offloaded
         self.backlogs: dict[str, obs.SpoolBacklog] = {}  # host -> service -> spool figures
 
     # Events ----------------------------------------------------------------------------
 
     def on_request(self, event: OllamaModelMetrics, now: datetime) -> list[OllamaPerformanceAlert]:
-        """A measured request: per-request rules, then the model's windowed rules."""
+        """A measured request: the model's per-request and windowed rules on its host."""
         key = (event.host, event.model_name)
         sample = RequestSample.from_event(event, now)
         self.windows.setdefault(key, RequestWindow(self.settings.window_seconds)).add(sample)
+        self.windows_changed.add(key)
         if sample.tokens_per_second is not None:
             self.baselines.add(event.host, event.model_name, sample.tokens_per_second)
-        found = obs.request_observations(event) + self._window_observations(key, now)
-        return self._apply(found, now)
+        return self._apply(self._window_observations(key, now, newest=sample), now)
 
     def on_system(self, event: OllamaSystemMetrics, now: datetime) -> list[OllamaPerformanceAlert]:
         """A host sample: memory, CPU, GPU, disk."""
@@ -118,44 +131,57 @@ class AlertEngine:
         return self._apply([obs.backlog_observation(event.host, backlog)], now)
 
     def tick(self, now: datetime) -> list[OllamaPerformanceAlert]:
-        """Advance time: slide the windows, fire, resolve, repeat, expire silences."""
-        self.silences.expire(now)
+        """Advance time: slide the windows, fire, resolve, repeat."""
         found: list[obs.Observation] = []
         for key in list(self.windows):
             found.extend(self._window_observations(key, now))
             if not self.windows[key].samples:
                 del self.windows[key]
+                self.windows_changed.add(key)
         alerts = self._apply(found, now)
         return alerts + self._to_alerts(self.tracker.tick(now), now)
 
     # Control ---------------------------------------------------------------------------
 
-    def set_threshold(self, update: ThresholdUpdate) -> RuleName:
-        """Change one rule's threshold (by alert type or setting name).
+    def acknowledge(
+        self, ack: AlertAcknowledgement, now: datetime
+    ) -> tuple[AlertAcknowledgementReply, AlertAudit, OllamaPerformanceAlert] | None:
+        """Acknowledge a firing alert; None when no alert with that fingerprint fires.
 
-        Raises:
-            UnknownRuleError: when the rule is unknown.
-            ThresholdRejectedError: when the threshold is outside the rule's range.
+        Returns:
+            The reply, the audit, and the alert to publish once more with who acknowledged it
+            (its notification count unchanged).
         """
-        rule = resolve_rule(update.rule)
-        check_threshold(rule, update.threshold)
-        self.thresholds[rule] = update.threshold
-        return rule
-
-    def add_silence(self, silence: Silence, now: datetime) -> bool:
-        """Add (or, when already expired, lift) a silence.
-
-        Raises:
-            SilenceRejectedError: when it would last longer than the longest silence.
-        """
-        return self.silences.add(silence, now)
+        record = self.tracker.acknowledge(ack.fingerprint, ack.author, now)
+        if record is None or record.acknowledged_at is None:
+            return None
+        reply = AlertAcknowledgementReply(
+            fingerprint=record.fingerprint,
+            alert_type=record.rule.value,
+            host=record.host,
+            model_name=record.model_name,
+            acknowledged_by=ack.author,
+            acknowledged_at=record.acknowledged_at,
+        )
+        audit = AlertAudit(
+            timestamp=now,
+            action=AuditAction.ALERT_ACKNOWLEDGED,
+            author=ack.author,
+            comment=ack.comment,
+            rule=record.rule.value,
+            fingerprint=record.fingerprint,
+            alert_host=record.host,
+            model_name=record.model_name,
+        )
+        (alert,) = self._to_alerts([Notification(record, AlertState.FIRING)], now)
+        return reply, audit, alert
 
     def restore(
         self,
         records: list[AlertRecord],
         silences: list[Silence],
         now: datetime,
-        thresholds: dict[RuleName, float] | None = None,
+        thresholds: dict[RuleName, ThresholdChange] | None = None,
     ) -> tuple[list[Silence], list[RuleName]]:
         """Load the state kept across a restart, held to the same checks as live commands.
 
@@ -164,21 +190,12 @@ class AlertEngine:
             the bucket by hand), so that the caller can drop them from the bucket.
         """
         self.tracker.restore(records, now)
-        refused_silences = []
-        for silence in silences:
-            try:
-                self.silences.add(silence, now)
-            except SilenceRejectedError:
-                refused_silences.append(silence)
-        refused_rules = []
-        for rule, value in (thresholds or {}).items():
-            try:
-                check_threshold(rule, value)
-            except ThresholdRejectedError:
-                refused_rules.append(rule)
-                continue
-            self.thresholds[rule] = value
-        return refused_silences, refused_rules
+        return self.controls.restore(silences, thresholds or {}, now)
+
+    def restore_window(self, host: str, model_name: str, window: RequestWindow) -> None:
+        """Take up a kept request window (already pruned to now)."""
+        if window.samples:
+            self.windows[(host, model_name)] = window
 
     # Scores ----------------------------------------------------------------------------
 
@@ -212,9 +229,16 @@ class AlertEngine:
             return None
         return window.stats(now, self.thresholds[RuleName.CONTEXT_OVERFLOW])
 
-    def _window_observations(self, key: WindowKey, now: datetime) -> list[obs.Observation]:
+    def _window_observations(
+        self, key: WindowKey, now: datetime, newest: RequestSample | None = None
+    ) -> list[obs.Observation]:
         host, model_name = key
-        return obs.window_observations(
+        window = self.windows[key]
+        recent = window.last_measured(now, self.policy.requests)
+        per_request = request_rule_observations(
+            host, model_name, recent, self.thresholds, self.policy, newest
+        )
+        return per_request + obs.window_observations(
             host,
             model_name,
             self._stats(key, now),

@@ -2,9 +2,12 @@
 
 Pure code over observations and an explicit `now`:
 - a breach opens a pending record; it fires once the condition has held `for_seconds`;
-- a firing record is notified once, again after `repeat_interval_seconds`, and at once when
-  its severity rises (severity only rises during an alert's life, so every notification of
-  one alert, the resolved one included, goes to its highest severity);
+- an observation may carry its own verdict (the per-request rules: k of the last n requests)
+  and may fire at once (one severe breach), skipping the pending time;
+- a firing record is notified once, again after `repeat_interval_seconds` unless it was
+  acknowledged, and at once when its severity rises (severity only rises during an alert's
+  life, so every notification of one alert, the resolved one included, goes to its highest
+  severity);
 - it resolves once its value has stayed at or below threshold x (1 - hysteresis) for
   `resolve_seconds`, or when no data came for `stale_seconds`; a value between that level
   and the threshold keeps it firing (no flapping);
@@ -21,7 +24,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel
 
-from ollamon_alerting.observations import Observation
+from ollamon_alerting.observations import Observation, Verdict
 from ollamon_alerting.rules import RULE_SPECS, RuleName
 from ollamon_alerting.severity import severity_for
 from ollamon_alerting.silences import SilenceBook
@@ -54,6 +57,8 @@ class AlertRecord(BaseModel):
     last_notified_at: AwareDatetime | None = None
     notified_severity: Severity | None = None
     notification_count: int = 0
+    acknowledged_by: str | None = None
+    acknowledged_at: AwareDatetime | None = None
 
 
 @dataclass(frozen=True)
@@ -98,16 +103,29 @@ class AlertTracker:
 
     # Inputs ----------------------------------------------------------------------------
 
+    def verdict(self, observation: Observation, threshold: float) -> Verdict:
+        """The observation's own verdict, else its value against the threshold."""
+        if observation.verdict is not None:
+            return observation.verdict
+        value = observation.value
+        if value is None:
+            return Verdict.CLEAR
+        if value > threshold or (RULE_SPECS[observation.rule].inclusive and value >= threshold):
+            return Verdict.BREACH
+        if value <= threshold * (1 - self.timing.hysteresis_fraction):
+            return Verdict.CLEAR
+        return Verdict.HOLD
+
     def observe(
         self, observation: Observation, threshold: float, now: datetime
     ) -> list[Notification]:
         """Apply one observation against the rule's threshold."""
         value = observation.value
-        breaching = value is not None and value > threshold
+        verdict = self.verdict(observation, threshold)
         key = fingerprint(observation.rule, observation.host, observation.model_name)
         record = self.records.get(key)
         if record is None:
-            if not breaching or value is None:
+            if verdict is not Verdict.BREACH or value is None:
                 return []
             record = AlertRecord(
                 fingerprint=key,
@@ -128,12 +146,14 @@ class AlertTracker:
         record.threshold = threshold
         if value is not None:
             record.value = value
-        if breaching and value is not None:
+        if verdict is Verdict.BREACH and value is not None:
             self._on_breach(record, value, observation.detail)
+            if observation.immediate and record.status is RecordStatus.PENDING:
+                self._fire(record, now)
         elif record.status is RecordStatus.PENDING:
             self._remove(record)
             return []
-        elif value is None or value <= threshold * (1 - self.timing.hysteresis_fraction):
+        elif verdict is Verdict.CLEAR:
             if record.clear_since is None:
                 record.clear_since = now
                 self._mark(record)
@@ -170,6 +190,20 @@ class AlertTracker:
         """The records firing now."""
         return [r for r in self.records.values() if r.status is RecordStatus.FIRING]
 
+    def acknowledge(self, key: str, author: str, now: datetime) -> AlertRecord | None:
+        """Mark a firing alert acknowledged: no repeat notifications until it resolves.
+
+        Returns:
+            The record as it is now, or None when no alert with that fingerprint fires.
+        """
+        record = self.records.get(key)
+        if record is None or record.status is not RecordStatus.FIRING:
+            return None
+        record.acknowledged_by = author
+        record.acknowledged_at = now
+        self._mark(record)
+        return record.model_copy()
+
     # Transitions -----------------------------------------------------------------------
 
     def _on_breach(self, record: AlertRecord, value: float, detail: str) -> None:
@@ -187,9 +221,7 @@ class AlertTracker:
         if record.status is RecordStatus.PENDING:
             if _seconds(now - record.pending_since) < self.timing.for_seconds:
                 return []
-            record.status = RecordStatus.FIRING
-            record.fired_at = now
-            self._mark(record)
+            self._fire(record, now)
         if (
             record.clear_since is not None
             and _seconds(now - record.clear_since) >= self.timing.resolve_seconds
@@ -200,7 +232,10 @@ class AlertTracker:
         due = (
             record.notification_count == 0
             or record.last_notified_at is None
-            or _seconds(now - record.last_notified_at) >= self.timing.repeat_interval_seconds
+            or (
+                record.acknowledged_at is None
+                and _seconds(now - record.last_notified_at) >= self.timing.repeat_interval_seconds
+            )
         )
         if not due and not self._escalated(record):
             return []
@@ -209,6 +244,11 @@ class AlertTracker:
         record.notified_severity = record.severity
         self._mark(record)
         return [Notification(record.model_copy(), AlertState.FIRING)]
+
+    def _fire(self, record: AlertRecord, now: datetime) -> None:
+        record.status = RecordStatus.FIRING
+        record.fired_at = now
+        self._mark(record)
 
     def _resolve(self, record: AlertRecord, now: datetime) -> list[Notification]:
         self._remove(record)

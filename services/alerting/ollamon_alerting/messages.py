@@ -60,6 +60,8 @@ def build_alert(
         starts_at=record.pending_since,
         ends_at=notification.ends_at,
         notification_count=record.notification_count,
+        acknowledged_by=record.acknowledged_by,
+        acknowledged_at=record.acknowledged_at,
     )
 
 

@@ -7,46 +7,45 @@ the window), which counts as cleared for an alert already firing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ollamon_alerting.baselines import drop_percent
 from ollamon_alerting.rules import RuleName
-from ollamon_alerting.windows import WindowStats, context_utilization_percent
+from ollamon_alerting.windows import WindowStats
 from ollamon_core.events import (
     Heartbeat,
     LifecycleChange,
     ModelLifecycleEvent,
     OllamaHealth,
-    OllamaModelMetrics,
     OllamaModelsSnapshot,
     OllamaSystemMetrics,
 )
 
 
+class Verdict(StrEnum):
+    """What an observation says of its rule's condition."""
+
+    BREACH = "breach"  # the condition holds
+    HOLD = "hold"  # not over the threshold, not yet down to the resolve level either
+    CLEAR = "clear"  # at or below the resolve level, or no data
+
+
 @dataclass(frozen=True)
 class Observation:
-    """One rule's value for one (host, model) at one moment."""
+    """One rule's value for one (host, model) at one moment.
+
+    Without a `verdict` the lifecycle compares `value` with the threshold; the per-request
+    rules give theirs (k of the last n requests). `immediate` fires the alert without its
+    pending time (one severe breach).
+    """
 
     rule: RuleName
     host: str
     model_name: str | None
     value: float | None
     detail: str = ""
-
-
-def request_observations(event: OllamaModelMetrics) -> list[Observation]:
-    """Per-request rules: slow response, slow load, context overflow (successful requests)."""
-    if event.error_occurred or event.status_code >= 400 or event.cancelled:
-        return []
-    host, model = event.host, event.model_name
-    found = [
-        Observation(RuleName.SLOW_RESPONSE, host, model, event.response_time_ms),
-        Observation(RuleName.MODEL_LOAD, host, model, event.load_duration_ms),
-    ]
-    utilization = context_utilization_percent(event)
-    if utilization is not None:
-        detail = f"num_ctx={event.num_ctx}" if event.num_ctx else ""
-        found.append(Observation(RuleName.CONTEXT_OVERFLOW, host, model, utilization, detail))
-    return found
+    verdict: Verdict | None = None
+    immediate: bool = False
 
 
 def window_observations(
@@ -96,9 +95,34 @@ def system_observations(event: OllamaSystemMetrics) -> list[Observation]:
         gpu = max([*gpu_values, gpu or 0.0])
     if gpu is not None:
         found.append(Observation(RuleName.HIGH_GPU, host, None, gpu))
+    vram = vram_observation(event)
+    if vram is not None:
+        found.append(vram)
     disk = max(event.disk_usage_percent, event.storage_disk_usage_percent or 0.0)
     found.append(Observation(RuleName.DISK_SPACE, host, None, disk))
     return found
+
+
+def vram_observation(event: OllamaSystemMetrics) -> Observation | None:
+    """The fullest GPU's memory in use (percent), per GPU where known, else the host's
+    totals; None without a GPU."""
+    fullest: tuple[float, str] | None = None
+    for gpu in event.gpus:
+        if gpu.memory_used_bytes is None or not gpu.memory_total_bytes:
+            continue
+        percent = 100.0 * gpu.memory_used_bytes / gpu.memory_total_bytes
+        if fullest is None or percent > fullest[0]:
+            label = f"GPU {gpu.index}" + (f" ({gpu.name})" if gpu.name else "")
+            used_gib = gpu.memory_used_bytes / 2**30
+            total_gib = gpu.memory_total_bytes / 2**30
+            fullest = (percent, f"{label}: {used_gib:.1f} of {total_gib:.1f} GiB in use")
+    if fullest is None and event.gpu_memory_used_gb is not None and event.gpu_memory_total_gb:
+        percent = 100.0 * event.gpu_memory_used_gb / event.gpu_memory_total_gb
+        total = event.gpu_memory_total_gb
+        fullest = (percent, f"{event.gpu_memory_used_gb:.1f} of {total:.1f} GB in use")
+    if fullest is None:
+        return None
+    return Observation(RuleName.VRAM_FULL, event.host, None, fullest[0], fullest[1])
 
 
 def health_observation(event: OllamaHealth) -> Observation:

@@ -61,6 +61,12 @@ GPU = Recommendation(
     action="Lower OLLAMA_NUM_PARALLEL or spread models over more GPUs",
     reason="the GPU is saturated",
 )
+VRAM = Recommendation(
+    setting="OLLAMA_MAX_LOADED_MODELS / num_ctx / OLLAMA_KV_CACHE_TYPE",
+    action="Load fewer models at once (OLLAMA_MAX_LOADED_MODELS=1), lower num_ctx, or quantise "
+    "the KV cache (OLLAMA_KV_CACHE_TYPE=q8_0 with OLLAMA_FLASH_ATTENTION=1)",
+    reason="the GPU's memory is full, so the next model or a longer context spills to the CPU",
+)
 DISK = Recommendation(
     setting="OLLAMA_MODELS",
     action="Remove unused models (ollama rm) or move OLLAMA_MODELS to a larger disk",
@@ -91,6 +97,7 @@ _FIXED: dict[RuleName, Recommendation] = {
     RuleName.HIGH_MEMORY: MEMORY,
     RuleName.HIGH_CPU: CPU,
     RuleName.HIGH_GPU: GPU,
+    RuleName.VRAM_FULL: VRAM,
     RuleName.DISK_SPACE: DISK,
     RuleName.OLLAMA_UNREACHABLE: UNREACHABLE,
     RuleName.PARTIAL_OFFLOAD: OFFLOAD,

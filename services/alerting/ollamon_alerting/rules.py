@@ -1,8 +1,10 @@
 """The alert rules: their names, the setting each threshold comes from, and how they grade.
 
-A rule fires when its observed value is above its threshold. Every rule's value is "higher is
-worse" (a tokens/s regression is expressed as the percent drop below the baseline), so the
-lifecycle and the severity mapping treat all rules alike.
+A rule fires when its observed value is above its threshold (at or above for an `inclusive`
+rule). Every rule's value is "higher is worse" (a tokens/s regression is expressed as the
+percent drop below the baseline), so the lifecycle and the severity mapping treat all rules
+alike. The per-request rules (`PER_REQUEST_RULES`) are judged over the last requests of the
+window (`request_rules.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class RuleName(StrEnum):
     HIGH_MEMORY = "high_memory"
     HIGH_CPU = "high_cpu"
     HIGH_GPU = "high_gpu"
+    VRAM_FULL = "vram_full"
     DISK_SPACE = "disk_space"
     OLLAMA_UNREACHABLE = "ollama_unreachable"
     PARTIAL_OFFLOAD = "partial_offload"
@@ -52,6 +55,7 @@ class RuleSpec:
     unit: str
     title: str
     inhibited_by_unreachable: bool = False
+    inclusive: bool = False  # fires at the threshold itself (>=), not only above it
 
 
 RULE_SPECS: dict[RuleName, RuleSpec] = {
@@ -84,6 +88,14 @@ RULE_SPECS: dict[RuleName, RuleSpec] = {
         RuleSpec(RuleName.HIGH_MEMORY, "memory_usage_percent", Scale.PERCENT, "%", "high memory"),
         RuleSpec(RuleName.HIGH_CPU, "cpu_usage_percent", Scale.PERCENT, "%", "high CPU"),
         RuleSpec(RuleName.HIGH_GPU, "gpu_usage_percent", Scale.PERCENT, "%", "high GPU"),
+        RuleSpec(
+            RuleName.VRAM_FULL,
+            "gpu_memory_percent",
+            Scale.PERCENT,
+            "% of VRAM",
+            "GPU memory full",
+            inclusive=True,
+        ),
         RuleSpec(RuleName.DISK_SPACE, "disk_usage_percent", Scale.PERCENT, "%", "disk nearly full"),
         RuleSpec(RuleName.OLLAMA_UNREACHABLE, None, Scale.BINARY, "", "Ollama unreachable"),
         RuleSpec(
@@ -117,6 +129,9 @@ RULE_SPECS: dict[RuleName, RuleSpec] = {
         ),
     )
 }
+
+# Judged on each request, over the last requests of the window (k of n, or one severe breach).
+PER_REQUEST_RULES = (RuleName.SLOW_RESPONSE, RuleName.MODEL_LOAD, RuleName.CONTEXT_OVERFLOW)
 
 # A binary rule's value is 1.0 (down) or 0.0 (up); this threshold sits between them.
 BINARY_THRESHOLD = 0.5

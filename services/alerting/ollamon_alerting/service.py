@@ -1,8 +1,9 @@
 """The alerting service: subscribe, feed the engine, publish alerts and scores, keep state.
 
-`running_alerting` reads top to bottom: connect, open the state bucket, restore, subscribe,
-evaluate and score in the background, beat. Handlers only do I/O; every decision is the
-engine's (pure code).
+`running_alerting` reads top to bottom: connect, open the state bucket, restore (alerts,
+silences, thresholds, request windows, baselines), subscribe (events here, commands and
+management requests in `commands.py`), evaluate, score and save what was learned in the
+background, beat. Handlers only do I/O; every decision is the engine's (pure code).
 """
 
 from __future__ import annotations
@@ -16,13 +17,20 @@ from typing import Any
 import nats.errors
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from pydantic import ValidationError
 
+from ollamon_alerting import snapshots
 from ollamon_alerting.clock import Clock
+from ollamon_alerting.commands import Commands
 from ollamon_alerting.engine import AlertEngine
-from ollamon_alerting.rules import ThresholdRejectedError, UnknownRuleError
 from ollamon_alerting.settings import AlertingSettings
-from ollamon_alerting.silences import SilenceRejectedError
-from ollamon_alerting.state_store import AlertStateStore, silence_key, threshold_key
+from ollamon_alerting.state_store import (
+    BASELINE_PREFIX,
+    WINDOW_PREFIX,
+    AlertStateStore,
+    silence_key,
+    threshold_key,
+)
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import (
@@ -36,8 +44,6 @@ from ollamon_core.events import (
     OllamaPerformanceAlert,
     OllamaSystemMetrics,
     ServiceName,
-    Silence,
-    ThresholdUpdate,
     utc_now,
 )
 from ollamon_core.runtime import service_runtime
@@ -54,11 +60,12 @@ async def running_alerting(
         store = await AlertStateStore.open(runtime.bus.js)
         service = AlertingService(settings, runtime.bus, store, clock)
         await service.restore()
-        runtime.on_close(service.persist)  # after the subscriptions and loops have ended
+        runtime.on_close(service.close)  # after the subscriptions and loops have ended
         for subscription in await service.subscribe():
             runtime.unsubscribe_at_close(subscription)
         runtime.start_task(service.evaluation_loop(), name="alert-evaluation")
         runtime.start_task(service.score_loop(), name="alert-scores")
+        runtime.start_task(service.save_loop(), name="alert-state-save")
         runtime.start_heartbeat()
         log.info("alerting ready on %s", settings.nats_url)
         yield service
@@ -79,6 +86,7 @@ class AlertingService:
         self.store = store
         self.clock = clock
         self.engine = AlertEngine(settings)
+        self.commands = Commands(self)
         self._persist_lock = asyncio.Lock()
 
     async def restore(self) -> None:
@@ -88,19 +96,39 @@ class AlertingService:
         for (a silence too long, a threshold out of range), is dropped from the bucket.
         """
         stored = await self.store.load()
+        now = self.clock()
         silences, rules = self.engine.restore(
-            stored.records, stored.silences, self.clock(), stored.thresholds
+            stored.records, stored.silences, now, stored.thresholds
         )
         self.bus.counters["alerts_restored"] = len(stored.records)
+        unusable = []
+        for key, raw in stored.windows.items():
+            try:
+                host, model_name, window = snapshots.window_from_bytes(
+                    raw, self.settings.window_seconds, now
+                )
+            except ValidationError:
+                unusable.append(key)
+                continue
+            self.engine.restore_window(host, model_name, window)
+        for key, raw in stored.baselines.items():
+            try:
+                snapshots.restore_baselines(self.engine.baselines, raw)
+            except ValidationError:
+                unusable.append(key)
+        self.engine.baselines.take_changes()  # what was just read needs no writing back
+        self.bus.counters["windows_restored"] = len(self.engine.windows)
+        self.bus.counters["baselines_restored"] = len(self.engine.baselines.baselines)
         dropped = (
             stored.unreadable
+            + unusable
             + [silence_key(silence.silence_id) for silence in silences]
             + [threshold_key(rule) for rule in rules]
         )
         if dropped:
             log.warning("dropping alert state that is unreadable or out of bounds: %s", dropped)
             self.bus.counters["alert_state_dropped"] = len(dropped)
-            await self._guard(self.store.forget(dropped))
+            await self.guard(self.store.forget(dropped))
 
     async def subscribe(self) -> list[Subscription]:
         """Subscribe to the events and the control subjects; returns the subscriptions."""
@@ -109,10 +137,7 @@ class AlertingService:
             for pattern in (subjects.REQUESTS_ALL, subjects.SYSTEM, subjects.OLLAMA_ALL)
         ]
         subscriptions.append(await self.bus.subscribe(subjects.HEARTBEAT_ALL, self._on_heartbeat))
-        subscriptions.append(
-            await self.bus.subscribe(subjects.CONTROL_THRESHOLD, self._on_threshold)
-        )
-        subscriptions.append(await self.bus.subscribe(subjects.CONTROL_SILENCE, self._on_silence))
+        subscriptions.extend(await self.commands.subscribe())
         await self.bus.nc.flush()
         return subscriptions
 
@@ -139,34 +164,13 @@ class AlertingService:
     async def _on_heartbeat(self, heartbeat: Heartbeat, _msg: Msg) -> None:
         await self._publish(self.engine.on_heartbeat(heartbeat, self.clock()))
 
-    async def _on_threshold(self, update: ThresholdUpdate, _msg: Msg) -> None:
-        try:
-            rule = self.engine.set_threshold(update)
-        except (UnknownRuleError, ThresholdRejectedError) as error:
-            self.bus.counters["threshold_updates_rejected"] += 1
-            log.warning("threshold update rejected: %s", error)
-            return
-        self.bus.counters["threshold_updates"] += 1
-        log.info("threshold of %s set to %s", rule, update.threshold)
-        await self._guard(self.store.save_threshold(rule, update.threshold))
-
-    async def _on_silence(self, silence: Silence, _msg: Msg) -> None:
-        try:
-            in_force = self.engine.add_silence(silence, self.clock())
-        except SilenceRejectedError as error:
-            self.bus.counters["silences_rejected"] += 1
-            log.warning("silence rejected: %s", error)
-            return
-        self.bus.counters["silences_received"] += 1
-        log.info("silence %s %s", silence.silence_id, "added" if in_force else "lifted")
-        await self._guard(self.store.save_silence(silence, in_force))
-
     # Loops -----------------------------------------------------------------------------
 
     async def evaluation_loop(self) -> None:
         """Let pending alerts fire and quiet ones resolve, every evaluation interval."""
         while True:
             await asyncio.sleep(self.settings.evaluation_interval_seconds)
+            await self.commands.expire_silences()
             await self._publish(self.engine.tick(self.clock()))
 
     async def score_loop(self) -> None:
@@ -175,11 +179,17 @@ class AlertingService:
             await asyncio.sleep(self.settings.score_interval_seconds)
             await self.publish_scores()
 
+    async def save_loop(self) -> None:
+        """Write the request windows and baselines every save interval."""
+        while True:
+            await asyncio.sleep(self.settings.state_save_interval_seconds)
+            await self.save_learned()
+
     async def publish_scores(self) -> int:
         """Publish a score for every model with recent requests; returns how many."""
         scores = self.engine.scores(self.clock())
         for score in scores:
-            self._emit(score)
+            self.emit(score)
         self.bus.counters["scores_published"] += len(scores)
         return len(scores)
 
@@ -188,13 +198,14 @@ class AlertingService:
     async def _publish(self, alerts: list[OllamaPerformanceAlert]) -> None:
         # Alerts go out first (the outbox does not wait); the state write follows.
         for alert in alerts:
-            self._emit(alert)
+            self.emit(alert)
             state = "firing" if alert.state is AlertState.FIRING else "resolved"
             self.bus.counters[f"alerts_{state}_sent"] += 1
         self.bus.counters["alerts_active"] = len(self.engine.tracker.firing())
         await self.persist()
 
-    def _emit(self, event: Event) -> None:
+    def emit(self, event: Event) -> None:
+        """Queue an event for the stream (alert, score, audit), counting what is dropped."""
         if not self.bus.emit(event):
             self.bus.counters["alerts_dropped"] += 1
 
@@ -207,9 +218,35 @@ class AlertingService:
             payload = [
                 (record.fingerprint, record.model_dump_json().encode()) for record in changed
             ]
-            await self._guard(self.store.save_records(payload, removed))
+            await self.guard(self.store.save_records(payload, removed))
 
-    async def _guard(self, write: Coroutine[Any, Any, None]) -> None:
+    async def close(self) -> None:
+        """At shutdown: write the alert changes, then the windows and baselines."""
+        await self.persist()
+        await self.save_learned()
+
+    async def save_learned(self) -> None:
+        """Write the windows that changed (purging emptied ones) and the baselines."""
+        engine = self.engine
+        changed: list[tuple[str, bytes]] = []
+        removed: list[str] = []
+        for host, model_name in sorted(engine.windows_changed):
+            key = snapshots.state_key(WINDOW_PREFIX, host, model_name)
+            window = engine.windows.get((host, model_name))
+            if window is None or not window.samples:
+                removed.append(key)
+            else:
+                changed.append((key, snapshots.window_bytes(host, model_name, window)))
+        engine.windows_changed.clear()
+        for host, model_name in engine.baselines.take_changes():
+            key = snapshots.state_key(BASELINE_PREFIX, host, model_name)
+            changed.append((key, snapshots.baseline_bytes(engine.baselines, host, model_name)))
+        if changed or removed:
+            await self.guard(self.store.save_learned(changed, removed))
+            self.bus.counters["state_saves"] += 1
+
+    async def guard(self, write: Coroutine[Any, Any, None]) -> None:
+        """Await a state write; a failed one is logged and counted, never raised."""
         try:
             await write
         except (nats.errors.Error, TimeoutError) as error:

@@ -51,6 +51,12 @@ class AlertingSettings(ServiceSettings):
     gpu_usage_percent: float = Field(
         default=95.0, gt=0, le=MAX_PERCENT, description="High-GPU threshold (percent utilisation)"
     )
+    gpu_memory_percent: float = Field(
+        default=95.0,
+        gt=0,
+        le=MAX_PERCENT,
+        description="VRAM-full threshold: percent of a GPU's memory in use (fires at or above)",
+    )
     disk_usage_percent: float = Field(
         default=90.0,
         gt=0,
@@ -93,6 +99,25 @@ class AlertingSettings(ServiceSettings):
         ge=1,
         description="Requests a window needs before its success-rate, TTFT and tokens/s rules act",
     )
+    request_rule_breaches: int = Field(
+        default=3,
+        ge=1,
+        description="Per-request rules (slow_response, model_load, context_overflow): how many "
+        "of the last OLLAMON_ALERT_REQUEST_RULE_REQUESTS requests in the window must be over "
+        "the threshold (k of n) before the alert is pending",
+    )
+    request_rule_requests: int = Field(
+        default=10,
+        ge=1,
+        description="Per-request rules: the last requests (n, within the window) the k of n "
+        "counts over",
+    )
+    severe_breach_factor: float = Field(
+        default=2.0,
+        gt=0,
+        description="Per-request rules: one request over threshold x this (a millisecond rule) "
+        "or over 100 % of its context fires at once (1 or less: every breach does)",
+    )
     baseline_min_samples: int = Field(
         default=20,
         ge=1,
@@ -123,6 +148,12 @@ class AlertingSettings(ServiceSettings):
         default=600.0,
         gt=0,
         description="A condition with no new data for this long counts as cleared",
+    )
+    state_save_interval_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds between writes of the request windows and tokens/s baselines to "
+        "the state bucket (also written at shutdown), restored at start",
     )
     evaluation_interval_seconds: float = Field(
         default=1.0,

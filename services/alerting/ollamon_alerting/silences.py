@@ -79,11 +79,11 @@ class SilenceBook:
         self.silences[silence.silence_id] = silence
         return True
 
-    def expire(self, now: datetime) -> list[str]:
-        """Drop silences past their expiry; returns their ids."""
-        expired = [key for key, silence in self.silences.items() if silence.expires_at <= now]
-        for key in expired:
-            del self.silences[key]
+    def expire(self, now: datetime) -> list[Silence]:
+        """Drop silences past their expiry; returns them."""
+        expired = [silence for silence in self.silences.values() if silence.expires_at <= now]
+        for silence in expired:
+            del self.silences[silence.silence_id]
         return expired
 
     def silenced(

@@ -1,8 +1,11 @@
 """Alert state kept across restarts in the JetStream key-value bucket `ALERT_STATE_BUCKET`.
 
 Keys: `alert.<fingerprint>` (an `AlertRecord`), `silence.<hash of id>` (a `Silence`),
-`threshold.<rule>` (a runtime threshold, as text). A resolved alert or a lifted silence is
-purged, so what the bucket holds is exactly the state to restore.
+`threshold.<rule>` (a runtime threshold with who set it and when; a bare number from an
+older version is read too), `window.<hash of host, model>` (the newest requests of a window)
+and `baseline.<hash of host, model>` (a model's tokens/s baselines on a host). A resolved
+alert, a lifted silence or an emptied window is purged, so what the bucket holds is exactly
+the state to restore.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
 from ollamon_alerting.lifecycle import AlertRecord
+from ollamon_alerting.management import ThresholdChange
 from ollamon_alerting.rules import RuleName
 from ollamon_core import subjects
 from ollamon_core.events import Silence
@@ -26,6 +30,8 @@ log = logging.getLogger(__name__)
 ALERT_PREFIX = "alert."
 SILENCE_PREFIX = "silence."
 THRESHOLD_PREFIX = "threshold."
+WINDOW_PREFIX = "window."
+BASELINE_PREFIX = "baseline."
 
 
 @dataclass
@@ -34,7 +40,9 @@ class StoredState:
 
     records: list[AlertRecord] = field(default_factory=list)
     silences: list[Silence] = field(default_factory=list)
-    thresholds: dict[RuleName, float] = field(default_factory=dict)
+    thresholds: dict[RuleName, ThresholdChange] = field(default_factory=dict)
+    windows: dict[str, bytes] = field(default_factory=dict)  # key -> kept window
+    baselines: dict[str, bytes] = field(default_factory=dict)  # key -> kept baselines
     unreadable: list[str] = field(default_factory=list)  # keys whose entry did not parse
 
 
@@ -92,7 +100,12 @@ class AlertStateStore:
                 elif key.startswith(SILENCE_PREFIX):
                     state.silences.append(Silence.model_validate_json(raw))
                 elif key.startswith(THRESHOLD_PREFIX):
-                    state.thresholds[RuleName(key.removeprefix(THRESHOLD_PREFIX))] = float(raw)
+                    rule = RuleName(key.removeprefix(THRESHOLD_PREFIX))
+                    state.thresholds[rule] = _threshold_change(raw)
+                elif key.startswith(WINDOW_PREFIX):
+                    state.windows[key] = raw  # parsed by the engine, which knows the time
+                elif key.startswith(BASELINE_PREFIX):
+                    state.baselines[key] = raw
             except (ValidationError, ValueError) as error:
                 log.warning("skipping unreadable alert state %s: %s", key, error)
                 state.unreadable.append(key)
@@ -112,11 +125,26 @@ class AlertStateStore:
         else:
             await self.kv.purge(silence_key(silence.silence_id))
 
-    async def save_threshold(self, rule: RuleName, threshold: float) -> None:
+    async def save_threshold(self, rule: RuleName, change: ThresholdChange) -> None:
         """Keep a runtime threshold."""
-        await self.kv.put(threshold_key(rule), repr(threshold).encode())
+        await self.kv.put(threshold_key(rule), change.model_dump_json().encode())
+
+    async def save_learned(self, changed: list[tuple[str, bytes]], removed: list[str]) -> None:
+        """Write windows and baselines (key, bytes) and purge emptied windows."""
+        for key, payload in changed:
+            await self.kv.put(key, payload)
+        for key in removed:
+            await self.kv.purge(key)
 
     async def forget(self, keys: list[str]) -> None:
         """Purge entries that must not be restored again (unreadable or refused)."""
         for key in keys:
             await self.kv.purge(key)
+
+
+def _threshold_change(raw: bytes) -> ThresholdChange:
+    """A kept threshold: JSON with who set it, or the bare number older versions wrote."""
+    try:
+        return ThresholdChange(threshold=float(raw))
+    except ValueError:
+        return ThresholdChange.model_validate_json(raw)

@@ -29,6 +29,13 @@ class RequestSample:
     load_duration_ms: float
     cold_start: bool
     context_utilization_percent: float | None
+    cancelled: bool = False
+    num_ctx: int | None = None
+
+    @property
+    def measured(self) -> bool:
+        """True for a request the per-request rules judge: it succeeded and was not cancelled."""
+        return not self.failed and not self.cancelled
 
     @classmethod
     def from_event(cls, event: OllamaModelMetrics, at: datetime) -> RequestSample:
@@ -47,6 +54,8 @@ class RequestSample:
             load_duration_ms=event.load_duration_ms,
             cold_start=cold,
             context_utilization_percent=context_utilization_percent(event),
+            cancelled=event.cancelled,
+            num_ctx=event.num_ctx,
         )
 
 
@@ -96,6 +105,19 @@ class RequestWindow:
     def add(self, sample: RequestSample) -> None:
         """Keep a request (samples arrive in time order)."""
         self.samples.append(sample)
+
+    def last_measured(self, now: datetime, count: int) -> list[RequestSample]:
+        """The newest `count` requests of the window the per-request rules judge, oldest
+        first."""
+        self.prune(now)
+        found: list[RequestSample] = []
+        for sample in reversed(self.samples):
+            if len(found) >= count:
+                break
+            if sample.measured:
+                found.append(sample)
+        found.reverse()
+        return found
 
     def prune(self, now: datetime) -> None:
         """Forget requests older than the window."""

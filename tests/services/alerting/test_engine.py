@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 
 from ollamon_alerting.engine import AlertEngine
+from ollamon_alerting.management import ThresholdChange
 from ollamon_alerting.rules import RuleName, ThresholdRejectedError, UnknownRuleError
 from ollamon_alerting.silences import SilenceRejectedError
 from ollamon_core.events import (
     AlertState,
+    GpuSample,
     Heartbeat,
     LifecycleChange,
     LoadedModel,
@@ -25,15 +27,28 @@ from ollamon_core.events import (
     ThresholdUpdate,
     utc_now,
 )
-from tests.services.alerting.conftest import FakeClock, make_settings
+from tests.services.alerting.conftest import START, FakeClock, make_settings
 from tests.services.alerting.factories import HOST, MODEL, failed_request, request
 
 
 @pytest.fixture
 def engine() -> AlertEngine:
+    # One request decides a per-request rule here (1 of 1); test_request_rules.py has k of n.
     return AlertEngine(
-        make_settings(for_seconds=0, resolve_seconds=0, min_requests=5, baseline_min_samples=5)
+        make_settings(
+            for_seconds=0,
+            resolve_seconds=0,
+            min_requests=5,
+            baseline_min_samples=5,
+            request_rule_breaches=1,
+            request_rule_requests=1,
+        )
     )
+
+
+def set_threshold(engine: AlertEngine, rule: str, threshold: float) -> RuleName:
+    update = ThresholdUpdate(rule=rule, threshold=threshold)
+    return engine.controls.set_threshold(update, START)[0]
 
 
 def kinds(alerts: list[OllamaPerformanceAlert]) -> list[tuple[str, AlertState]]:
@@ -210,13 +225,11 @@ def test_ollama_unreachable_is_critical_and_inhibits_request_alerts(
 def test_a_threshold_update_changes_when_a_rule_fires(
     engine: AlertEngine, clock: FakeClock
 ) -> None:
-    assert engine.set_threshold(ThresholdUpdate(rule="response_time_ms", threshold=1000)) is (
-        RuleName.SLOW_RESPONSE
-    )
+    assert set_threshold(engine, "response_time_ms", 1000) is (RuleName.SLOW_RESPONSE)
     (firing,) = engine.on_request(request(response_time_ms=1500), clock())
     assert firing.threshold == 1000
     with pytest.raises(UnknownRuleError):
-        engine.set_threshold(ThresholdUpdate(rule="nope", threshold=1))
+        set_threshold(engine, "nope", 1)
 
 
 @pytest.mark.parametrize(
@@ -235,14 +248,14 @@ def test_a_threshold_outside_its_rules_range_is_refused_and_the_old_one_stays(
 ) -> None:
     before = dict(engine.thresholds)
     with pytest.raises(ThresholdRejectedError, match=reason):
-        engine.set_threshold(ThresholdUpdate(rule=rule, threshold=threshold))
+        set_threshold(engine, rule, threshold)
     assert engine.thresholds == before
 
 
 def test_thresholds_at_the_edges_of_their_range_are_taken(engine: AlertEngine) -> None:
-    engine.set_threshold(ThresholdUpdate(rule="high_cpu", threshold=100))
-    engine.set_threshold(ThresholdUpdate(rule="partial_offload", threshold=0))
-    engine.set_threshold(ThresholdUpdate(rule="slow_response", threshold=86_400_000))
+    set_threshold(engine, "high_cpu", 100)
+    set_threshold(engine, "partial_offload", 0)
+    set_threshold(engine, "slow_response", 86_400_000)
     assert engine.thresholds[RuleName.HIGH_CPU] == 100
     assert engine.thresholds[RuleName.PARTIAL_OFFLOAD] == 0
     assert engine.thresholds[RuleName.SLOW_RESPONSE] == 86_400_000
@@ -255,10 +268,10 @@ def test_a_silence_longer_than_thirty_days_from_now_is_refused(
     expires = clock() + timedelta(days=400)
     silence = Silence(silence_id="s", timestamp=expires - timedelta(days=1), expires_at=expires)
     with pytest.raises(SilenceRejectedError, match="more than 30 days from now"):
-        engine.add_silence(silence, clock())
+        engine.controls.add_silence(silence, clock())
     assert engine.silences.silences == {}
     month = Silence(silence_id="m", timestamp=clock(), expires_at=clock() + timedelta(days=30))
-    assert engine.add_silence(month, clock())
+    assert engine.controls.add_silence(month, clock())[1]
 
 
 def test_restore_refuses_what_a_live_command_would_be_refused(
@@ -267,8 +280,11 @@ def test_restore_refuses_what_a_live_command_would_be_refused(
     far = clock() + timedelta(days=400)
     forged = Silence(silence_id="far", timestamp=far - timedelta(days=1), expires_at=far)
     fine = Silence(silence_id="near", timestamp=clock(), expires_at=clock() + timedelta(hours=1))
-    thresholds = {RuleName.HIGH_CPU: float("nan"), RuleName.SLOW_RESPONSE: 1e308}
-    thresholds[RuleName.HIGH_GPU] = 80.0
+    thresholds = {
+        RuleName.HIGH_CPU: ThresholdChange(threshold=float("nan")),
+        RuleName.SLOW_RESPONSE: ThresholdChange(threshold=1e308),
+        RuleName.HIGH_GPU: ThresholdChange(threshold=80.0),
+    }
     refused = engine.restore([], [forged, fine], clock(), thresholds)
     assert refused == ([forged], [RuleName.HIGH_CPU, RuleName.SLOW_RESPONSE])
     assert set(engine.silences.silences) == {"near"}
@@ -323,3 +339,50 @@ def test_telemetry_backlog_fires_while_a_spool_holds_old_events_and_resolves_onc
     (resolved,) = engine.on_heartbeat(spool_heartbeat(ServiceName.PROBE, 0, 0), clock())
     assert resolved.state is AlertState.RESOLVED
     assert resolved.fingerprint == firing.fingerprint
+
+
+def test_two_hosts_get_their_own_scores_baselines_windows_and_alerts(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    for _ in range(5):
+        engine.on_request(request(host="gpu-a", tokens_per_second=90.0), clock())
+        engine.on_request(request(host="gpu-b", tokens_per_second=30.0), clock())
+    assert set(engine.windows) == {("gpu-a", MODEL), ("gpu-b", MODEL)}
+    assert engine.baselines.baseline("gpu-a", MODEL) == 90.0
+    assert engine.baselines.baseline("gpu-b", MODEL) == 30.0
+    scores = {score.host: score for score in engine.scores(clock())}
+    assert set(scores) == {"gpu-a", "gpu-b"}
+    assert scores["gpu-a"].tokens_per_second_baseline == 90.0
+    assert scores["gpu-b"].tokens_per_second_baseline == 30.0
+    assert {score.request_count for score in scores.values()} == {5}
+    alerts = engine.on_request(request(host="gpu-a", response_time_ms=45000), clock())
+    alerts += engine.on_request(request(host="gpu-b", response_time_ms=45000), clock())
+    assert [alert.host for alert in alerts] == ["gpu-a", "gpu-b"]
+    assert len({alert.fingerprint for alert in alerts}) == 2
+
+
+def gpu_system(used_gib: float, utilization: float = 10.0) -> OllamaSystemMetrics:
+    gpu = GpuSample(
+        index=0,
+        name="H200",
+        utilization_percent=utilization,
+        memory_used_bytes=round(used_gib * 2**30),
+        memory_total_bytes=100 * 2**30,
+    )
+    return system(gpu_usage_percent=utilization).model_copy(update={"gpus": [gpu]})
+
+
+def test_vram_full_fires_at_its_threshold_apart_from_gpu_utilisation(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    assert engine.on_system(gpu_system(used_gib=94.9), clock()) == []
+    (full,) = engine.on_system(gpu_system(used_gib=95.0), clock())  # at the threshold
+    assert (full.alert_type, full.metric_value, full.threshold) == ("vram_full", 95.0, 95.0)
+    assert "GPU 0 (H200): 95.0 of 100.0 GiB in use" in full.message
+    assert full.model_name is None
+    assert "OLLAMA_KV_CACHE_TYPE" in (full.recommendation or "")
+    busy = engine.on_system(gpu_system(used_gib=50.0, utilization=99.0), clock())
+    assert sorted((a.alert_type, a.state) for a in busy) == [
+        ("high_gpu", AlertState.FIRING),
+        ("vram_full", AlertState.RESOLVED),
+    ]

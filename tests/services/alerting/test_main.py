@@ -38,6 +38,8 @@ async def test_the_module_runs_as_a_service_and_stops_cleanly_on_sigterm(
         "OLLAMON_NATS_URL": clean_nats_url,
         "OLLAMON_ALERT_FOR_SECONDS": "0",
         "OLLAMON_ALERT_RESOLVE_SECONDS": "0",
+        "OLLAMON_ALERT_REQUEST_RULE_BREACHES": "1",  # one request decides (1 of 1)
+        "OLLAMON_ALERT_REQUEST_RULE_REQUESTS": "1",
         "OLLAMON_HEARTBEAT_INTERVAL": "0.2",
     }
     process = await asyncio.create_subprocess_exec(

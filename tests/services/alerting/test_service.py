@@ -58,6 +58,9 @@ def fast_settings(url: str, **overrides: object) -> Any:
         "for_seconds": 0,
         "resolve_seconds": 0,
         "min_requests": 5,
+        # One request decides a per-request rule (1 of 1), as before k of n.
+        "request_rule_breaches": 1,
+        "request_rule_requests": 1,
         "evaluation_interval_seconds": 0.05,
         "heartbeat_interval_seconds": 0.2,
     } | overrides

@@ -9,6 +9,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from ollamon_alerting.engine import AlertEngine
+from ollamon_alerting.management import ThresholdChange
 from ollamon_alerting.rules import RuleName
 from ollamon_alerting.state_store import AlertStateStore
 from ollamon_core.events import AlertState, Silence, ThresholdUpdate
@@ -31,7 +32,9 @@ async def persist(engine: AlertEngine, store: AlertStateStore) -> None:
 async def test_a_restored_engine_continues_the_alert_without_refiring(
     js: JetStreamContext, clock: FakeClock
 ) -> None:
-    settings = make_settings(for_seconds=0, resolve_seconds=0)
+    settings = make_settings(
+        for_seconds=0, resolve_seconds=0, request_rule_breaches=1, request_rule_requests=1
+    )
     store = await AlertStateStore.open(js)
     before = AlertEngine(settings)
     (firing,) = before.on_request(request(response_time_ms=45000), clock())
@@ -60,9 +63,17 @@ async def test_silences_and_runtime_thresholds_survive_and_lifted_silences_do_no
     await store.save_silence(lifted, in_force=True)
     await store.save_silence(lifted, in_force=False)
     engine = AlertEngine(make_settings())
-    rule = engine.set_threshold(ThresholdUpdate(rule="slow_response", threshold=1234))
-    await store.save_threshold(rule, 1234)
+    rule, change, _audit = engine.controls.set_threshold(
+        ThresholdUpdate(rule="slow_response", threshold=1234, author="ops"), clock()
+    )
+    await store.save_threshold(rule, change)
+    await store.kv.put("threshold.high_cpu", b"75.0")  # as an older version wrote it
 
     stored = await store.load()
     assert stored.silences == [kept]
-    assert stored.thresholds == {RuleName.SLOW_RESPONSE: 1234}
+    assert stored.thresholds == {
+        RuleName.SLOW_RESPONSE: ThresholdChange(
+            threshold=1234, updated_at=clock(), updated_by="ops"
+        ),
+        RuleName.HIGH_CPU: ThresholdChange(threshold=75.0),
+    }
