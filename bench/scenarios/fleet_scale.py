@@ -4,10 +4,12 @@ Synthetic publishers (this process, JetStream `publish_async`, one `host` label 
 simulated host, two models each) feed one hub on this machine: a real nats-server, the
 storage service and the gateway, each its own process (`python -m ollamon_storage`,
 `python -m ollamon_gateway`). While the load runs, the bench samples the lag of storage's
-durable consumer (stream last sequence minus its ack floor) every second and asks the
-gateway's REST API for the summary and for one host's summary and system samples
-(`?host=`), one after another. Then it waits for storage to drain and asks the same queries
-on the idle hub, the reference for the loaded p95.
+durable consumer (stream last sequence minus its ack floor) every second and, as one
+dashboard would, asks the gateway's REST API every 2 s for the summary and for one host's
+summary and system samples (`?host=`). Then it waits for storage to drain and asks the same queries
+on the idle hub, the reference for the loaded p95. Before the load, a day of history
+(every host's two models, a request every 10 minutes for 24 h) is written as the rollups
+storage keeps, so the summaries read what a day-old hub reads.
 
 Figures: events/s stored against events/s offered (target: keeps up, >= 98 %, and the lag
 drains), summary and per-host p95 under load against idle (target <= 250 ms through the
@@ -24,6 +26,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import nats
@@ -37,6 +40,8 @@ from ollamon_core.bus import MSG_ID_HEADER, Bus, encode
 from ollamon_core.events import OllamaModelMetrics, OllamaSystemMetrics, ServiceName
 from ollamon_core.events.queries import SummaryQuery
 from ollamon_core.stats import percentile
+from ollamon_storage import rollup_store, schema
+from ollamon_storage.rollups import RequestSample, rollup_deltas
 
 NAME = "fleet_scale"
 HOSTS = 200
@@ -55,6 +60,9 @@ TARGET_GATEWAY_RSS_MB = 300.0
 DRAIN_TIMEOUT_SECONDS = 120.0
 STARTUP_TIMEOUT_SECONDS = 60.0
 IDLE_QUERY_REPEATS = 30
+QUERY_ROUND_SECONDS = 2.0
+HISTORY_HOURS = 24
+HISTORY_STEP_MINUTES = 10
 
 
 def host_label(index: int) -> str:
@@ -88,6 +96,38 @@ def _system_event(host: str, rng: random.Random) -> OllamaSystemMetrics:
         disk_usage_percent=40.0,
         gpu_usage_percent=rng.uniform(0, 100),
     )
+
+
+def _seed_history(database_path: Path, hosts: int) -> int:
+    """A day of history before the load: each host's two models, one request every
+    `HISTORY_STEP_MINUTES` for `HISTORY_HOURS`, as the rollups storage keeps (what the
+    summary reads: minute rollups at the window's start, hours after). Returns the samples."""
+    conn = schema.open_database(database_path)
+    try:
+        schema.migrate(conn)
+        rng = random.Random(15)
+        now_ms = int(time.time() * 1000)
+        step_ms = HISTORY_STEP_MINUTES * 60_000
+        samples = [
+            RequestSample(
+                now_ms - offset_ms,
+                host_label(index),
+                MODELS[(index + which) % len(MODELS)],
+                rng.lognormvariate(7.0, 0.5),
+                rng.random() < 0.01,
+                rng.uniform(50, 500),
+                rng.uniform(20, 80),
+            )
+            for index in range(hosts)
+            for which in range(2)
+            for offset_ms in range(step_ms, HISTORY_HOURS * 3_600_000, step_ms)
+        ]
+        conn.execute("BEGIN")
+        rollup_store.apply_deltas_sync(conn, rollup_deltas(samples))
+        conn.execute("COMMIT")
+        return len(samples)
+    finally:
+        conn.close()
 
 
 @dataclass
@@ -237,9 +277,11 @@ async def _query_once(
 async def _query_loop(
     client: httpx.AsyncClient, hosts: int, stop: asyncio.Event, timings: QueryTimings
 ) -> None:
-    """Queries one after another (a dashboard or two), a different host each round."""
+    """One dashboard: a round of queries every `QUERY_ROUND_SECONDS` (the dashboard refetches
+    its summary 1.5 s after requests settle), a different host each round."""
     round_index = 0
     while not stop.is_set():
+        round_started = time.perf_counter()
         host = host_label((round_index * 37) % hosts)
         for kind, path in _queries(host).items():
             response = await _query_once(client, timings, kind, path)
@@ -247,7 +289,9 @@ async def _query_loop(
                 samples = response.json().get("samples", [])
                 timings.host_scoped = all(s.get("host") == host for s in samples)
         round_index += 1
-        await asyncio.sleep(0.2)
+        pause = QUERY_ROUND_SECONDS - (time.perf_counter() - round_started)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), max(pause, 0.0))
 
 
 async def _nats_query_p95(bus: Bus, host: str) -> dict[str, float]:
@@ -295,6 +339,9 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
     hosts = QUICK_HOSTS if ctx.quick else HOSTS
     seconds = QUICK_SECONDS if ctx.quick else SECONDS
     port = free_port()
+    storage_path = ctx.work_dir / "storage"
+    storage_path.mkdir(parents=True)
+    seeded = await asyncio.to_thread(_seed_history, storage_path / "ollamon.db", hosts)
     with NatsServer(ctx.work_dir / "nats") as server:
         bus = await Bus.connect(server.url, ServiceName.GATEWAY)
         await bus.ensure_streams()
@@ -302,7 +349,7 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
             "ollamon_storage",
             {
                 "OLLAMON_NATS_URL": server.url,
-                "OLLAMA_PERFORMANCE_STORAGE_PATH": str(ctx.work_dir / "storage"),
+                "OLLAMA_PERFORMANCE_STORAGE_PATH": str(storage_path),
             },
         )
         gateway = await _start(
@@ -377,6 +424,7 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
     peak_mb = gateway_meter.peak_rss / 2**20
     common: dict[str, object] = {
         "hosts": hosts,
+        "history_requests_seeded": seeded,
         "load_seconds": round(offered.seconds, 1),
         "events_offered": offered.events,
         "events_stored": stored,
