@@ -100,6 +100,18 @@ def _observe(
     detail = f"{over} of the last {len(values)} requests over the threshold"
     if rule is RuleName.CONTEXT_OVERFLOW and recent[-1].num_ctx:
         detail += f", num_ctx={recent[-1].num_ctx}"
+    if rule is RuleName.MODEL_LOAD:
+        detail += _load_kind(recent)
     return Observation(
         rule, host, model_name, max(values), detail, verdict=verdict, immediate=immediate
     )
+
+
+def _load_kind(recent: Sequence[RequestSample]) -> str:
+    """What the longest load_duration was, where the probe could tell."""
+    slowest = max(recent, key=lambda sample: sample.load_duration_ms)
+    if slowest.queued is True:
+        return "; the longest was queue wait (the model was loaded already)"
+    if slowest.queued is False:
+        return "; the longest was a cold load"
+    return ""

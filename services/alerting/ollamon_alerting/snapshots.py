@@ -20,9 +20,20 @@ from ollamon_alerting.windows import RequestSample, RequestWindow
 MAX_KEPT_SAMPLES = 4000
 
 # One request: at (ms since the epoch), response ms, failed, overloaded, TTFT ms, tokens/s,
-# load ms, cold start, context %, cancelled, num_ctx.
+# load ms, cold start, context %, cancelled, num_ctx, load was queue wait (None: unknown).
 SampleRow = tuple[
-    int, float, bool, bool, float | None, float | None, float, bool, float | None, bool, int | None
+    int,
+    float,
+    bool,
+    bool,
+    float | None,
+    float | None,
+    float,
+    bool,
+    float | None,
+    bool,
+    int | None,
+    bool | None,
 ]
 
 
@@ -63,11 +74,14 @@ def _row(sample: RequestSample) -> SampleRow:
         sample.context_utilization_percent,
         sample.cancelled,
         sample.num_ctx,
+        sample.queued,
     )
 
 
 def _sample(row: SampleRow) -> RequestSample:
-    at_ms, response, failed, overloaded, ttft, rate, load, cold, context, cancelled, ctx = row
+    at_ms, response, failed, overloaded, ttft, rate, load, cold, context, cancelled, ctx, queued = (
+        row
+    )
     return RequestSample(
         at=datetime.fromtimestamp(at_ms / 1000, tz=UTC),
         response_time_ms=response,
@@ -80,6 +94,7 @@ def _sample(row: SampleRow) -> RequestSample:
         context_utilization_percent=context,
         cancelled=cancelled,
         num_ctx=ctx,
+        queued=queued,
     )
 
 

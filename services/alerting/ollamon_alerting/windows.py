@@ -31,6 +31,7 @@ class RequestSample:
     context_utilization_percent: float | None
     cancelled: bool = False
     num_ctx: int | None = None
+    queued: bool | None = None  # load_duration was queue wait (model resident), or a cold load
 
     @property
     def measured(self) -> bool:
@@ -56,7 +57,17 @@ class RequestSample:
             context_utilization_percent=context_utilization_percent(event),
             cancelled=event.cancelled,
             num_ctx=event.num_ctx,
+            queued=_queued(event),
         )
+
+
+def _queued(event: OllamaModelMetrics) -> bool | None:
+    """True when the probe split load_duration as queue wait, False as a cold load."""
+    if event.queue_wait_ms is not None:
+        return True
+    if event.cold_load_ms is not None:
+        return False
+    return None
 
 
 def context_utilization_percent(event: OllamaModelMetrics) -> float | None:

@@ -114,3 +114,15 @@ def test_the_rules_judge_the_last_n_requests_that_succeeded(clock: FakeClock) ->
         41000,
     )
     assert (context.verdict, context.value) == (Verdict.CLEAR, None)  # no num_ctx known
+
+
+def test_a_model_load_alert_says_whether_the_wait_was_the_queue_or_a_cold_load(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    queued = request(load_duration_ms=130000, queue_wait_ms=130000, cold_start=False)
+    (alert,) = fired(engine.on_request(queued, clock()), "model_load")
+    assert "the longest was queue wait (the model was loaded already)" in alert.message
+    assert "OLLAMA_NUM_PARALLEL" in (alert.recommendation or "")
+    cold = request(model_name="cold", load_duration_ms=130000, cold_load_ms=130000)
+    (alert,) = fired(engine.on_request(cold, clock()), "model_load")
+    assert "the longest was a cold load" in alert.message
