@@ -28,6 +28,7 @@ RAW_TABLES = (
     "lifecycle",
     "health",
     "alert_audit",
+    "notification_deliveries",
 )
 
 
@@ -49,6 +50,7 @@ class RowCaps:
                 "lifecycle": settings.max_other_rows,
                 "health": settings.max_other_rows,
                 "alert_audit": settings.max_other_rows,
+                "notification_deliveries": settings.max_other_rows,
             }
         )
 

@@ -20,6 +20,7 @@ from ollamon_core.events import (
     AlertAudit,
     ModelLifecycleEvent,
     ModelScore,
+    NotificationDelivery,
     OllamaHealth,
     OllamaModelMetrics,
     OllamaPerformanceAlert,
@@ -27,7 +28,7 @@ from ollamon_core.events import (
 )
 from ollamon_core.events import queries as q
 from ollamon_core.redaction import redact_text
-from ollamon_storage import aggregates, fleet, rollup_store
+from ollamon_storage import aggregates, delivery_log, fleet, rollup_store
 from ollamon_storage.rollups import HOUR_SECONDS, MINUTE_SECONDS, Rollup, RollupKey, plan_period
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -317,8 +318,17 @@ class QueryService:
             "SELECT data FROM alert_audit ORDER BY ts_ms DESC, id DESC LIMIT ?",
             (request.audit_limit,),
         )
+        deliveries_sql, deliveries_parameters = delivery_log.newest_sql(request.host)
+        deliveries = await self._models(
+            NotificationDelivery,
+            deliveries_sql,
+            (*deliveries_parameters, request.delivery_limit),
+        )
         return q.AlertsReply(
-            alerts=history, active=await self.active_alerts(severity, request.host), audit=audit
+            alerts=history,
+            active=await self.active_alerts(severity, request.host),
+            audit=audit,
+            deliveries=deliveries,
         )
 
     async def trends(self, request: q.TrendsQuery) -> q.TrendsReply:

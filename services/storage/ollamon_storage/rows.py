@@ -18,6 +18,7 @@ from ollamon_core.events import (
     Event,
     ModelLifecycleEvent,
     ModelScore,
+    NotificationDelivery,
     OllamaHealth,
     OllamaModelMetrics,
     OllamaModelsSnapshot,
@@ -25,6 +26,7 @@ from ollamon_core.events import (
     OllamaSystemMetrics,
 )
 from ollamon_core.redaction import redact_text, redact_url
+from ollamon_storage import delivery_log
 from ollamon_storage.rollups import RequestSample
 
 INSERT_SQL: dict[str, str] = {
@@ -48,6 +50,7 @@ INSERT_SQL: dict[str, str] = {
         "INSERT OR IGNORE INTO lifecycle (event_id, ts_ms, host, model_name, change, data) "
         "VALUES (?, ?, ?, ?, ?, ?)"
     ),
+    delivery_log.TABLE: delivery_log.INSERT_SQL,
     "alert_audit": (
         "INSERT OR IGNORE INTO alert_audit (event_id, ts_ms, host, action, author, data) "
         "VALUES (?, ?, ?, ?, ?, ?)"
@@ -206,6 +209,8 @@ def add_event(batch: BatchRows, event: Event, data: str) -> None:
                 "alert_audit",
                 (event.event_id, ts, event.host, event.action.value, event.author, data),
             )
+        case NotificationDelivery():
+            batch.add(delivery_log.TABLE, delivery_log.row(event, ts, data))
         case OllamaHealth():
             batch.add("health", (event.event_id, ts, event.host, int(event.up), data))
         case OllamaModelsSnapshot():

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ollamon_storage import rollup_store
+from ollamon_storage import delivery_log, rollup_store
 from ollamon_storage.paths import private_file, private_folder
 
 
@@ -198,6 +198,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "rollups split load_duration into queue wait and cold load; the alerting audit trail",
         _LOAD_SPLIT_AND_AUDIT,
     ),
+    Migration(5, "the notifications' delivery log", delivery_log.SCHEMA),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -107,7 +107,7 @@ def test_a_version_3_database_gains_the_load_split_and_the_audit_table(tmp_path:
     )
     conn.close()
 
-    assert migrate_file(path) == [4]
+    assert migrate_file(path)[0] == 4
     conn = sqlite3.connect(path)
     try:
         row = conn.execute(

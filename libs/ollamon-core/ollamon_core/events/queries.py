@@ -17,6 +17,7 @@ from ollamon_core.events.limits import (
     JsonInteger,
     ModelName,
 )
+from ollamon_core.events.notifications import NotificationDelivery
 from ollamon_core.events.ollama import ModelLifecycleEvent, OllamaHealth
 from ollamon_core.events.requests import OllamaModelMetrics
 from ollamon_core.events.system import OllamaSystemMetrics
@@ -179,6 +180,9 @@ class AlertsQuery(FrozenModel):
     audit_limit: JsonInteger = Field(
         default=50, ge=0, le=1000, description="Most audit entries (every host's)"
     )
+    delivery_limit: JsonInteger = Field(
+        default=50, ge=0, le=500, description="Most notification delivery outcomes"
+    )
 
 
 class AlertsReply(FrozenModel):
@@ -188,6 +192,10 @@ class AlertsReply(FrozenModel):
     alerts: list[OllamaPerformanceAlert] = Field(default_factory=list)
     active: list[OllamaPerformanceAlert] = Field(default_factory=list)
     audit: list[AlertAudit] = Field(default_factory=list)
+    deliveries: list[NotificationDelivery] = Field(
+        default_factory=list,
+        description="What became of the latest notification attempts (the delivery log)",
+    )
 
 
 class TrendBucket(StrEnum):
