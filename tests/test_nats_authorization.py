@@ -59,6 +59,7 @@ EVENT_PUBLISHES = [
     subjects.OLLAMA_HEALTH,
     subjects.OLLAMA_MODELS,
     subjects.OLLAMA_LIFECYCLE,
+    subjects.notifications_subject("ops"),
 ]
 CONTROL_PUBLISHES = [
     subjects.CONTROL_MONITORING,
@@ -100,6 +101,12 @@ JETSTREAM_MANAGEMENT = [
     js_api("CONSUMER", "DELETE", DEADLETTER, "x"),
     js_api("CONSUMER", "LIST", STORAGE),
 ]
+NOTIFIER_OWNED = [
+    js_api("CONSUMER", "INFO", STORAGE, subjects.NOTIFIER_DURABLE),
+    js_api("CONSUMER", "DELETE", STORAGE, subjects.NOTIFIER_DURABLE),
+    js_api("CONSUMER", "CREATE", STORAGE, subjects.NOTIFIER_DURABLE),
+    f"$JS.ACK.{STORAGE}.{subjects.NOTIFIER_DURABLE}.1.1.1.1.0",
+]
 JETSTREAM_OWNED = [
     *(js_api("STREAM", verb, STORAGE) for verb in ("CREATE", "UPDATE", "INFO")),
     js_api("STREAM", "INFO", DEADLETTER),
@@ -108,6 +115,7 @@ JETSTREAM_OWNED = [
     js_api("CONSUMER", "DELETE", STORAGE, DURABLE),
     js_api("CONSUMER", "DURABLE", "CREATE", STORAGE, DURABLE),
     f"$JS.ACK.{STORAGE}.{DURABLE}.1.1.1.1.0",
+    *NOTIFIER_OWNED,
     js_api("STREAM", "CREATE", KV_STREAM),
     js_api("STREAM", "INFO", KV_STREAM),
     f"$KV.{subjects.ALERT_STATE_BUCKET}.threshold.response_time_ms",
@@ -326,6 +334,21 @@ def test_nobody_but_the_admin_manages_jetstream_beyond_its_own_calls(
         assert allowed(outcomes, Op.PUBLISH, subject) == {"storage"}, subject
     assert allowed(outcomes, Op.PUBLISH, js_api("STREAM", "MSG", "GET", STORAGE)) == {"collector"}
     assert allowed(outcomes, Op.SUBSCRIBE, f"{JS_API}.>") == set()
+
+
+def test_only_the_notifier_publishes_delivery_outcomes_and_manages_its_durable(
+    outcomes: dict[Attempt, bool],
+) -> None:
+    assert allowed(outcomes, Op.PUBLISH, subjects.notifications_subject("ops")) == {"notifier"}
+    for subject in NOTIFIER_OWNED:
+        assert allowed(outcomes, Op.PUBLISH, subject) == {"notifier"}, subject
+    notifier = {
+        a.subject
+        for a, ok in outcomes.items()
+        if ok and a.user == "notifier" and a.op is Op.PUBLISH
+    }
+    assert not notifier & {*CONTROL_PUBLISHES, *QUERY_PUBLISHES, *JETSTREAM_MANAGEMENT}
+    assert subjects.alerts_subject(Severity.CRITICAL) not in notifier
 
 
 def test_nobody_reads_another_users_replies_or_forges_them(
