@@ -34,6 +34,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     subjects.CONTROL_SILENCE: ("alerting", "gateway"),
     subjects.CONTROL_HEALTH_CHECK.subject: ("probe",),
     subjects.AUDIT_ALERTING: ("storage", "gateway"),
+    subjects.notifications_subject("fault-receiver"): ("storage", "gateway"),
     subjects.CONTROL_ACK.subject: ("alerting",),
     subjects.CONTROL_SILENCES.subject: ("alerting",),
     subjects.CONTROL_THRESHOLDS.subject: ("alerting",),
