@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from ollamon_cli.nats_config import authorization
 from ollamon_core.bus import NatsLogin
-from ollamon_core.permissions import user_permissions
+from ollamon_core.permissions import Permissions, user_permissions
 
 AUTH_FOLDER = "nats-auth"
 CREDENTIALS_FILE = "credentials.json"
@@ -85,15 +85,20 @@ def load_credentials(storage_path: Path) -> StackCredentials | None:
     return StackCredentials(folder, {str(user): str(pw) for user, pw in passwords.items()})
 
 
-def load_or_create_credentials(storage_path: Path) -> StackCredentials:
+def load_or_create_credentials(
+    storage_path: Path, table: Mapping[str, Permissions | None] | None = None
+) -> StackCredentials:
     """Reuse the stored passwords, make the missing ones (all on first start), and write the
-    credentials file and the server configuration, both 0600 in a 0700 folder."""
+    credentials file and the server configuration, both 0600 in a 0700 folder.
+
+    `table` is the server's users (default `user_permissions()`; a hub node's adds the
+    edges' `leaf`, `ollamon_core.permissions.hub_user_permissions()`)."""
     folder = auth_folder(storage_path)
     folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
     folder.chmod(FOLDER_MODE)
     stored = load_credentials(storage_path)
     passwords = dict(stored.passwords) if stored else {}
-    users = list(user_permissions())
+    users = list(user_permissions() if table is None else table)
     missing = [user for user in users if user not in passwords]
     for user in missing:
         passwords[user] = secrets.token_urlsafe(PASSWORD_BYTES)
@@ -101,5 +106,5 @@ def load_or_create_credentials(storage_path: Path) -> StackCredentials:
     if missing or stored is None:
         write_private(credentials.file, json.dumps(credentials.passwords, indent=2) + "\n")
     credentials.file.chmod(FILE_MODE)
-    write_private(credentials.server_config, authorization(credentials.passwords))
+    write_private(credentials.server_config, authorization(credentials.passwords, table))
     return credentials

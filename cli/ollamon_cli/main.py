@@ -1,6 +1,7 @@
 """The `ollamon` command.
 
-ollamon up         start NATS (embedded unless OLLAMON_NATS_URL is set) and the five services
+ollamon up         start NATS (embedded unless OLLAMON_NATS_URL is set) and the services
+                   (--role edge|hub: one part of a fleet; README "Add a host in three steps")
 ollamon demo       the same, plus an Ollama emulator and traffic, for a first look
 ollamon alerts     print alerts from ollamon.alerts.> as they fire and resolve
 ollamon selftest   call every endpoint of a running stack and save the results
@@ -35,11 +36,12 @@ def _nats_login(settings: StackSettings, user: str) -> NatsLogin:
     return credentials.login(user) if credentials else NatsLogin.of(settings)
 
 
-def command_up(_: argparse.Namespace) -> int:
+def command_up(args: argparse.Namespace) -> int:
     from ollamon_cli.stack import run_stack
+    from ollamon_cli.topology import Role
 
     settings = StackSettings()
-    return run_stack(settings, ollama_url=settings.ollama_urls[0])
+    return run_stack(settings, ollama_url=settings.ollama_urls[0], role=Role(args.role))
 
 
 def command_demo(args: argparse.Namespace) -> int:
@@ -106,7 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=__doc__,
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the whole stack").set_defaults(handler=command_up)
+    up = commands.add_parser("up", help="start the whole stack (or a fleet role's part)")
+    up.add_argument(
+        "--role",
+        choices=["all", "edge", "hub"],
+        default="all",
+        help="all: one machine (default); edge: an Ollama host's probe, collector and leaf "
+        "NATS server; hub: a hub cluster node with storage, alerting and the gateway",
+    )
+    up.set_defaults(handler=command_up)
     demo = commands.add_parser("demo", help="the stack with an Ollama emulator and traffic")
     demo.add_argument("--emulator-port", type=int, default=11434)
     demo.add_argument("--rate", type=float, default=2.0, help="demo requests per second")

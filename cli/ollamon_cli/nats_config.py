@@ -66,14 +66,18 @@ def _permissions(permissions: Permissions, indent: str) -> list[str]:
     return lines
 
 
-def authorization(passwords: Mapping[str, Password]) -> str:
-    """The `authorization { users = [...] }` block for every user, with their passwords.
+def authorization(
+    passwords: Mapping[str, Password],
+    table: Mapping[str, Permissions | None] | None = None,
+) -> str:
+    """The `authorization { users = [...] }` block for every user of `table` (by default
+    `user_permissions()`; a hub node's adds the edges' `leaf`), with their passwords.
 
     Raises:
         KeyError: when `passwords` lacks a user.
     """
     lines = ["authorization {", "  users = ["]
-    for user, permissions in user_permissions().items():
+    for user, permissions in (user_permissions() if table is None else table).items():
         lines += [
             "    {",
             f"      user: {_quote(user)}",
@@ -86,7 +90,9 @@ def authorization(passwords: Mapping[str, Password]) -> str:
     return HEADER + "\n".join(lines) + "\n"
 
 
-def deploy_authorization() -> str:
+def deploy_authorization(table: Mapping[str, Permissions | None] | None = None) -> str:
     """The block with every password read from the server's environment
-    (`OLLAMON_NATS_PASSWORD_<USER>`): `deploy/nats/auth.conf`."""
-    return authorization({user: EnvVar(password_variable(user)) for user in user_permissions()})
+    (`OLLAMON_NATS_PASSWORD_<USER>`): `deploy/nats/auth.conf` (the hub nodes' table with
+    the edges' `leaf`: `deploy/nats/hub-auth.conf`)."""
+    users = user_permissions() if table is None else table
+    return authorization({user: EnvVar(password_variable(user)) for user in users}, users)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from ollamon_core.settings import (
     OptionalText,
@@ -42,4 +42,63 @@ class StackSettings(ServiceSettings):
         default=5,
         ge=0,
         description="Restarts of a crashed service within 60 s before the stack stops",
+    )
+    # The fleet (`ollamon up --role edge|hub`; docs/decisions/0011-fleet-topology.md).
+    jetstream_domain: str = Field(
+        default="",
+        description="JetStream domain of the embedded server with --role hub (default `hub`) "
+        "or edge (default `edge-<host label>`, which the hub lists in OLLAMON_FLEET_EDGES)",
+    )
+    hub_leaf_urls: UrlList = Field(
+        default=[],
+        description="Edge: every hub node's leaf-node address, comma-separated "
+        "(`nats-leaf://hub-1:7422,...`); the edge's NATS server links to one of them",
+    )
+    leaf_password: SecretStr | None = Field(
+        default=None,
+        validation_alias="OLLAMON_NATS_PASSWORD_LEAF",
+        description="Edge: the hub's `leaf` password (in the hub's nats-auth/credentials.json)",
+    )
+    fleet_edges: UrlList = Field(
+        default=[],
+        description="Hub: the edges' JetStream domains, comma-separated, whose streams the "
+        "hub's stream sources (an edge's banner names its domain)",
+    )
+    nats_server_name: str = Field(
+        default="",
+        description="Name of the embedded NATS server (default: the role and the host label)",
+    )
+    cluster_host: str = Field(
+        default="127.0.0.1",
+        description="Hub: address of the cluster routes and leaf-node links (TLS is required "
+        "beyond loopback: OLLAMON_FLEET_TLS_CERT and OLLAMON_FLEET_TLS_KEY)",
+    )
+    cluster_port: int = Field(
+        default=6222, ge=0, le=65535, description="Hub: port of the cluster routes"
+    )
+    cluster_routes: UrlList = Field(
+        default=[],
+        description="Hub: the three nodes' routes, comma-separated "
+        "(`nats-route://hub-1:6222,...`); none: a hub of one node",
+    )
+    leafnode_port: int = Field(
+        default=7422, ge=0, le=65535, description="Hub: port the edges' leaf links connect to"
+    )
+    stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        description="Hub: replicas of the streams and of alerting's bucket (3 on a three-node hub)",
+    )
+    fleet_tls_cert: Path | None = Field(
+        default=None,
+        description="Hub: the node's certificate (PEM) for its routes and the edges' leaf "
+        "links (the services' own connections stay on loopback)",
+    )
+    fleet_tls_key: Path | None = Field(
+        default=None, description="Hub: the key of OLLAMON_FLEET_TLS_CERT"
+    )
+    fleet_tls_ca: Path | None = Field(
+        default=None,
+        description="The CA (PEM) of the fleet's links: a hub node admits routes with a "
+        "certificate it signed, an edge checks the hub's leaf certificate with it",
     )

@@ -18,12 +18,13 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import nats
 
 from ollamon_cli.credentials import StackCredentials, load_or_create_credentials
+from ollamon_cli.fleet_node import create_role_streams, node_domain, node_ports, node_server
 from ollamon_cli.nats_config import password_variable
 from ollamon_cli.nats_server import NatsServer
 from ollamon_cli.preflight import (
@@ -37,6 +38,7 @@ from ollamon_cli.preflight import (
 )
 from ollamon_cli.settings import StackSettings
 from ollamon_cli.supervisor import Dependency, ServiceSpec, StackFailedError, Supervisor
+from ollamon_cli.topology import Role, role_services
 from ollamon_core import subjects
 from ollamon_core.bus import NatsLogin, ServiceUnavailableError
 from ollamon_core.bus.requests import request
@@ -88,9 +90,10 @@ def service_specs(
     stack_nats: StackNats,
     extra_env: dict[str, str],
     ports: Mapping[str, ServedPort] | None = None,
+    names: Sequence[str] = SERVICE_ORDER,
 ) -> list[ServiceSpec]:
-    """The services, each `python -m ollamon_<name>`, told where NATS is and who they are
-    (and, by name, the address each listens on)."""
+    """The services (all, or a role's `names`), each `python -m ollamon_<name>`, told where
+    NATS is and who they are (and, by name, the address each listens on)."""
     env = {**extra_env, "OLLAMON_NATS_URL": stack_nats.url}
     return [
         ServiceSpec(
@@ -99,7 +102,7 @@ def service_specs(
             env={**env, **stack_nats.service_env(name)},
             ports=[ports[name]] if ports and name in ports else [],
         )
-        for name in SERVICE_ORDER
+        for name in names
     ]
 
 
@@ -143,9 +146,10 @@ async def publish_first_health(url: str, login: NatsLogin, timeout_seconds: floa
         await nc.drain()
 
 
-def start_nats(settings: StackSettings) -> StackNats:
+def start_nats(settings: StackSettings, role: Role = Role.ALL) -> StackNats:
     """Use OLLAMON_NATS_URL if set, else start nats-server with data under the storage path,
-    its users' credentials made or reused, and the streams created."""
+    its users' credentials made or reused, and the streams created (an edge's or a hub
+    node's server and streams with `--role`: `fleet_node.py`)."""
     if settings.nats_url:
         if not nats_answers(settings.nats_url, EXTERNAL_NATS_TIMEOUT_SECONDS):
             raise PreflightError(
@@ -153,13 +157,16 @@ def start_nats(settings: StackSettings) -> StackNats:
                 "OLLAMON_NATS_URL for the embedded server"
             )
         return StackNats(settings.nats_url)
-    credentials = load_or_create_credentials(settings.storage_path)
-    server = NatsServer(
-        settings.storage_path / "nats",
-        port=settings.embedded_nats_port,
-        config_file=credentials.server_config,
-        die_with_parent=True,
-    )
+    if role is Role.ALL:
+        credentials = load_or_create_credentials(settings.storage_path)
+        server = NatsServer(
+            settings.storage_path / "nats",
+            port=settings.embedded_nats_port,
+            config_file=credentials.server_config,
+            die_with_parent=True,
+        )
+    else:
+        server, credentials = node_server(settings, role)
     try:
         server.start()
     except RuntimeError as error:
@@ -168,8 +175,12 @@ def start_nats(settings: StackSettings) -> StackNats:
             "(set OLLAMON_EMBEDDED_NATS_PORT, or OLLAMON_NATS_URL for a running server):\n"
             f"{error}"
         ) from error
+    admin = credentials.login(ADMIN_USER)
     try:
-        asyncio.run(create_streams(server.url, credentials.login(ADMIN_USER)))
+        if role is Role.ALL:
+            asyncio.run(create_streams(server.url, admin))
+        else:
+            asyncio.run(create_role_streams(server.url, admin, settings, role))
     except Exception as error:
         server.stop()
         raise SystemExit(f"could not create the JetStream streams: {error!r}") from error
@@ -200,8 +211,9 @@ def check_notifier_routing() -> None:
         raise PreflightError(str(error)) from None
 
 
-def stack_ports(settings: StackSettings) -> dict[str, ServedPort]:
-    """The addresses `ollamon up` will listen on, by who listens, with the setting of each."""
+def stack_ports(settings: StackSettings, role: Role = Role.ALL) -> dict[str, ServedPort]:
+    """The addresses `ollamon up` will listen on, by who listens, with the setting of each
+    (an edge serves no gateway, a hub no proxy; a hub node also routes and takes leaf links)."""
     ports = {
         "gateway": ServedPort(
             "gateway", settings.gateway_host, settings.gateway_port, "OLLAMON_GATEWAY_PORT"
@@ -214,6 +226,9 @@ def stack_ports(settings: StackSettings) -> dict[str, ServedPort]:
         ports["nats-server"] = ServedPort(
             "embedded NATS", "127.0.0.1", settings.embedded_nats_port, "OLLAMON_EMBEDDED_NATS_PORT"
         )
+    served = role_services(role, SERVICE_ORDER)
+    ports = {name: port for name, port in ports.items() if name in (*served, "nats-server")}
+    ports |= {f"nats-server {port.setting}": port for port in node_ports(settings, role)}
     return ports
 
 
@@ -223,27 +238,73 @@ def nats_dependency(server: NatsServer) -> Dependency:
     return Dependency("nats-server", server.exit_code, server.restart, server.stop)
 
 
-def banner(settings: StackSettings, stack_nats: StackNats, ollama_url: str) -> str:
-    """What a user needs to know once the stack is up."""
+def fleet_lines(settings: StackSettings, stack_nats: StackNats, role: Role) -> list[str]:
+    """Where an edge or a hub node stands in the fleet."""
+    if role is Role.ALL or stack_nats.server is None:
+        return []
+    domain = node_domain(settings, role)
+    if role is Role.EDGE:
+        hubs = ", ".join(redact_url(url) for url in settings.hub_leaf_urls)
+        return [
+            f"  fleet         edge, JetStream domain {domain}, linked to the hub at {hubs}",
+            f"                on the hub: OLLAMON_FLEET_EDGES must name {domain}",
+        ]
+    edges = ", ".join(settings.fleet_edges) or "none yet (OLLAMON_FLEET_EDGES)"
+    return [
+        f"  fleet         hub node, JetStream domain {domain}, leaf links on "
+        f"{settings.cluster_host}:{settings.leafnode_port}; sourcing {edges}",
+    ]
+
+
+def banner(
+    settings: StackSettings, stack_nats: StackNats, ollama_url: str, role: Role = Role.ALL
+) -> str:
+    """What a user needs to know once the stack is up (what this role runs)."""
     gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
     proxy = f"http://{settings.proxy_host}:{settings.proxy_port}"
     embedded = stack_nats.server is not None
     nats_where = f"embedded, data in {settings.storage_path / 'nats'}" if embedded else "external"
+    served = role_services(role, SERVICE_ORDER)
+    gateway_lines = [
+        f"  dashboard     {gateway}/ollama-performance-dashboard",
+        f"  API           {gateway}/api/ai/ollama/performance/summary",
+        f"  OpenAPI       {gateway}/schema",
+    ]
+    proxy_lines = [
+        f"  Ollama proxy  {proxy}  ->  {redact_url(ollama_url)}",
+        f"                point clients at it: export OLLAMA_HOST={proxy}",
+        f"  Ollama        {ollama_state(ollama_url)}",
+    ]
     return "\n".join(
         [
             "ollamon is up",
-            f"  dashboard     {gateway}/ollama-performance-dashboard",
-            f"  API           {gateway}/api/ai/ollama/performance/summary",
-            f"  OpenAPI       {gateway}/schema",
-            f"  Ollama proxy  {proxy}  ->  {redact_url(ollama_url)}",
-            f"                point clients at it: export OLLAMA_HOST={proxy}",
-            f"  Ollama        {ollama_state(ollama_url)}",
+            *(gateway_lines if "gateway" in served else []),
+            *(proxy_lines if "probe" in served else []),
             f"  NATS          {stack_nats.url} ({nats_where}); alerts on ollamon.alerts.>",
             *alerts_login_lines(stack_nats),
-            f"  database      {settings.storage_path / 'ollamon.db'}",
+            *fleet_lines(settings, stack_nats, role),
+            *(
+                [f"  database      {settings.storage_path / 'ollamon.db'}"]
+                if "storage" in served
+                else []
+            ),
             "Press Ctrl-C to stop.",
         ]
     )
+
+
+def wait_until_ready(settings: StackSettings, role: Role) -> tuple[bool, str]:
+    """Whether the gateway answers as ollamon's and the proxy listens (those this role
+    serves) within the time; and what was waited for."""
+    served = role_services(role, SERVICE_ORDER)
+    gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
+    if "gateway" in served and not wait_for_gateway(gateway, READY_TIMEOUT_SECONDS):
+        return False, f"the gateway ({gateway})"
+    if "probe" in served and not wait_for_port(
+        settings.proxy_host, settings.proxy_port, READY_TIMEOUT_SECONDS
+    ):
+        return False, f"the proxy (http://{settings.proxy_host}:{settings.proxy_port})"
+    return True, ""
 
 
 def run_stack(
@@ -252,19 +313,21 @@ def run_stack(
     ollama_url: str,
     extra_env: dict[str, str] | None = None,
     extra_processes: Callable[[str], list[ServiceSpec]] | None = None,
+    role: Role = Role.ALL,
 ) -> int:
-    """Start everything, block until Ctrl-C/SIGTERM or a fatal crash, stop NATS last."""
+    """Start everything (`role`'s services), block until Ctrl-C/SIGTERM or a fatal crash,
+    stop NATS last."""
     lock = lock_storage(settings.storage_path)  # held until this process exits
-    ports = stack_ports(settings)
+    ports = stack_ports(settings, role)
     check_ports(list(ports.values()))
     check_notifier_routing()
     try:
-        stack_nats = start_nats(settings)
+        stack_nats = start_nats(settings, role)
     except KeyboardInterrupt:  # Ctrl-C while NATS starts: it dies with this process
         print("ollamon: stopped", flush=True)
         return 130
     env = {"OLLAMA_PERFORMANCE_STORAGE_PATH": str(settings.storage_path), **(extra_env or {})}
-    specs = service_specs(stack_nats, env, ports)
+    specs = service_specs(stack_nats, env, ports, role_services(role, SERVICE_ORDER))
     if extra_processes is not None:
         specs += extra_processes(stack_nats.url)
     dependencies = [] if stack_nats.server is None else [nats_dependency(stack_nats.server)]
@@ -279,19 +342,16 @@ def run_stack(
     exit_code = 0
     try:
         supervisor.start()
-        gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
-        ready = wait_for_gateway(gateway, READY_TIMEOUT_SECONDS) and wait_for_port(
-            settings.proxy_host, settings.proxy_port, READY_TIMEOUT_SECONDS
-        )
-        if ready and stack_nats.credentials is not None:
+        ready, silent = wait_until_ready(settings, role)
+        if ready and stack_nats.credentials is not None and role is Role.ALL:
             admin = stack_nats.credentials.login(ADMIN_USER)
             asyncio.run(publish_first_health(stack_nats.url, admin, HEALTH_CHECK_TIMEOUT_SECONDS))
         if ready:
-            print(banner(settings, stack_nats, ollama_url), flush=True)
+            print(banner(settings, stack_nats, ollama_url, role), flush=True)
         else:
             print(
-                f"ollamon: the gateway ({gateway}) or the proxy did not answer as ollamon's "
-                f"within {READY_TIMEOUT_SECONDS:.0f}s",
+                f"ollamon: {silent} did not answer as ollamon's within "
+                f"{READY_TIMEOUT_SECONDS:.0f}s",
                 flush=True,
             )
         supervisor.watch()

@@ -26,6 +26,20 @@ ENV_NAMES = {
     "OLLAMON_GATEWAY_PORT": "gateway_port",
     "OLLAMON_API_TOKEN": "api_token",
     "OLLAMON_MAX_RESTARTS": "max_restarts",
+    # The fleet (`ollamon up --role edge|hub`).
+    "OLLAMON_JETSTREAM_DOMAIN": "jetstream_domain",
+    "OLLAMON_HUB_LEAF_URLS": "hub_leaf_urls",
+    "OLLAMON_NATS_PASSWORD_LEAF": "leaf_password",
+    "OLLAMON_FLEET_EDGES": "fleet_edges",
+    "OLLAMON_NATS_SERVER_NAME": "nats_server_name",
+    "OLLAMON_CLUSTER_HOST": "cluster_host",
+    "OLLAMON_CLUSTER_PORT": "cluster_port",
+    "OLLAMON_CLUSTER_ROUTES": "cluster_routes",
+    "OLLAMON_LEAFNODE_PORT": "leafnode_port",
+    "OLLAMON_STREAM_REPLICAS": "stream_replicas",
+    "OLLAMON_FLEET_TLS_CERT": "fleet_tls_cert",
+    "OLLAMON_FLEET_TLS_KEY": "fleet_tls_key",
+    "OLLAMON_FLEET_TLS_CA": "fleet_tls_ca",
 }
 
 

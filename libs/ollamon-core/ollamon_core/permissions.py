@@ -214,3 +214,39 @@ def user_permissions() -> dict[str, Permissions | None]:
     users.update({service_user(service): perms for service, perms in SERVICE_PERMISSIONS.items()})
     users[ALERTS_READER_USER] = ALERTS_READER_PERMISSIONS
     return users
+
+
+# The hub's leaf-node login (`ollamon up --role hub`; docs/decisions/0011-fleet-topology.md).
+# An edge's leaf nats-server connects to the hub as `leaf`; for a leaf connection the server
+# reads the permissions from the edge's side: `publish` is what the edge may send into the
+# hub, `subscribe` what the hub sends to the edge. Not a client of the single box, so it is
+# not in `user_permissions()`: only the hub's configuration adds it.
+LEAF_USER = "leaf"
+# JetStream's own subjects that cross the link while the hub's stream sources an edge's:
+# the hub's API calls into the edge's domain, the edge's API replies, the sourced
+# messages, and their flow control.
+JS_DOMAIN_API_ALL = "$JS.*.API.>"
+JS_API_REPLIES = "$JSC.R.>"
+JS_SOURCE_DELIVERIES = "$JS.S.>"
+JS_FLOW_CONTROL = "$JS.FC.>"
+LEAF_PERMISSIONS = Permissions(
+    publish=(
+        *subjects.EDGE_STREAM_SUBJECTS,  # live, for alerting and the gateway
+        subjects.heartbeat_subject(ServiceName.PROBE),
+        subjects.heartbeat_subject(ServiceName.COLLECTOR),
+        f"{inbox_prefix(service_user(ServiceName.GATEWAY))}.>",  # the probe's health checks
+        JS_API_REPLIES,
+        JS_SOURCE_DELIVERIES,
+    ),
+    subscribe=(
+        subjects.CONTROL_MONITORING,
+        subjects.CONTROL_HEALTH_CHECK.subject,
+        JS_DOMAIN_API_ALL,
+        JS_FLOW_CONTROL,
+    ),
+)
+
+
+def hub_user_permissions() -> dict[str, Permissions | None]:
+    """The users of a hub node: every user of `user_permissions()`, and the edges' `leaf`."""
+    return {**user_permissions(), LEAF_USER: LEAF_PERMISSIONS}

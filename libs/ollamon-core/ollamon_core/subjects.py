@@ -76,6 +76,9 @@ STREAM_EVENTS_SUBJECTS = [
     AUDIT_ALERTING,
     NOTIFICATIONS_ALL,
 ]
+# What an edge's stream keeps (its probe's and collector's events), sourced into the hub's
+# stream; the hub's stream captures the rest itself (docs/decisions/0011-fleet-topology.md).
+EDGE_STREAM_SUBJECTS = [REQUESTS_ALL, SYSTEM, OLLAMA_ALL]
 STREAM_DEADLETTER = "OLLAMON_DEADLETTER"
 STREAM_DEADLETTER_SUBJECTS = [DEADLETTER_ALL]
 STORAGE_DURABLE = "ollamon-storage"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import nats.errors
 import nats.js.errors
@@ -50,10 +51,24 @@ async def ensure_streams(
 
 
 async def _create_or_update(js: JetStreamContext, config: api.StreamConfig) -> None:
+    """Create the stream, or update a live one's subjects and max age while keeping what
+    an operator or `ollamon up --role hub` set on it: its replicas, and the edges' streams it
+    sources, whose subjects it must then not capture itself (each event would be stored
+    twice: docs/decisions/0011-fleet-topology.md)."""
     try:
-        await js.add_stream(config)
-    except nats.js.errors.BadRequestError:
-        await js.update_stream(config)
+        current = (await js.stream_info(config.name or "")).config
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.add_stream(config)
+            return
+        except nats.js.errors.BadRequestError:  # created meanwhile
+            current = (await js.stream_info(config.name or "")).config
+    wanted = list(config.subjects or [])
+    if current.sources:
+        wanted = [s for s in wanted if s not in subjects.EDGE_STREAM_SUBJECTS]
+    if current.max_age == config.max_age and sorted(current.subjects or []) == sorted(wanted):
+        return
+    await js.update_stream(replace(current, subjects=wanted, max_age=config.max_age))
 
 
 async def _create_if_missing(js: JetStreamContext, config: api.StreamConfig) -> None:
