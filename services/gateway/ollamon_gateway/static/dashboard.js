@@ -12,7 +12,7 @@ import {
   chosenCompareModel, chosenHost, hostKey, hostOf, noteHost, renderHostSelect, renderHosts, scoped,
   setUrlParam,
 } from "./hosts.js";
-import { alertKey, liveHandlers } from "./live.js";
+import { activeWithLive, liveHandlers } from "./live.js";
 import { managementActions } from "./manage.js";
 import {
   renderFeed, renderLifecycle, renderModels, renderStatus, renderSystem, renderTrends,
@@ -48,6 +48,7 @@ const state = {
   missingServices: [],
   ollama: {},
   snapshots: {},
+  alertLog: new Map(),
   loaded: {},
   silences: [],
   thresholds: [],
@@ -120,7 +121,7 @@ function applySummary(summary) {
   }
   state.fleet = summary.fleet ?? null;
   state.recommendations = summary.recommendations || [];
-  state.activeAlerts = Object.fromEntries((summary.active_alerts || []).map((a) => [alertKey(a), a]));
+  state.activeAlerts = activeWithLive(state, summary.active_alerts || []);
   if (summary.latest_system && state.system.length === 0) state.system.push(summary.latest_system);
   const names = [...new Set(summary.models.map((m) => m.model_name))].sort();
   const select = document.getElementById("trend-model");
@@ -145,7 +146,7 @@ const loadSystem = () => load("system", scoped(state, "/system?hours=1&limit=720
   (r) => { state.system = r.samples; }, ["system", "status"]);
 const loadAlerts = () => load("alerts", scoped(state, "/alerts?limit=50"), (r) => {
   state.alertHistory = r.alerts;
-  state.activeAlerts = Object.fromEntries(r.active.map((a) => [alertKey(a), a]));
+  state.activeAlerts = activeWithLive(state, r.active);
   state.deliveries = r.deliveries || [];
   state.audit = r.audit || [];
 }, ["alerts", "deliveries", "audit"]);

@@ -7,7 +7,29 @@ const MAX_SYSTEM_SAMPLES_PER_HOST = 720;
 const MAX_FEED = 25;
 const MAX_HISTORY = 50;
 
+const MAX_ALERT_LOG = 1000;
+
 export const alertKey = (alert) => alert.fingerprint || alert.event_id;
+
+// The newest live state of each alert since the page opened (every host's).
+export function logAlert(state, alert) {
+  const key = alertKey(alert);
+  state.alertLog.delete(key);
+  state.alertLog.set(key, alert);
+  if (state.alertLog.size > MAX_ALERT_LOG) state.alertLog.delete(state.alertLog.keys().next().value);
+}
+
+// The alerts firing now: storage's list (which may lag behind the stream by a moment), then
+// what the stream has said since the page opened, which is newer.
+export function activeWithLive(state, storedActive) {
+  const active = Object.fromEntries(storedActive.map((alert) => [alertKey(alert), alert]));
+  for (const [key, alert] of state.alertLog) {
+    if (!shown(state, alert.host)) continue;
+    if (alert.state === "firing") active[key] = alert;
+    else delete active[key];
+  }
+  return active;
+}
 
 function modelRow(state, host, name) {
   return (state.models[hostKey(host, name)] ||= {
@@ -35,6 +57,7 @@ export function liveHandlers(state, mark, refreshSummary) {
       mark("feed", "models");
     },
     alert(alert) {
+      logAlert(state, alert);
       if (!accept(alert.host)) return;
       if (alert.state === "firing") state.activeAlerts[alertKey(alert)] = alert;
       else delete state.activeAlerts[alertKey(alert)];

@@ -3,7 +3,7 @@
 // same-origin guard, the token when set); the author is remembered in this browser.
 
 import { sendJson } from "./api.js";
-import { alertKey } from "./live.js";
+import { alertKey, logAlert } from "./live.js";
 import { prefillSilence, resetSilenceForm, silenceBody } from "./silences.js";
 
 const AUTHOR_KEY = "ollamon-author";
@@ -43,11 +43,13 @@ export function managementActions(state, mark, reload) {
         { author: who, comment: "" });
       const active = state.activeAlerts[alertKey(alert)];
       if (active) {
-        state.activeAlerts[alertKey(alert)] = {
+        const acknowledged = {
           ...active,
           acknowledged_by: reply?.acknowledged_by ?? who,
           acknowledged_at: reply?.acknowledged_at ?? new Date().toISOString(),
         };
+        state.activeAlerts[alertKey(alert)] = acknowledged;
+        logAlert(state, acknowledged);
       }
       show("silence-result", `Acknowledged ${alert.alert_type}${alert.model_name ? ` (${alert.model_name})` : ""}.`);
       mark("alerts");
