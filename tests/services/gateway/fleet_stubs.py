@@ -145,11 +145,18 @@ def known_host_only(make_reply: Callable[[RequestT], ReplyT]) -> Callable[[Reque
     return reply
 
 
-async def serve_fleet_storage(responder: Responder) -> None:
-    """Answer every query the dashboard makes, for two hosts."""
+def no_alerts(_: q.AlertsQuery) -> q.AlertsReply:
+    """No alert, audit entry or delivery stored."""
+    return q.AlertsReply()
+
+
+async def serve_fleet_storage(
+    responder: Responder, alerts: Callable[[q.AlertsQuery], q.AlertsReply] = no_alerts
+) -> None:
+    """Answer every query the dashboard makes, for two hosts (`alerts` for `/alerts`)."""
     await responder.answer(subjects.QUERY_SUMMARY, known_host_only(summary))
     await responder.answer(subjects.QUERY_SYSTEM_HISTORY, known_host_only(system_history))
     await responder.answer(subjects.QUERY_MODEL_METRICS, known_host_only(model_metrics))
-    await responder.answer(subjects.QUERY_ALERTS, known_host_only(lambda _: q.AlertsReply()))
+    await responder.answer(subjects.QUERY_ALERTS, known_host_only(alerts))
     await responder.answer(subjects.QUERY_TRENDS, known_host_only(lambda _: q.TrendsReply()))
     await responder.answer(subjects.QUERY_LIFECYCLE, known_host_only(lambda _: q.LifecycleReply()))
