@@ -35,7 +35,7 @@ function show(id, text, bad = false) {
 // `reload` is { silences(), thresholds(), alerts() }; `mark` redraws panels.
 export function managementActions(state, mark, reload) {
   async function acknowledge(alert, button) {
-    const who = requireAuthor("silence-result");
+    const who = requireAuthor("alert-result");
     if (!who) return;
     button.disabled = true;
     try {
@@ -51,12 +51,12 @@ export function managementActions(state, mark, reload) {
         state.activeAlerts[alertKey(alert)] = acknowledged;
         logAlert(state, acknowledged);
       }
-      show("silence-result", `Acknowledged ${alert.alert_type}${alert.model_name ? ` (${alert.model_name})` : ""}.`);
+      show("alert-result", `Acknowledged ${alert.alert_type}${alert.model_name ? ` (${alert.model_name})` : ""}.`);
       mark("alerts");
       reload.alerts();
     } catch (error) {
       button.disabled = false;
-      show("silence-result", `Acknowledge: ${error.message}`, true);
+      show("alert-result", `Acknowledge: ${error.message}`, true);
     }
   }
 
