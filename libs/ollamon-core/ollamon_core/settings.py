@@ -48,7 +48,9 @@ def api_token_field() -> Any:
     """`OLLAMON_API_TOKEN`: empty or blank is no token."""
     return Field(
         default=None,
-        description="When set (not empty), every POST needs `Authorization: Bearer <token>`",
+        description=(
+            "When set (not empty), every POST, PUT and DELETE needs `Authorization: Bearer <token>`"
+        ),
     )
 
 

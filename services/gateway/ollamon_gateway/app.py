@@ -19,6 +19,7 @@ from ollamon_core.bus import Bus
 from ollamon_gateway.auth import BEARER_SCHEME, token_guard
 from ollamon_gateway.problems import problem_details_plugin
 from ollamon_gateway.resources import Gateway
+from ollamon_gateway.routes.alerting import AlertingController
 from ollamon_gateway.routes.dashboard import dashboard_routes
 from ollamon_gateway.routes.health import HealthChecks, ollama_health
 from ollamon_gateway.routes.metrics import prometheus_metrics
@@ -40,7 +41,7 @@ def _openapi() -> OpenAPIConfig:
                 BEARER_SCHEME: SecurityScheme(
                     type="http",
                     scheme="bearer",
-                    description="Needed on POST when OLLAMON_API_TOKEN is set",
+                    description="Needed on POST, PUT and DELETE when OLLAMON_API_TOKEN is set",
                 )
             }
         ),
@@ -76,6 +77,7 @@ def create_app(settings: GatewaySettings, bus: Bus) -> Litestar:
     return Litestar(
         route_handlers=[
             PerformanceController,
+            AlertingController,
             stream,
             ollama_health,
             prometheus_metrics,

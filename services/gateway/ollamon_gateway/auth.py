@@ -1,4 +1,4 @@
-"""Bearer-token guard: with `OLLAMON_API_TOKEN` set, every POST must carry the token."""
+"""Bearer-token guard: with `OLLAMON_API_TOKEN` set, every state change must carry the token."""
 
 from __future__ import annotations
 
@@ -21,17 +21,24 @@ def bearer_token(authorization: str) -> str | None:
     return token.strip()
 
 
+# Methods that change nothing (RFC 9110 safe methods): open without the token.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
 def token_guard(expected_token: str | None) -> Guard:
-    """A guard that lets every GET through and asks POSTs for the token (when one is set:
-    an empty token is none)."""
+    """A guard that lets every GET through and asks every state change (POST, PUT, DELETE)
+    for the token (when one is set: an empty token is none)."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if not expected_token or connection.scope.get("method") != "POST":
+        if not expected_token or connection.scope.get("method", "GET") in SAFE_METHODS:
             return
         presented = bearer_token(connection.headers.get("authorization", ""))
         if presented is None:
             raise NotAuthorizedException(
-                detail="this gateway needs `Authorization: Bearer <token>` on POST requests",
+                detail=(
+                    "this gateway needs `Authorization: Bearer <token>` on POST, PUT and"
+                    " DELETE requests"
+                ),
                 headers={"WWW-Authenticate": "Bearer"},
             )
         if not hmac.compare_digest(presented.encode(), expected_token.encode()):

@@ -17,12 +17,19 @@ from ollamon_core.bus import QueryFailedError, ServiceUnavailableError
 from ollamon_core.events import ServiceName
 
 RETRY_AFTER_SECONDS = 5
+# Request/reply routes alerting answers (its management: silences, thresholds, acks).
+ALERTING_SUBJECTS = frozenset(
+    route.subject
+    for route in (subjects.CONTROL_ACK, subjects.CONTROL_SILENCES, subjects.CONTROL_THRESHOLDS)
+)
 
 
 def service_for_subject(subject: str) -> ServiceName:
     """The service that answers requests on `subject`."""
     if subject == subjects.CONTROL_HEALTH_CHECK.subject:
         return ServiceName.PROBE
+    if subject in ALERTING_SUBJECTS:
+        return ServiceName.ALERTING
     return ServiceName.STORAGE
 
 

@@ -8,6 +8,8 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from ollamon_alerting.service import AlertingService, running_alerting
+from ollamon_alerting.settings import AlertingSettings
 from ollamon_cli.nats_server import free_port
 from ollamon_core.bus import Bus
 from ollamon_core.events import ServiceName
@@ -88,6 +90,24 @@ async def probe(bus_factory: BusFactory) -> AsyncIterator[Responder]:
         yield stand_in
     finally:
         await stand_in.stop()
+
+
+@pytest.fixture
+async def alerting(clean_nats_url: str) -> AsyncIterator[AlertingService]:
+    """The real alerting service (it answers the management routes), fast timings."""
+    alerting_settings = AlertingSettings.model_validate(
+        {
+            "nats_url": clean_nats_url,
+            "host_label": "alerting-host",
+            "for_seconds": 0,
+            "resolve_seconds": 0,
+            "min_requests": 5,
+            "evaluation_interval_seconds": 0.05,
+            "heartbeat_interval_seconds": 0.2,
+        }
+    )
+    async with running_alerting(alerting_settings) as running:
+        yield running
 
 
 @pytest.fixture

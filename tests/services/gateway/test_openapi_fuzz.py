@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ollamon_alerting.service import AlertingService
 from ollamon_gateway.server import AppServer
 from tests.services.gateway.stubs import Responder
 
@@ -30,9 +31,11 @@ async def test_no_operation_answers_with_a_server_error(
     live_server: AppServer,
     storage: Responder,
     probe: Responder,
+    alerting: AlertingService,
     tmp_path: Path,
 ) -> None:
-    # Storage and the probe answer (stand-ins): a 503 from an absent one is not a bug here.
+    # Storage and the probe answer (stand-ins), alerting too (the real one, for its
+    # management routes): a 503 from an absent one is not a bug here.
     process = await asyncio.create_subprocess_exec(
         schemathesis,
         "run",
