@@ -185,6 +185,20 @@ async def test_each_service_does_its_whole_job_as_its_own_nats_user(
 
         await wait_for_async(threshold_kept, timeout=10, message="threshold in the bucket")
 
+        # The gateway manages alerting as its own user: a silence over REST, which alerting
+        # audits and storage keeps for the alerts answer.
+        made = await http.post(
+            f"{API}/silences",
+            json={"match_model": MODEL, "author": "ops", "duration_seconds": 600},
+        )
+        assert made.status_code == 201, made.text
+
+        async def silence_audited() -> bool:
+            body = (await http.get(f"{API}/alerts")).json()
+            return any(entry["action"] == "silence_created" for entry in body.get("audit", []))
+
+        await wait_for_async(silence_audited, timeout=15, message="the silence audited")
+
         # The gateway's control reaches the probe and the collector.
         stop = await http.post(
             f"{API}/monitoring/stop",
