@@ -16,6 +16,7 @@ from playwright.async_api import Locator, Page, expect
 
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
+from ollamon_core.events import OllamaSystemMetrics
 from ollamon_gateway.server import AppServer
 from tests.services.gateway.chromium import BROWSER_MARKS, DASHBOARD, UI_TIMEOUT_MS, chromium
 from tests.services.gateway.fleet_stubs import (
@@ -145,3 +146,27 @@ async def test_an_unknown_host_in_the_link_names_the_host_in_the_banner(
         await open_dashboard(page, live_server, "?host=gone-host")
         await expect(page.locator("#banner")).to_contain_text("gone-host", timeout=UI_TIMEOUT_MS)
         await expect(page.locator("#host-select")).to_have_value("gone-host")
+
+
+async def test_a_host_first_heard_on_the_stream_joins_the_selector_and_the_charts(
+    live_server: AppServer, fleet_storage: Responder, publisher: Bus
+) -> None:
+    newcomer = "gpu-new"
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await open_dashboard(page, live_server)
+        await expect(page.locator("#chart-memory polyline")).to_have_count(2)
+        await publisher.publish(
+            OllamaSystemMetrics(
+                host=newcomer,
+                cpu_usage_percent=5.0,
+                memory_usage_percent=80.0,
+                memory_available_gb=4.0,
+                disk_usage_percent=10.0,
+            )
+        )
+        await expect(page.locator("#host-select option")).to_have_text(
+            [re.compile(r"all hosts \(3\)"), HOST_A, HOST_B, newcomer], timeout=UI_TIMEOUT_MS
+        )
+        await expect(memory_line(page, newcomer)).to_have_count(1)
+        await expect(page.locator("#chart-memory polyline")).to_have_count(3)
