@@ -108,6 +108,15 @@ async def test_alerts_filter_by_severity_and_limit(client: Client, storage: Resp
     assert (query.severity, query.limit) == ("high", 5)
 
 
+async def test_alerts_pass_the_audit_limit_on_and_bound_it(
+    client: Client, storage: Responder
+) -> None:
+    response = await client.get(f"{API}/alerts", params={"audit_limit": 3})
+    assert response.status_code == 200, response.text
+    assert storage.asked(subjects.QUERY_ALERTS)[0].audit_limit == 3
+    assert_problem(await client.get(f"{API}/alerts", params={"audit_limit": 1001}), 400, "audit")
+
+
 async def test_an_unknown_severity_is_400(client: Client, storage: Responder) -> None:
     assert_problem(await client.get(f"{API}/alerts", params={"severity": "dire"}), 400, "severity")
 

@@ -148,9 +148,15 @@ class PerformanceController(Controller):
         severity: FromQuery[Severity | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         host: Host = None,
+        audit_limit: Annotated[
+            int, QueryParameter(ge=0, le=1000, description="Most audit entries (newest first)")
+        ] = 50,
     ) -> AlertsReply:
-        """Alert history (newest first) and the alerts firing now."""
-        query = build_query(AlertsQuery, severity=severity, limit=limit, host=host)
+        """Alert history (newest first), the alerts firing now, and the audit trail of
+        alerting's management (thresholds, silences, acknowledgements), newest first."""
+        query = build_query(
+            AlertsQuery, severity=severity, limit=limit, host=host, audit_limit=audit_limit
+        )
         reply: AlertsReply = await gateway.request(subjects.QUERY_ALERTS, query)
         return reply
 
