@@ -93,10 +93,12 @@ def command_settings(_: argparse.Namespace) -> int:
     return 0
 
 
-def command_nats_config(_: argparse.Namespace) -> int:
+def command_nats_config(args: argparse.Namespace) -> int:
     from ollamon_cli.nats_config import deploy_authorization
+    from ollamon_core.permissions import hub_user_permissions
 
-    print(deploy_authorization(), end="")
+    table = hub_user_permissions() if args.role == "hub" else None
+    print(deploy_authorization(table), end="")
     return 0
 
 
@@ -138,10 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("settings", help="print every setting").set_defaults(
         handler=command_settings
     )
-    commands.add_parser(
+    nats_config = commands.add_parser(
         "nats-config",
         help="NATS users and permissions (passwords from OLLAMON_NATS_PASSWORD_<USER>)",
-    ).set_defaults(handler=command_nats_config)
+    )
+    nats_config.add_argument(
+        "--role",
+        choices=["all", "hub"],
+        default="all",
+        help="hub: with the edges' `leaf` user (deploy/nats/hub-auth.conf)",
+    )
+    nats_config.set_defaults(handler=command_nats_config)
     return parser
 
 

@@ -22,12 +22,13 @@ from ollamon_cli.nats_config import deploy_authorization, password_variable
 from ollamon_cli.nats_server import NatsServer, find_nats_server_binary
 from ollamon_core.bus import Bus, NatsLogin
 from ollamon_core.events import ServiceName
-from ollamon_core.permissions import user_permissions
+from ollamon_core.permissions import hub_user_permissions, user_permissions
 
 ROOT = Path(__file__).resolve().parents[2]
 NATS_DEPLOY = ROOT / "deploy" / "nats"
 CONTAINER_CERTS = "/etc/nats/certs"
 CLUSTER_NODES = sorted(NATS_DEPLOY.glob("nats-*.conf"))
+HUB_NODES = {node.name for node in CLUSTER_NODES}
 
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl missing")
 
@@ -36,6 +37,12 @@ def test_auth_conf_is_the_permission_table() -> None:
     assert (NATS_DEPLOY / "auth.conf").read_text() == deploy_authorization(), (
         "run: .venv/bin/ollamon nats-config > deploy/nats/auth.conf"
     )
+
+
+def test_hub_auth_conf_is_the_permission_table_with_the_edges_leaf_user() -> None:
+    assert (NATS_DEPLOY / "hub-auth.conf").read_text() == deploy_authorization(
+        hub_user_permissions()
+    ), "run: .venv/bin/ollamon nats-config --role hub > deploy/nats/hub-auth.conf"
 
 
 def test_auth_conf_holds_no_password_only_the_variables_naming_them() -> None:
@@ -47,7 +54,7 @@ def test_auth_conf_holds_no_password_only_the_variables_naming_them() -> None:
 @pytest.mark.parametrize("conf", ["compose.conf", *(node.name for node in CLUSTER_NODES)])
 def test_every_server_requires_tls_and_the_logins_of_auth_conf(conf: str) -> None:
     text = (NATS_DEPLOY / conf).read_text()
-    assert "include auth.conf" in text
+    assert ("include hub-auth.conf" if conf in HUB_NODES else "include auth.conf") in text
     assert f'cert_file: "{CONTAINER_CERTS}/server-cert.pem"' in text
     assert f'key_file: "{CONTAINER_CERTS}/server-key.pem"' in text
 
@@ -59,6 +66,15 @@ def test_cluster_nodes_monitor_on_loopback_and_admit_routes_by_certificate(node:
     cluster = text[text.index("cluster {") :]
     assert "verify: true" in cluster
     assert f'ca_file: "{CONTAINER_CERTS}/ca.pem"' in cluster
+
+
+@pytest.mark.parametrize("node", CLUSTER_NODES, ids=lambda node: node.name)
+def test_hub_nodes_take_the_edges_leaf_links_over_tls_in_the_hub_domain(node: Path) -> None:
+    text = node.read_text()
+    assert "domain: hub" in text
+    leafnodes = text[text.index("leafnodes {") : text.index("include hub-auth.conf")]
+    assert "no_advertise: true" in leafnodes
+    assert f'cert_file: "{CONTAINER_CERTS}/server-cert.pem"' in leafnodes
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +91,7 @@ def local_copy(conf: str, certs: Path, folder: Path, *, store: bool = True) -> P
     its JetStream store in `folder` (or none: `NatsServer` names its own)."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(NATS_DEPLOY / "auth.conf", folder / "auth.conf")
+    shutil.copy(NATS_DEPLOY / "hub-auth.conf", folder / "hub-auth.conf")
     text = (NATS_DEPLOY / conf).read_text().replace(CONTAINER_CERTS, str(certs))
     store_dir = f'store_dir: "{folder / "data"}"' if store else ""
     text = re.sub(r"store_dir: \S+", store_dir, text)
@@ -85,7 +102,7 @@ def local_copy(conf: str, certs: Path, folder: Path, *, store: bool = True) -> P
 @pytest.fixture
 def passwords(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Every user's password in the environment, as compose hands them to the server."""
-    chosen = {user: f"{user}-password" for user in user_permissions()}
+    chosen = {user: f"{user}-password" for user in hub_user_permissions()}
     for user, password in chosen.items():
         monkeypatch.setenv(password_variable(user), password)
     return chosen
