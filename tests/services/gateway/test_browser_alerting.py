@@ -21,7 +21,9 @@ from ollamon_alerting.service import AlertingService
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaModelMetrics
 from ollamon_gateway.server import AppServer
+from ollamon_gateway.settings import GatewaySettings
 from tests.services.gateway.chromium import BROWSER_MARKS, DASHBOARD, UI_TIMEOUT_MS, chromium
+from tests.services.gateway.conftest import SettingsFactory
 from tests.services.gateway.fleet_stubs import HOST_A, serve_fleet_storage
 from tests.services.gateway.stubs import Responder
 from tests.support.waiting import wait_for
@@ -32,6 +34,7 @@ SILENCED_MODEL = "maintenance-model:7b"
 REST_SILENCED_MODEL = "rest-silenced:1b"
 LOUD_MODEL = "loud-model:3b"
 AUTHOR = "alice"
+TOKEN = "operator-token"
 HOSTILE_COMMENT = '<img src=x onerror="window.__xss=1"> nightly reindex'
 # Over twice the 30 s slow-response threshold: a severe breach fires at once.
 SEVERE_RESPONSE_MS = 95_000.0
@@ -163,3 +166,36 @@ async def test_a_silence_from_the_form_holds_its_alert_back_and_the_others_are_m
         assert await page.locator("img").count() == 0
         assert await page.evaluate("window.__xss") is None
         assert page_errors == []
+
+
+class TestWithAToken:
+    @pytest.fixture
+    def settings(self, make_settings: SettingsFactory) -> GatewaySettings:
+        return make_settings(api_token=TOKEN)
+
+    async def test_the_forms_send_the_token_from_the_token_field(
+        self, live_server: AppServer, fleet_storage: Responder, alerting: AlertingService
+    ) -> None:
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(f"{live_server.url}{DASHBOARD}")
+            await expect(page.locator("#pill-stream")).to_have_text("live", timeout=UI_TIMEOUT_MS)
+            await fill_silence(page, model=SILENCED_MODEL, comment="needs the token")
+            submit = page.locator("#form-silence button[type=submit]")
+            await submit.click()
+            await expect(page.locator("#silence-result.bad")).to_contain_text(
+                "Authorization: Bearer", timeout=UI_TIMEOUT_MS
+            )
+            assert alerting.engine.silences.silences == {}
+
+            await page.locator("#token").fill(TOKEN)
+            await page.locator("#token").dispatch_event("change")
+            await submit.click()
+            await expect(page.locator("#silence-result")).to_contain_text(
+                "in force", timeout=UI_TIMEOUT_MS
+            )
+            silence = page.locator("#silences-list li.silence")
+            await expect(silence).to_have_count(1, timeout=UI_TIMEOUT_MS)
+            await silence.get_by_role("button", name="Expire").click()
+            await expect(page.locator("#silence-result")).to_have_text("Silence expired.")
+            await expect(silence).to_have_count(0, timeout=UI_TIMEOUT_MS)
