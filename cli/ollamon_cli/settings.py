@@ -52,7 +52,7 @@ class StackSettings(ServiceSettings):
     hub_leaf_urls: UrlList = Field(
         default=[],
         description="Edge: every hub node's leaf-node address, comma-separated "
-        "(`nats-leaf://hub-1:7422,...`); the edge's NATS server links to one of them",
+        "(`nats-leaf://nats-1:7422,...`); the edge's NATS server links to one of them",
     )
     leaf_password: SecretStr | None = Field(
         default=None,
@@ -79,7 +79,7 @@ class StackSettings(ServiceSettings):
     cluster_routes: UrlList = Field(
         default=[],
         description="Hub: the three nodes' routes, comma-separated "
-        "(`nats-route://hub-1:6222,...`); none: a hub of one node",
+        "(`nats-route://nats-1:6222,...`); none: a hub of one node",
     )
     leafnode_port: int = Field(
         default=7422, ge=0, le=65535, description="Hub: port the edges' leaf links connect to"

@@ -45,7 +45,7 @@ class Role(StrEnum):
 
 EDGE_SERVICES = ("collector", "probe")
 HUB_DOMAIN = "hub"
-HUB_CLUSTER_NAME = "ollamon-hub"
+HUB_CLUSTER_NAME = "ollamon"  # as deploy/nats/nats-{1,2,3}.conf
 EDGE_DOMAIN_PREFIX = "edge-"
 # What an edge keeps while its link is down (and after: the hub has its own copy).
 EDGE_STREAM_MAX_AGE_SECONDS = 7 * 86400
