@@ -36,6 +36,7 @@ STREAM_TYPES: dict[str, str] = {
     "models": "models",
     "heartbeat": "heartbeat",
     "monitoring_control": "monitoring",
+    "alert_audit": "audit",
 }
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

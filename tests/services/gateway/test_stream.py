@@ -13,6 +13,8 @@ from litestar import Litestar
 
 from ollamon_core.bus import Bus
 from ollamon_core.events import (
+    AlertAudit,
+    AuditAction,
     CatalogModel,
     Event,
     Heartbeat,
@@ -92,6 +94,7 @@ def one_of_each() -> list[tuple[str, Event]]:
             "heartbeat",
             Heartbeat(service=ServiceName.COLLECTOR, version="0.1.0", pid=7, started_at=now),
         ),
+        ("audit", AlertAudit(action=AuditAction.ALERT_ACKNOWLEDGED, author="ops", rule="x")),
     ]
 
 
