@@ -5,10 +5,12 @@ against the code and uv.lock instead, the compose file also rendered as compose 
 from __future__ import annotations
 
 import importlib.util
+import json
 import tomllib
 from pathlib import Path
 from typing import Any, cast
 
+import jsonschema_rs
 import pytest
 import yaml
 from litestar.connection import ASGIConnection
@@ -323,3 +325,33 @@ def test_the_edge_without_a_hub_renders_and_leaves_ollamon_up_to_name_what_is_mi
     assert given["services"][EDGE]["environment"]["OLLAMON_HUB_LEAF_URLS"] == (
         "nats-leaf://hub-1:7422"
     )
+
+
+# Against the Compose Specification's own schema ----------------------------------------------
+
+# compose-spec/compose-spec, schema/compose-spec.json at 170098ba07d9 (2026-06-23,
+# Apache-2.0): what `docker compose config` validates a file against.
+COMPOSE_SPEC_SCHEMA = Path(__file__).with_name("compose-spec.json")
+
+
+@pytest.fixture(scope="module")
+def compose_spec() -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(json.loads(COMPOSE_SPEC_SCHEMA.read_text()))
+
+
+@pytest.mark.parametrize(
+    "token_env", [{}, {"OLLAMON_API_TOKEN": "s3cret"}], ids=["defaults", "token"]
+)
+def test_the_rendered_file_is_valid_by_the_compose_specification(
+    compose_spec: jsonschema_rs.Validator, token_env: dict[str, str]
+) -> None:
+    errors = [str(error) for error in compose_spec.iter_errors(rendered(**token_env))]
+    assert not errors, errors
+
+
+def test_the_schema_check_sees_a_misspelt_healthcheck_key(
+    compose_spec: jsonschema_rs.Validator,
+) -> None:
+    model = rendered()
+    model["services"]["gateway"]["healthcheck"]["start_perod"] = "30s"
+    assert list(compose_spec.iter_errors(model))
