@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from playwright.async_api import Locator, Page, expect
@@ -23,6 +24,7 @@ from tests.services.gateway.fleet_stubs import (
     HOST_A,
     HOST_B,
     HOSTS,
+    ONLY_B_MODEL,
     SHARED_MODEL,
     host_sample,
     serve_fleet_storage,
@@ -121,7 +123,7 @@ async def test_two_hosts_are_listed_charted_and_compared_apart(
         assert (await asyncio.to_thread((tmp_path / name).stat)).st_size > 10_000
 
 
-async def test_a_link_with_a_host_opens_on_that_host_and_back_goes_to_all(
+async def test_a_link_opens_on_its_host_and_compared_model_and_back_goes_back(
     live_server: AppServer, fleet_storage: Responder
 ) -> None:
     async with chromium() as browser:
@@ -136,6 +138,16 @@ async def test_a_link_with_a_host_opens_on_that_host_and_back_goes_to_all(
         await page.go_back()
         await expect(page.locator("#host-select")).to_have_value(HOST_B)
         await expect(page.locator("#chart-memory polyline")).to_have_count(1)
+
+        # The compared model is in the address too.
+        await open_dashboard(page, live_server, f"?compare={ONLY_B_MODEL}")
+        await expect(page.locator("#compare-model")).to_have_value(ONLY_B_MODEL)
+        await expect(page.locator("#compare-body tr")).to_have_count(1, timeout=UI_TIMEOUT_MS)
+        await expect(page.locator("#compare-body tr")).to_have_attribute("data-host", HOST_B)
+        await page.locator("#compare-model").select_option(SHARED_MODEL)
+        compare_query = re.escape(urlencode({"compare": SHARED_MODEL}))
+        await expect(page).to_have_url(re.compile(rf"\?{compare_query}$"))
+        await expect(page.locator("#compare-body tr")).to_have_count(2)
 
 
 async def test_an_unknown_host_in_the_link_names_the_host_in_the_banner(
