@@ -29,6 +29,7 @@ from ollamon_core.events import (
 from ollamon_core.events import queries as q
 from ollamon_core.redaction import redact_text
 from ollamon_storage import aggregates, delivery_log, fleet, rollup_store
+from ollamon_storage.hour_cache import CompleteHoursCache, Signature
 from ollamon_storage.rollups import HOUR_SECONDS, MINUTE_SECONDS, Rollup, RollupKey, plan_period
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -40,6 +41,11 @@ _ROLLUPS_SQL = (
     "WHERE resolution_s = ? AND bucket_start_s >= ? AND bucket_start_s < ?"
 )
 _FAR_FUTURE_S = 2**62
+_ROLLUP_COLUMNS_OF_R = ", ".join(f"r.{column}" for column in rollup_store.ROLLUP_COLUMNS)
+_SIGNATURES_SQL = (
+    "SELECT host, model_name, COUNT(*), SUM(request_count), SUM(last_ts_ms) "
+    "FROM request_rollups WHERE resolution_s = ? AND bucket_start_s >= ? AND bucket_start_s < ?"
+)
 _HOSTS_SQL = "SELECT host, first_seen_ms, last_seen_ms FROM hosts"
 # Per host, driven by `hosts` (one index search each): the newest system sample, the newest
 # health events (each URL's latest is among them).
@@ -82,8 +88,9 @@ def unknown_host(host: str) -> QueryFailedError:
 class QueryService:
     """Every read-only query, over one connection."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, hour_cache: CompleteHoursCache | None = None):
         self.conn = conn
+        self.hour_cache = hour_cache or CompleteHoursCache()
 
     async def _rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         async with self.conn.execute(sql, parameters) as cursor:
@@ -119,6 +126,67 @@ class QueryService:
             HOUR_SECONDS, plan.hours_from_s, _FAR_FUTURE_S, model_name, host
         )
         return minutes + hours_rows
+
+    async def period_by_host_model(
+        self, hours: float, model_name: str | None = None, host: str | None = None
+    ) -> dict[fleet.HostModel, Rollup]:
+        """The last `hours` merged per (host, model), as `period_rollups` covers them.
+
+        The complete hours come from the cache where their rows are unchanged; the minutes
+        before the first whole hour and the current hour are read each time.
+        """
+        now_s = int(time.time())
+        plan = plan_period(now_s - hours * 3600)
+        current_hour_s = max(plan.hours_from_s, now_s - now_s % HOUR_SECONDS)
+        merged = {
+            pair: Rollup().merge(rollup)  # a copy: the cache's own are never changed
+            for pair, rollup in (
+                await self._complete_hours((plan.hours_from_s, current_hour_s), model_name, host)
+            ).items()
+        }
+        fresh = await self._rollups(
+            MINUTE_SECONDS, plan.minutes_from_s, plan.hours_from_s, model_name, host
+        )
+        fresh += await self._rollups(HOUR_SECONDS, current_hour_s, _FAR_FUTURE_S, model_name, host)
+        for (_, _, row_host, row_model), rollup in fresh:
+            merged.setdefault((row_host, row_model), Rollup()).merge(rollup)
+        return merged
+
+    async def _complete_hours(
+        self, window: tuple[int, int], model_name: str | None, host: str | None
+    ) -> dict[fleet.HostModel, Rollup]:
+        """Each pair's hour rollups in [window) merged, from the cache unless they changed."""
+        if window[1] <= window[0]:
+            return {}
+        sql, parameters = _where(_SIGNATURES_SQL, (("model_name", model_name), ("host", host)))
+        signatures: dict[fleet.HostModel, Signature] = {
+            (str(row[0]), str(row[1])): (int(row[2]), int(row[3]), int(row[4]))
+            for row in await self._rows(
+                f"{sql} GROUP BY host, model_name", (HOUR_SECONDS, *window, *parameters)
+            )
+        }
+        kept, stale = self.hour_cache.split(window, signatures)
+        if not stale:
+            return kept
+        if kept:  # a few pairs changed (late events): read just theirs
+            rows = []
+            for start in range(0, len(stale), MAX_PAIRS_PER_SELECT):
+                chunk = stale[start : start + MAX_PAIRS_PER_SELECT]
+                values = ", ".join("(?, ?)" for _ in chunk)
+                pair_sql = (
+                    f"SELECT {_ROLLUP_COLUMNS_OF_R} FROM request_rollups r "  # noqa: S608
+                    f"JOIN (VALUES {values}) p ON r.host = p.column1 AND r.model_name = p.column2 "
+                    "WHERE r.resolution_s = ? AND r.bucket_start_s >= ? AND r.bucket_start_s < ?"
+                )
+                pair_rows = await self._rows(
+                    pair_sql, [*(part for pair in chunk for part in pair), HOUR_SECONDS, *window]
+                )
+                rows += [rollup_store.row_to_rollup(row) for row in pair_rows]
+        else:
+            rows = await self._rollups(HOUR_SECONDS, *window, model_name, host)
+        merged = fleet.combine_by_host_model(rows)
+        self.hour_cache.keep(window, signatures, merged.items())
+        return kept | merged
 
     async def hosts(self, host: str | None = None) -> list[fleet.HostRecord]:
         """Every host storage knows, by name; only `host`, which must be known, when given.
@@ -176,9 +244,7 @@ class QueryService:
     async def summary(self, request: q.SummaryQuery) -> q.SummaryReply:
         """Models per host, hosts, the fleet, alerts and recommendations of the last hours."""
         records = await self.hosts(request.host)
-        by_host_model = fleet.combine_by_host_model(
-            await self.period_rollups(request.hours, host=request.host)
-        )
+        by_host_model = await self.period_by_host_model(request.hours, host=request.host)
         scores = await self.latest_scores(sorted(by_host_model))
         models = [
             aggregates.model_summary(
@@ -218,9 +284,7 @@ class QueryService:
         """One model's aggregates (merged and per host), latest requests and the host's score."""
         await self.hosts(request.host)
         name = request.model_name
-        by_host_model = fleet.combine_by_host_model(
-            await self.period_rollups(request.hours, name, request.host)
-        )
+        by_host_model = await self.period_by_host_model(request.hours, name, request.host)
         scores = await self.latest_scores(sorted(by_host_model))
         by_host = [
             aggregates.model_summary(name, host, rollup, score.score if score else None)
