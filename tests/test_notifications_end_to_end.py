@@ -83,10 +83,11 @@ async def test_a_slow_request_is_notified_logged_counted_and_its_secret_kept(
 
     # The slow model's cold start may raise a model_load alert too: each is its own group.
     accepted = receiver.accepted()
-    slow = [r.json() for r in accepted if r.json()["groupLabels"]["alertname"] == "slow_response"]
+    payloads = [r.json() for r in accepted]
+    firing = [p for p in payloads if p["groupLabels"]["alertname"] == "slow_response"]
     assert {request.path for request in receiver.received} == {f"/hook?token={TOKEN}"}
-    assert slow[0]["status"] == "firing"
-    assert slow[0]["alerts"][0]["labels"]["model"] == "slow:latest"
+    assert firing[0]["status"] == "firing"
+    assert firing[0]["alerts"][0]["labels"]["model"] == "slow:latest"
     delivered, retried = len(accepted), 1
     assert f'{{outcome="delivered",receiver="webhook-1"}} {delivered}.0' in metrics
     assert f'{{outcome="retrying",receiver="webhook-1"}} {retried}.0' in metrics
