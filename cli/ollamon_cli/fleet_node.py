@@ -8,14 +8,17 @@ configuration is written at every start beside the credentials (`nats-auth/node.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import nats
 import nats.errors
 import nats.js.errors
+from pydantic import SecretStr
 
 from ollamon_cli.credentials import StackCredentials, load_or_create_credentials, write_private
+from ollamon_cli.nats_config import password_variable
 from ollamon_cli.nats_server import NatsServer
 from ollamon_cli.preflight import PreflightError, ServedPort
 from ollamon_cli.settings import StackSettings
@@ -33,7 +36,7 @@ from ollamon_cli.topology import (
     hub_node_config,
 )
 from ollamon_core.bus import NatsLogin
-from ollamon_core.permissions import hub_user_permissions
+from ollamon_core.permissions import ADMIN_USER, hub_user_permissions
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -162,3 +165,23 @@ async def create_role_streams(
             )
     finally:
         await nc.drain()
+
+
+def prepare_external(
+    settings: StackSettings, role: Role, environ: Mapping[str, str] = os.environ
+) -> None:
+    """A role on NATS servers run by the operator (`OLLAMON_NATS_URL`): create the role's
+    streams as the admin when `OLLAMON_NATS_PASSWORD_ADMIN` is given. A hub must: else
+    storage would create a single box's stream, capturing the edges' subjects itself."""
+    if role is Role.ALL:
+        return
+    password = environ.get(password_variable(ADMIN_USER))
+    if password is None:
+        if role is Role.HUB:
+            raise PreflightError(
+                "--role hub on your own NATS servers creates the hub's streams as the NATS "
+                f"admin: set {password_variable(ADMIN_USER)}"
+            )
+        return
+    login = NatsLogin(ADMIN_USER, SecretStr(password), settings.nats_tls_ca)
+    asyncio.run(create_role_streams(settings.nats_url, login, settings, role))

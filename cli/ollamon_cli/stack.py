@@ -24,7 +24,13 @@ from dataclasses import dataclass
 import nats
 
 from ollamon_cli.credentials import StackCredentials, load_or_create_credentials
-from ollamon_cli.fleet_node import create_role_streams, node_domain, node_ports, node_server
+from ollamon_cli.fleet_node import (
+    create_role_streams,
+    node_domain,
+    node_ports,
+    node_server,
+    prepare_external,
+)
 from ollamon_cli.nats_config import password_variable
 from ollamon_cli.nats_server import NatsServer
 from ollamon_cli.preflight import (
@@ -156,6 +162,7 @@ def start_nats(settings: StackSettings, role: Role = Role.ALL) -> StackNats:
                 f"NATS does not answer at {redact_url(settings.nats_url)}; start it, or unset "
                 "OLLAMON_NATS_URL for the embedded server"
             )
+        prepare_external(settings, role)
         return StackNats(settings.nats_url)
     if role is Role.ALL:
         credentials = load_or_create_credentials(settings.storage_path)

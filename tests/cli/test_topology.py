@@ -4,17 +4,20 @@ tests/fleet."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from pathlib import Path
 
+import nats
 import pytest
 from nats.js import api
 from pydantic import SecretStr
 
 from ollamon_cli.credentials import load_or_create_credentials
-from ollamon_cli.fleet_node import node_server, write_node_config
-from ollamon_cli.nats_server import find_nats_server_binary
+from ollamon_cli.fleet_node import node_server, prepare_external, write_node_config
+from ollamon_cli.nats_config import password_variable
+from ollamon_cli.nats_server import NatsServer, find_nats_server_binary, free_port
 from ollamon_cli.preflight import PreflightError
 from ollamon_cli.settings import StackSettings
 from ollamon_cli.stack import SERVICE_ORDER
@@ -32,7 +35,7 @@ from ollamon_cli.topology import (
     role_services,
 )
 from ollamon_core import subjects
-from ollamon_core.permissions import LEAF_USER, hub_user_permissions
+from ollamon_core.permissions import ADMIN_USER, LEAF_USER, hub_user_permissions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,3 +154,41 @@ def test_a_hub_node_beyond_loopback_without_a_certificate_is_refused(tmp_path: P
     settings = StackSettings(storage_path=tmp_path, cluster_host="0.0.0.0")
     with pytest.raises(PreflightError, match="OLLAMON_FLEET_TLS_CERT"):
         node_server(settings, Role.HUB)
+
+
+async def hub_stream(url: str, password: str) -> api.StreamConfig:
+    nc = await nats.connect(url, user=ADMIN_USER, password=password)
+    try:
+        js = nc.jetstream()
+        await js.key_value(subjects.ALERT_STATE_BUCKET)  # the bucket is there too
+        return (await js.stream_info(subjects.STREAM_EVENTS)).config
+    finally:
+        await nc.close()
+
+
+def test_a_hub_on_the_operators_own_servers_gets_its_streams_from_the_admin(
+    tmp_path: Path,
+) -> None:
+    credentials = load_or_create_credentials(tmp_path / "hub", hub_user_permissions())
+    config = credentials.folder / NODE_CONFIG_FILE
+    config.write_text(
+        hub_node_config(
+            server_name="hub-1",
+            cluster_port=0,
+            routes=[],
+            leafnode_port=free_port(),
+            tls=None,
+            include=credentials.server_config.name,
+        )
+    )
+    admin = credentials.passwords[ADMIN_USER]
+    with NatsServer(tmp_path / "store", config_file=config) as server:
+        settings = StackSettings(nats_url=server.url, fleet_edges=["edge-gpu-a"])
+        with pytest.raises(PreflightError, match=password_variable(ADMIN_USER)):
+            prepare_external(settings, Role.HUB, environ={})
+        prepare_external(settings, Role.HUB, environ={password_variable(ADMIN_USER): admin})
+        stream = asyncio.run(hub_stream(server.url, admin))
+    assert sorted(stream.subjects or []) == sorted(hub_stream_subjects())
+    assert [s.external.api for s in stream.sources or [] if s.external] == [
+        domain_api("edge-gpu-a")
+    ]
