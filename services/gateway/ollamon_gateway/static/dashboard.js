@@ -177,8 +177,10 @@ async function loadCompare() {
   }
   await load("comparison", `${metricsPath(model)}?hours=24`, (r) => {
     if (model !== state.compareModel) return;
-    state.compareRows = r.by_host
-      ?? Object.values(state.models).filter((m) => m.model_name === model);
+    // A storage that answers no rows per host: the page's own rows of that model.
+    state.compareRows = r.by_host?.length
+      ? r.by_host
+      : Object.values(state.models).filter((m) => m.model_name === model);
   }, ["compare"]);
 }
 
