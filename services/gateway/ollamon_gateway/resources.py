@@ -37,6 +37,7 @@ STREAM_TYPES: dict[str, str] = {
     "heartbeat": "heartbeat",
     "monitoring_control": "monitoring",
     "alert_audit": "audit",
+    "notification_delivery": "notification",
 }
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

@@ -14,16 +14,20 @@ from litestar import Litestar
 from ollamon_core.bus import Bus
 from ollamon_core.events import (
     AlertAudit,
+    AlertState,
     AuditAction,
     CatalogModel,
+    DeliveryOutcome,
     Event,
     Heartbeat,
     LifecycleChange,
     ModelLifecycleEvent,
     ModelScore,
+    NotificationDelivery,
     OllamaHealth,
     OllamaModelMetrics,
     OllamaModelsSnapshot,
+    ReceiverKind,
     ServiceName,
     utc_now,
 )
@@ -95,6 +99,20 @@ def one_of_each() -> list[tuple[str, Event]]:
             Heartbeat(service=ServiceName.COLLECTOR, version="0.1.0", pid=7, started_at=now),
         ),
         ("audit", AlertAudit(action=AuditAction.ALERT_ACKNOWLEDGED, author="ops", rule="x")),
+        (
+            "notification",
+            NotificationDelivery(
+                receiver="ops",
+                receiver_kind=ReceiverKind.WEBHOOK,
+                fingerprint="fp",
+                alert_type="slow_response",
+                alert_state=AlertState.FIRING,
+                attempt=1,
+                outcome=DeliveryOutcome.DELIVERED,
+                status_code=200,
+                latency_ms=4.0,
+            ),
+        ),
     ]
 
 
