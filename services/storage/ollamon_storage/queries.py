@@ -1,74 +1,40 @@
 """Answers to the history queries, read from SQLite on a read-only connection.
 
-Aggregates come from rollups (a few dozen rows per model for a day), never from scanning
-raw request rows; raw rows are only read by index for "latest" lists. Stored JSON is read
-through `redact_text`, so no reply holds a URL's credentials (not even from rows stored
-before redaction existed).
+Aggregates come from rollups (`period_reads.py`: a few dozen rows per model for a day),
+never from scanning raw request rows; raw rows are only read by index for "latest" lists.
+What storage knows per host is read by `host_reads.py`. Stored JSON is read through
+`redact_text` (`reader.py`), so no reply holds a URL's credentials (not even from rows
+stored before redaction existed).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any, TypeVar
 
 import aiosqlite
-from pydantic import BaseModel
 
 from ollamon_core.bus import QueryFailedError
 from ollamon_core.events import (
     AlertAudit,
     ModelLifecycleEvent,
-    ModelScore,
     NotificationDelivery,
-    OllamaHealth,
     OllamaModelMetrics,
     OllamaPerformanceAlert,
     OllamaSystemMetrics,
 )
 from ollamon_core.events import queries as q
-from ollamon_core.redaction import redact_text
-from ollamon_storage import aggregates, delivery_log, fleet, rollup_store
-from ollamon_storage.hour_cache import CompleteHoursCache, Signature
-from ollamon_storage.rollups import HOUR_SECONDS, MINUTE_SECONDS, Rollup, RollupKey, plan_period
+from ollamon_storage import aggregates, delivery_log, fleet
+from ollamon_storage.host_reads import HostReads
+from ollamon_storage.hour_cache import CompleteHoursCache
+from ollamon_storage.period_reads import FAR_FUTURE_S, PeriodReads
+from ollamon_storage.reader import where_equal
+from ollamon_storage.rollups import HOUR_SECONDS, MINUTE_SECONDS
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_MINUTE_TREND_HOURS = 48.0
 MAX_IDS_PER_SELECT = 500
 
-_ROLLUPS_SQL = (
-    f"SELECT {rollup_store.SELECT_ROLLUP_COLUMNS} FROM request_rollups "  # noqa: S608
-    "WHERE resolution_s = ? AND bucket_start_s >= ? AND bucket_start_s < ?"
-)
-_FAR_FUTURE_S = 2**62
-_ROLLUP_COLUMNS_OF_R = ", ".join(f"r.{column}" for column in rollup_store.ROLLUP_COLUMNS)
-_SIGNATURES_SQL = (
-    "SELECT host, model_name, COUNT(*), SUM(request_count), SUM(last_ts_ms) "
-    "FROM request_rollups WHERE resolution_s = ? AND bucket_start_s >= ? AND bucket_start_s < ?"
-)
-_HOSTS_SQL = "SELECT host, first_seen_ms, last_seen_ms FROM hosts"
-# Per host, driven by `hosts` (one index search each): the newest system sample, the newest
-# health events (each URL's latest is among them).
-_LATEST_SYSTEM_SQL = (
-    "SELECT h.host, (SELECT data FROM system_samples s WHERE s.host = h.host "
-    "ORDER BY s.ts_ms DESC LIMIT 1) FROM hosts h"
-)
-_RECENT_HEALTH_SQL = (
-    "SELECT x.host, json_extract(x.data, '$.ollama_url'), x.data FROM hosts h "  # noqa: S608
-    "JOIN health x ON x.id IN (SELECT id FROM health "
-    f"WHERE host = h.host ORDER BY ts_ms DESC LIMIT {fleet.HEALTH_ROWS_PER_HOST})"
-)
-MAX_PAIRS_PER_SELECT = 400
-
-
-def _where(sql: str, conditions: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
-    """`sql` with `AND column = ?` for each (column, value) whose value is not None."""
-    parameters: list[Any] = []
-    for column, value in conditions:
-        if value is not None:
-            sql += f" AND {column} = ?"
-            parameters.append(value)
-    return sql, parameters
+# Filters on optional values, as every query spells them.
+_where = where_equal
 
 
 def bad_request(reason: str) -> QueryFailedError:
@@ -76,170 +42,12 @@ def bad_request(reason: str) -> QueryFailedError:
     return QueryFailedError(q.QueryError(error=reason, status_code=400))
 
 
-def unknown_host(host: str) -> QueryFailedError:
-    """A 404 answer naming a host storage has stored no event of."""
-    return QueryFailedError(
-        q.QueryError(
-            error=f"unknown host {host!r}: no event of this host is stored", status_code=404
-        )
-    )
-
-
-class QueryService:
+class QueryService(HostReads, PeriodReads):
     """Every read-only query, over one connection."""
 
     def __init__(self, conn: aiosqlite.Connection, hour_cache: CompleteHoursCache | None = None):
-        self.conn = conn
+        super().__init__(conn)
         self.hour_cache = hour_cache or CompleteHoursCache()
-
-    async def _rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
-        async with self.conn.execute(sql, parameters) as cursor:
-            return list(await cursor.fetchall())
-
-    async def _models(
-        self, model: type[ModelT], sql: str, parameters: Sequence[Any]
-    ) -> list[ModelT]:
-        rows = await self._rows(sql, parameters)
-        return [model.model_validate_json(redact_text(row[0])) for row in rows]
-
-    async def _rollups(
-        self,
-        resolution_s: int,
-        from_s: int,
-        until_s: int,
-        model_name: str | None,
-        host: str | None = None,
-    ) -> list[tuple[RollupKey, Rollup]]:
-        sql, parameters = _where(_ROLLUPS_SQL, (("model_name", model_name), ("host", host)))
-        rows = await self._rows(sql, (resolution_s, from_s, until_s, *parameters))
-        return [rollup_store.row_to_rollup(row) for row in rows]
-
-    async def period_rollups(
-        self, hours: float, model_name: str | None = None, host: str | None = None
-    ) -> list[tuple[RollupKey, Rollup]]:
-        """Rollups covering the last `hours`: minutes up to the first whole hour, then hours."""
-        plan = plan_period(time.time() - hours * 3600)
-        minutes = await self._rollups(
-            MINUTE_SECONDS, plan.minutes_from_s, plan.hours_from_s, model_name, host
-        )
-        hours_rows = await self._rollups(
-            HOUR_SECONDS, plan.hours_from_s, _FAR_FUTURE_S, model_name, host
-        )
-        return minutes + hours_rows
-
-    async def period_by_host_model(
-        self, hours: float, model_name: str | None = None, host: str | None = None
-    ) -> dict[fleet.HostModel, Rollup]:
-        """The last `hours` merged per (host, model), as `period_rollups` covers them.
-
-        The complete hours come from the cache where their rows are unchanged; the minutes
-        before the first whole hour and the current hour are read each time.
-        """
-        now_s = int(time.time())
-        plan = plan_period(now_s - hours * 3600)
-        current_hour_s = max(plan.hours_from_s, now_s - now_s % HOUR_SECONDS)
-        merged = {
-            pair: Rollup().merge(rollup)  # a copy: the cache's own are never changed
-            for pair, rollup in (
-                await self._complete_hours((plan.hours_from_s, current_hour_s), model_name, host)
-            ).items()
-        }
-        fresh = await self._rollups(
-            MINUTE_SECONDS, plan.minutes_from_s, plan.hours_from_s, model_name, host
-        )
-        fresh += await self._rollups(HOUR_SECONDS, current_hour_s, _FAR_FUTURE_S, model_name, host)
-        for (_, _, row_host, row_model), rollup in fresh:
-            merged.setdefault((row_host, row_model), Rollup()).merge(rollup)
-        return merged
-
-    async def _complete_hours(
-        self, window: tuple[int, int], model_name: str | None, host: str | None
-    ) -> dict[fleet.HostModel, Rollup]:
-        """Each pair's hour rollups in [window) merged, from the cache unless they changed."""
-        if window[1] <= window[0]:
-            return {}
-        sql, parameters = _where(_SIGNATURES_SQL, (("model_name", model_name), ("host", host)))
-        signatures: dict[fleet.HostModel, Signature] = {
-            (str(row[0]), str(row[1])): (int(row[2]), int(row[3]), int(row[4]))
-            for row in await self._rows(
-                f"{sql} GROUP BY host, model_name", (HOUR_SECONDS, *window, *parameters)
-            )
-        }
-        kept, stale = self.hour_cache.split(window, signatures)
-        if not stale:
-            return kept
-        if kept:  # a few pairs changed (late events): read just theirs
-            rows = []
-            for start in range(0, len(stale), MAX_PAIRS_PER_SELECT):
-                chunk = stale[start : start + MAX_PAIRS_PER_SELECT]
-                values = ", ".join("(?, ?)" for _ in chunk)
-                pair_sql = (
-                    f"SELECT {_ROLLUP_COLUMNS_OF_R} FROM request_rollups r "  # noqa: S608
-                    f"JOIN (VALUES {values}) p ON r.host = p.column1 AND r.model_name = p.column2 "
-                    "WHERE r.resolution_s = ? AND r.bucket_start_s >= ? AND r.bucket_start_s < ?"
-                )
-                pair_rows = await self._rows(
-                    pair_sql, [*(part for pair in chunk for part in pair), HOUR_SECONDS, *window]
-                )
-                rows += [rollup_store.row_to_rollup(row) for row in pair_rows]
-        else:
-            rows = await self._rollups(HOUR_SECONDS, *window, model_name, host)
-        merged = fleet.combine_by_host_model(rows)
-        self.hour_cache.keep(window, signatures, merged.items())
-        return kept | merged
-
-    async def hosts(self, host: str | None = None) -> list[fleet.HostRecord]:
-        """Every host storage knows, by name; only `host`, which must be known, when given.
-
-        Raises:
-            QueryFailedError: a 404 when `host` is given and unknown.
-        """
-        sql, parameters = _where(f"{_HOSTS_SQL} WHERE 1", (("host", host),))
-        rows = await self._rows(f"{sql} ORDER BY host", parameters)
-        if host is not None and not rows:
-            raise unknown_host(host)
-        return [fleet.HostRecord(str(row[0]), int(row[1]), int(row[2])) for row in rows]
-
-    async def host_states(self, host: str | None) -> dict[str, fleet.HostState]:
-        """Each host's newest system sample and each of its Ollama servers' latest health."""
-        suffix, parameters = _where(" WHERE 1", (("h.host", host),))
-        systems = {
-            str(row[0]): OllamaSystemMetrics.model_validate_json(redact_text(row[1]))
-            for row in await self._rows(_LATEST_SYSTEM_SQL + suffix, parameters)
-            if row[1] is not None
-        }
-        healths: dict[str, dict[str, OllamaHealth]] = {}
-        sql = f"{_RECENT_HEALTH_SQL}{suffix} ORDER BY x.ts_ms DESC"
-        for name, url, data in await self._rows(sql, parameters):
-            by_url = healths.setdefault(str(name), {})
-            if url not in by_url:  # newest first: only each URL's newest is parsed
-                by_url[url] = OllamaHealth.model_validate_json(redact_text(data))
-        return {
-            name: fleet.HostState(
-                systems.get(name), fleet.latest_per_url(healths.get(name, {}).values())
-            )
-            for name in systems.keys() | healths.keys()
-        }
-
-    async def latest_scores(
-        self, pairs: Sequence[fleet.HostModel]
-    ) -> dict[fleet.HostModel, ModelScore]:
-        """The newest score of each (host, model): one index search each, never another host's."""
-        found: dict[fleet.HostModel, ModelScore] = {}
-        for start in range(0, len(pairs), MAX_PAIRS_PER_SELECT):
-            chunk = pairs[start : start + MAX_PAIRS_PER_SELECT]
-            values = ", ".join("(?, ?)" for _ in chunk)
-            sql = (
-                "SELECT p.column1, p.column2, (SELECT data FROM scores s "  # noqa: S608
-                "WHERE s.host = p.column1 AND s.model_name = p.column2 "
-                f"ORDER BY s.ts_ms DESC LIMIT 1) FROM (VALUES {values}) p"
-            )
-            for row in await self._rows(sql, [part for pair in chunk for part in pair]):
-                if row[2] is not None:
-                    found[(str(row[0]), str(row[1]))] = ModelScore.model_validate_json(
-                        redact_text(row[2])
-                    )
-        return found
 
     async def summary(self, request: q.SummaryQuery) -> q.SummaryReply:
         """Models per host, hosts, the fleet, alerts and recommendations of the last hours."""
@@ -407,7 +215,7 @@ class QueryService:
         start_s = int(time.time() - request.hours * 3600)
         start_s -= start_s % resolution_s
         rollups = await self._rollups(
-            resolution_s, start_s, _FAR_FUTURE_S, request.model_name, request.host
+            resolution_s, start_s, FAR_FUTURE_S, request.model_name, request.host
         )
         return q.TrendsReply(points=aggregates.trend_points(rollups))
 
