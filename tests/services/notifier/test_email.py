@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -50,6 +51,8 @@ def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data:
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl missing (deploy/nats/make-certs.sh makes the SMTP certificate)")
     folder = tmp_path_factory.mktemp("smtp-certs")
     subprocess.run(
         ["sh", str(ROOT / "deploy/nats/make-certs.sh"), str(folder), "127.0.0.1", "localhost"],
