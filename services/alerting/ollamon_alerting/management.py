@@ -22,7 +22,7 @@ from ollamon_alerting.rules import (
     thresholds_from_settings,
 )
 from ollamon_alerting.settings import AlertingSettings
-from ollamon_alerting.silences import SilenceBook, SilenceRejectedError
+from ollamon_alerting.silences import SilenceBook, SilenceRejectedError, check_silence
 from ollamon_core.events import (
     AlertAudit,
     AuditAction,
@@ -141,9 +141,13 @@ class Controls:
         refused_silences = []
         for silence in silences:
             try:
-                self.silences.add(silence, now)
+                check_silence(silence, now)
             except SilenceRejectedError:
                 refused_silences.append(silence)
+                continue
+            # One that ended while alerting was down is expired (purged, audited) at the
+            # first evaluation; until then it silences nothing.
+            self.silences.silences[silence.silence_id] = silence
         refused_rules = []
         for rule, change in thresholds.items():
             try:
