@@ -190,11 +190,12 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
         ),
         subscribe=tuple(subjects.SUBJECT_MODELS),
     ),
-    # The notifier reads the alerts through its durable (delivered to its inbox) and
-    # publishes what became of each notification.
+    # The notifier reads the alerts through its durable (delivered to its inbox), asks
+    # storage for the alerts firing at its start, and publishes what became of each
+    # notification.
     ServiceName.NOTIFIER: _service(
         ServiceName.NOTIFIER,
-        publish=(subjects.NOTIFICATIONS_ALL, *NOTIFIER_CONSUMER),
+        publish=(subjects.NOTIFICATIONS_ALL, subjects.QUERY_ALERTS.subject, *NOTIFIER_CONSUMER),
         subscribe=(),
     ),
     # The command line asks storage for a backup (`ollamon backup`), nothing else.

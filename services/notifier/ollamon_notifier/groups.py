@@ -7,6 +7,10 @@ repeat interval; a resolved alert notifies at once and leaves the group. A group
 fires is notified again every repeat interval (an Alertmanager receiver: every resend
 interval, the way Prometheus re-sends). A firing alert older than the resolution already
 seen for its fingerprint (a late redelivery) is ignored, so it cannot fire forever.
+
+At start the groups are seeded with the alerts firing now (storage's answer): their
+repeats go on from there, and one of them that then comes from the durable consumer (an
+alert a stopped notifier had not settled) is notified all the same.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class Group:
     interval_seconds: float
     firing: dict[str, OllamaPerformanceAlert] = field(default_factory=dict)
     last_sent: float | None = None
+    seeded: set[str] = field(default_factory=set)  # fingerprints taken up at start
 
     def notification(
         self, trigger: OllamaPerformanceAlert, *extra: OllamaPerformanceAlert, repeat: bool = False
@@ -111,6 +116,21 @@ class GroupBook:
                 planned.append(Planned(group.receiver, group.notification(trigger, repeat=True)))
         return planned
 
+    def seed(self, alerts: Iterable[OllamaPerformanceAlert], now: float) -> int:
+        """Take up alerts firing at start without notifying; returns how many groups hold
+        one. Their repeats count from `now`."""
+        for alert in alerts:
+            if alert.state is not AlertState.FIRING:
+                continue
+            labels = alert_labels(alert)
+            fingerprint = alert_fingerprint(alert)
+            for route, receiver in self.routing.targets(labels):
+                group = self._group(route, receiver, labels)
+                group.firing.setdefault(fingerprint, alert)
+                group.seeded.add(fingerprint)
+                group.last_sent = now
+        return len(self.groups)
+
     def firing_count(self) -> int:
         """Firing alerts held, over every receiver's groups."""
         return sum(len(group.firing) for group in self.groups.values())
@@ -119,7 +139,9 @@ class GroupBook:
         self, group: Group, fingerprint: str, alert: OllamaPerformanceAlert, now: float
     ) -> Notification | None:
         if alert.state is AlertState.FIRING:
-            known = fingerprint in group.firing
+            # A seeded alert coming from the durable may never have been notified.
+            known = fingerprint in group.firing and fingerprint not in group.seeded
+            group.seeded.discard(fingerprint)
             group.firing[fingerprint] = alert
             recently = (
                 group.last_sent is not None and now - group.last_sent < group.interval_seconds
@@ -129,6 +151,7 @@ class GroupBook:
             group.last_sent = now
             return group.notification(alert)
         group.firing.pop(fingerprint, None)
+        group.seeded.discard(fingerprint)
         group.last_sent = now
         notification = group.notification(alert, alert)
         if not group.firing:

@@ -18,8 +18,9 @@ import nats.js.errors
 from nats.js import JetStreamContext
 
 from ollamon_core import subjects
-from ollamon_core.bus import AckMode, Bus
+from ollamon_core.bus import AckMode, Bus, QueryFailedError, ServiceUnavailableError
 from ollamon_core.events import ServiceName
+from ollamon_core.events.queries import AlertsQuery
 from ollamon_core.runtime import service_runtime
 from ollamon_notifier.backoff import RetryPolicy
 from ollamon_notifier.delivery import Dispatcher
@@ -72,6 +73,7 @@ async def running_notifier(settings: NotifierSettings) -> AsyncIterator[Dispatch
             settings.retry_initial_seconds, settings.retry_max_seconds, settings.give_up_seconds
         )
         dispatcher = Dispatcher(book, sender, runtime.bus, policy)
+        await take_up_firing(runtime.bus, dispatcher, settings.nats_request_timeout_seconds)
         for receiver in routing.receivers:
             runtime.start_task(dispatcher.worker(receiver.name), name=f"deliver-{receiver.name}")
             log.info(
@@ -91,6 +93,26 @@ async def running_notifier(settings: NotifierSettings) -> AsyncIterator[Dispatch
             "notifier ready on %s with %d receivers", settings.nats_url, len(routing.receivers)
         )
         yield dispatcher
+
+
+async def take_up_firing(bus: Bus, dispatcher: Dispatcher, timeout_seconds: float) -> int:
+    """Seed the groups with the alerts firing now, from storage, so their repeats go on
+    across a restart; returns how many groups. Without storage, they wait for alerting's
+    own repeat (logged)."""
+    query = AlertsQuery(limit=1, audit_limit=0, delivery_limit=0)
+    try:
+        reply = await bus.request(subjects.QUERY_ALERTS, query, timeout=timeout_seconds)
+    except (ServiceUnavailableError, QueryFailedError) as error:
+        log.warning(
+            "firing alerts not taken up from storage (%s): their repeats resume when "
+            "alerting publishes them again",
+            error,
+        )
+        return 0
+    groups = dispatcher.book.seed(reply.active, dispatcher.monotonic())
+    dispatcher.counters["alerts_taken_up"] = len(reply.active)
+    log.info("took up %d firing alerts from storage (%d groups)", len(reply.active), groups)
+    return groups
 
 
 async def consume_alerts(bus: Bus, dispatcher: Dispatcher) -> JetStreamContext.PushSubscription:

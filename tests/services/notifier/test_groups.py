@@ -87,3 +87,14 @@ def test_the_backoff_doubles_up_to_its_ceiling_and_stops_at_the_give_up() -> Non
     assert [policy.delay(n) for n in range(1, 7)] == [1, 2, 4, 8, 8, 8]
     assert policy.next_delay(3, elapsed_seconds=20) == 4
     assert policy.next_delay(3, elapsed_seconds=27) is None
+
+
+def test_alerts_taken_up_at_start_repeat_from_then_and_notify_if_they_come_again() -> None:
+    groups = book()
+    alert = firing()
+    assert groups.seed([alert, resolved(firing("fp-old"))], now=0) == 2  # ops and am
+    assert groups.on_alert(firing("fp-other", host="elsewhere"), now=1)  # others as before
+    assert [plan.receiver.name for plan in groups.due_repeats(now=100)] == ["ops", "am", "am"]
+    # The same alert from the durable (a stopped notifier had not settled it): notified.
+    assert [plan.receiver.name for plan in groups.on_alert(alert, now=101)] == ["ops", "am"]
+    assert groups.on_alert(alert, now=102) == []  # and from then on as any other
