@@ -20,12 +20,15 @@ def _ratio(numerator: float, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
+QUANTILES = (0.50, 0.95, 0.99)
+
+
 def model_summary(
     model_name: str, host: str | None, rollup: Rollup, score: float | None = None
 ) -> ModelSummary:
     """A model's aggregates on one host (None: every host) from its merged rollup."""
-    latency = rollup.latency_histogram
-    ttft = rollup.ttft_histogram
+    latency = histogram.percentiles(rollup.latency_histogram, QUANTILES)
+    ttft = histogram.percentiles(rollup.ttft_histogram, QUANTILES)
     count = rollup.request_count
     success_count = count - rollup.error_count
     return ModelSummary(
@@ -36,12 +39,12 @@ def model_summary(
         error_count=rollup.error_count,
         success_rate_percent=None if not count else 100.0 * success_count / count,
         response_time_mean_ms=_ratio(rollup.response_time_sum_ms, count),
-        response_time_p50_ms=histogram.percentile(latency, 0.50),
-        response_time_p95_ms=histogram.percentile(latency, 0.95),
-        response_time_p99_ms=histogram.percentile(latency, 0.99),
-        time_to_first_token_p50_ms=histogram.percentile(ttft, 0.50),
-        time_to_first_token_p95_ms=histogram.percentile(ttft, 0.95),
-        time_to_first_token_p99_ms=histogram.percentile(ttft, 0.99),
+        response_time_p50_ms=latency[0],
+        response_time_p95_ms=latency[1],
+        response_time_p99_ms=latency[2],
+        time_to_first_token_p50_ms=ttft[0],
+        time_to_first_token_p95_ms=ttft[1],
+        time_to_first_token_p99_ms=ttft[2],
         tokens_per_second_mean=_ratio(rollup.tokens_per_second_sum, rollup.tokens_per_second_count),
         load_duration_mean_ms=_ratio(rollup.load_duration_sum_ms, count),
         cold_start_count=rollup.cold_start_count,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 MIN_VALUE_MS = 1.0
 GROWTH = 1.1
@@ -95,22 +95,32 @@ def percentile(histogram: Mapping[int, int], fraction: float) -> float | None:
     The rank follows `ollamon_core.stats.percentile` (linear between closest ranks), and
     the value is interpolated geometrically inside the bucket holding that rank.
     """
-    if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"fraction must be within 0..1, got {fraction}")
+    return percentiles(histogram, (fraction,))[0]
+
+
+def percentiles(histogram: Mapping[int, int], fractions: Sequence[float]) -> list[float | None]:
+    """`percentile` of each fraction (ascending), in one walk over the buckets."""
+    if any(not 0.0 <= fraction <= 1.0 for fraction in fractions):
+        raise ValueError(f"fractions must be within 0..1, got {list(fractions)}")
+    if list(fractions) != sorted(fractions):
+        raise ValueError(f"fractions must be ascending, got {list(fractions)}")
     count = total(histogram)
     if count == 0:
-        return None
-    rank = (count - 1) * fraction  # 0-based, may fall between two values
+        return [None for _ in fractions]
+    ranks = [(count - 1) * fraction for fraction in fractions]  # 0-based, may be between two
+    found: list[float | None] = []
     seen = 0
     for index in sorted(histogram):
         in_bucket = histogram[index]
         if in_bucket <= 0:
             continue
-        if rank < seen + in_bucket:
-            position = (rank - seen + 0.5) / in_bucket  # spread values across the bucket
+        while len(found) < len(ranks) and ranks[len(found)] < seen + in_bucket:
+            position = (ranks[len(found)] - seen + 0.5) / in_bucket  # spread across the bucket
             lower, upper = bucket_bounds(index)
             if index == 0:
-                return lower + (upper - lower) * position
-            return lower * (upper / lower) ** position
+                found.append(lower + (upper - lower) * position)
+            else:
+                found.append(lower * (upper / lower) ** position)
         seen += in_bucket
-    return bucket_bounds(max(histogram))[1]
+    top = bucket_bounds(max(histogram))[1]
+    return found + [top for _ in ranks[len(found) :]]

@@ -52,3 +52,16 @@ def test_the_percentile_of_nothing_is_none_and_a_bad_fraction_is_refused() -> No
     assert histogram.percentile({}, 0.5) is None
     with pytest.raises(ValueError, match="fraction"):
         histogram.percentile({3: 1}, 1.5)
+
+
+def test_several_percentiles_in_one_walk_are_each_percentile() -> None:
+    generator = random.Random(11)
+    for size in (1, 2, 5, 300):
+        counts = histogram.histogram_of(generator.lognormvariate(5.0, 1.5) for _ in range(size))
+        fractions = (0.0, 0.5, 0.95, 0.99, 1.0)
+        assert histogram.percentiles(counts, fractions) == [
+            histogram.percentile(counts, fraction) for fraction in fractions
+        ]
+    assert histogram.percentiles({}, (0.5, 0.9)) == [None, None]
+    with pytest.raises(ValueError, match="ascending"):
+        histogram.percentiles({3: 1}, (0.9, 0.5))
