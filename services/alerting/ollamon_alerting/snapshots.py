@@ -1,6 +1,7 @@
 """What alerting has learned, as kept in the state bucket: request windows and baselines.
 
-Pure code: a window or a model's baselines to bytes and back. A window keeps its newest
+Pure code: a window or a model's baselines to bytes and back (a window's bytes may be made in
+a worker thread from `kept_samples`, a copy: frozen samples). A window keeps its newest
 `MAX_KEPT_SAMPLES` requests, each as one compact row (so a busy model's window stays far
 below the server's message size); a model's baselines keep every digest's learned value, the
 samples of one still learning, and the digest the host runs now.
@@ -9,6 +10,8 @@ samples of one still learning, and the digest the host runs now.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
@@ -98,13 +101,17 @@ def _sample(row: SampleRow) -> RequestSample:
     )
 
 
-def window_bytes(host: str, model_name: str, window: RequestWindow) -> bytes:
-    """A window as kept: its newest requests."""
-    samples = list(window.samples)[-MAX_KEPT_SAMPLES:]
-    snapshot = WindowSnapshot(
-        host=host, model_name=model_name, samples=[_row(sample) for sample in samples]
-    )
-    return snapshot.model_dump_json().encode()
+def kept_samples(window: RequestWindow) -> list[RequestSample]:
+    """The newest requests of a window, the ones kept (a copy: encode it anywhere)."""
+    return list(window.samples)[-MAX_KEPT_SAMPLES:]
+
+
+def window_bytes(host: str, model_name: str, samples: Sequence[RequestSample]) -> bytes:
+    """A window's kept requests as bytes (`kept_samples`)."""
+    rows = [_row(sample) for sample in samples]
+    return json.dumps(
+        {"host": host, "model_name": model_name, "samples": rows}, separators=(",", ":")
+    ).encode()
 
 
 def window_from_bytes(

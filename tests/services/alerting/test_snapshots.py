@@ -22,7 +22,7 @@ def test_a_window_comes_back_with_the_same_requests_less_those_that_left_it(
     ]
     for sample in kept:
         window.add(sample)
-    raw = snapshots.window_bytes(HOST, MODEL, window)
+    raw = snapshots.window_bytes(HOST, MODEL, snapshots.kept_samples(window))
     host, model_name, restored = snapshots.window_from_bytes(raw, 300, clock.advance(150))
     assert (host, model_name) == (HOST, MODEL)
     assert list(restored.samples) == kept
@@ -32,7 +32,7 @@ def test_a_window_keeps_its_newest_requests_only(clock: FakeClock) -> None:
     window = RequestWindow(300)
     for index in range(snapshots.MAX_KEPT_SAMPLES + 10):
         window.add(RequestSample.from_event(request(response_time_ms=index), clock()))
-    raw = snapshots.window_bytes(HOST, MODEL, window)
+    raw = snapshots.window_bytes(HOST, MODEL, snapshots.kept_samples(window))
     assert len(raw) < 512 * 1024  # far below the server's 1 MiB max_payload
     _, _, restored = snapshots.window_from_bytes(raw, 300, clock())
     assert len(restored.samples) == snapshots.MAX_KEPT_SAMPLES
