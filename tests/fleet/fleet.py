@@ -43,6 +43,9 @@ from tests.support.stack import RunningStack, launch, stop_stack
 ROOT = Path(__file__).resolve().parents[2]
 HOSTS = ("host-a", "host-b")
 HUB_NODES = 3
+# Many processes start at once (on two busy cores in CI): the hub's first start waits for
+# the cluster's quorum before it creates the streams.
+START_TIMEOUT_SECONDS = 180.0
 EMULATOR_START_SECONDS = 30.0
 
 
@@ -211,6 +214,7 @@ def start_hub(folder: Path, tls: ServerTls) -> Hub:
             "OLLAMON_FLEET_EDGES": edges,
             **tls_env(tls),
         },
+        start_timeout_seconds=START_TIMEOUT_SECONDS,
     )
     return Hub(stack, others, credentials, leaf_ports)
 
@@ -234,6 +238,7 @@ def start_edge(folder: Path, host: str, hub: Hub, tls: ServerTls) -> Edge:
                 "OLLAMON_NATS_PASSWORD_LEAF": hub.credentials.passwords[LEAF_USER],
                 "OLLAMON_FLEET_TLS_CA": str(tls.ca),
             },
+            start_timeout_seconds=START_TIMEOUT_SECONDS,
         )
     except BaseException:
         emulator.kill()

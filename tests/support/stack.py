@@ -89,6 +89,7 @@ def launch(
     ollama_url: str,
     nats_url: str | None = None,
     extra: dict[str, str] | None = None,
+    start_timeout_seconds: float = START_TIMEOUT_SECONDS,
 ) -> RunningStack:
     """Start `ollamon <command>` on free ports; block until the stack's banner."""
     env, urls = stack_environment(storage_path, ollama_url, nats_url, **(extra or {}))
@@ -113,7 +114,7 @@ def launch(
                 ready.set()
 
     threading.Thread(target=read_output, daemon=True).start()
-    if not ready.wait(START_TIMEOUT_SECONDS):
+    if not ready.wait(start_timeout_seconds):
         stop_stack(stack)
         raise AssertionError("the stack did not come up:\n" + stack.text()[-4000:])
     return stack
