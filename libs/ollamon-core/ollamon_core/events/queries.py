@@ -82,7 +82,7 @@ class HostSummary(FrozenModel):
     first_seen: AwareDatetime
     last_seen: AwareDatetime = Field(description="The newest stored event of any kind")
     reporting: bool = Field(
-        description="An event of this host was stored within the last 300 seconds"
+        description="Its newest stored event is at most 300 seconds old (by its timestamp)"
     )
     latest_system: OllamaSystemMetrics | None = None
     gpu_available: bool = False
