@@ -38,6 +38,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -94,10 +95,14 @@ class Receiver(_Config):
 
     @property
     def public_url(self) -> str:
-        """Where it sends, without secrets."""
+        """Where it sends, without secrets: scheme, host and port only, since many webhook
+        services (Slack, Discord, Teams, Mattermost) put the secret in the path."""
         if self.kind is ReceiverKind.EMAIL:
             return f"smtp://{self.smtp_host}:{self.smtp_port}"
-        return redact_url(self.url or "")
+        parts = urlsplit(redact_url(self.url or ""))
+        host = parts.netloc.rpartition("@")[2]
+        hidden = "/…" if parts.path.strip("/") or parts.query else ""
+        return f"{parts.scheme}://{host}{hidden}"
 
 
 class Route(_Config):

@@ -30,6 +30,9 @@ from ollamon_notifier.routing import Routing, RoutingError, read_routing
 from ollamon_notifier.settings import NotifierSettings
 
 log = logging.getLogger(__name__)
+# httpx logs every request with its URL at INFO; a receiver's URL may hold its secret in
+# the path (a Slack webhook), which no redaction of URLs can tell apart.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 # Unsettled alerts the server lets the notifier hold (a receiver down for long piles them).
 MAX_ACK_PENDING = 10_000

@@ -74,10 +74,17 @@ match = {host = ["gpu-box"], model = ["llama3.2:1b"]}
     assert routing.targets(alert_labels(firing(host="other"))) == []
 
 
-def test_a_receiver_shows_its_url_without_secrets() -> None:
+def test_a_receiver_shows_where_it_sends_without_path_query_or_credentials() -> None:
     routing = parse_routing(GOOD_YAML, toml=False)
-    assert routing.receiver("ops").public_url == "https://hooks.example/x?token=REDACTED"
+    assert routing.receiver("ops").public_url == "https://hooks.example/…"
+    assert routing.receiver("am").public_url == "http://am:9093"
     assert routing.receiver("mail").public_url == "smtp://smtp.example.com:587"
+    slack = parse_routing(
+        "receivers: [{name: chat, kind: slack, "
+        "url: 'https://u:pw@hooks.slack.com/services/T0/B0/SECRETPATH'}]",
+        toml=False,
+    )
+    assert slack.receiver("chat").public_url == "https://hooks.slack.com/…"
     assert "k" not in repr(routing.receiver("ops").hmac_secret)
 
 
