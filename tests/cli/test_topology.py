@@ -20,7 +20,7 @@ from ollamon_cli.nats_config import password_variable
 from ollamon_cli.nats_server import NatsServer, find_nats_server_binary, free_port
 from ollamon_cli.preflight import PreflightError
 from ollamon_cli.settings import StackSettings
-from ollamon_cli.stack import SERVICE_ORDER
+from ollamon_cli.stack import SERVICE_ORDER, stack_ports
 from ollamon_cli.topology import (
     NODE_CONFIG_FILE,
     Role,
@@ -192,3 +192,16 @@ def test_a_hub_on_the_operators_own_servers_gets_its_streams_from_the_admin(
     assert [s.external.api for s in stream.sources or [] if s.external] == [
         domain_api("edge-gpu-a")
     ]
+
+
+def test_each_role_checks_only_the_addresses_it_serves() -> None:
+    settings = StackSettings(cluster_routes=["nats-route://127.0.0.1:6222"])
+    edge = {port.setting for port in stack_ports(settings, Role.EDGE).values()}
+    hub = {port.setting for port in stack_ports(settings, Role.HUB).values()}
+    assert edge == {"OLLAMON_PROXY_PORT", "OLLAMON_EMBEDDED_NATS_PORT"}
+    assert hub == {
+        "OLLAMON_GATEWAY_PORT",
+        "OLLAMON_EMBEDDED_NATS_PORT",
+        "OLLAMON_LEAFNODE_PORT",
+        "OLLAMON_CLUSTER_PORT",
+    }
