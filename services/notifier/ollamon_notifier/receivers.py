@@ -186,7 +186,9 @@ class Sender:
         try:
             response = await self.http.post(url, content=body, headers=headers)
         except httpx.HTTPError as error:
-            return AttemptResult(ok=False, error=_error_text(f"{type(error).__name__}: {error}"))
+            # An error may quote the URL, whose path may be the secret (a Slack webhook).
+            text = f"{type(error).__name__}: {error}".replace(url, receiver.public_url)
+            return AttemptResult(ok=False, error=_error_text(text))
         status = response.status_code
         if 200 <= status < 300:
             return AttemptResult(ok=True, status_code=status)
