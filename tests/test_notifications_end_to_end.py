@@ -95,5 +95,6 @@ async def test_a_slow_request_is_notified_logged_counted_and_its_secret_kept(
     output = stack.text()
     # The notifier names its receiver by scheme, host and port only.
     assert f"receiver webhook-1 (webhook): {receiver.url}/…" in output
+    assert f"notifications webhook-1 (webhook, {receiver.url}/…)" in output  # the banner
     for text in (output, str(body), metrics, *rows):
         assert TOKEN not in text

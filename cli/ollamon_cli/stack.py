@@ -52,7 +52,7 @@ from ollamon_core.bus.streams import ensure_streams
 from ollamon_core.events import HealthCheckRequest
 from ollamon_core.permissions import ADMIN_USER, ALERTS_READER_USER
 from ollamon_core.redaction import redact_url
-from ollamon_notifier.routing import RoutingError, read_routing
+from ollamon_notifier.routing import Routing, RoutingError, read_routing
 from ollamon_notifier.settings import NotifierSettings
 
 # Storage first: it sets the stream's retention before others publish.
@@ -208,14 +208,26 @@ def alerts_login_lines(stack_nats: StackNats) -> list[str]:
     ]
 
 
-def check_notifier_routing() -> None:
+def check_notifier_routing() -> Routing:
     """Refuse to start when the notifier could not use its routing (the file unreadable or
     wrong): one line naming the file, the field and the problem, before anything starts."""
     notifier = NotifierSettings()
     try:
-        read_routing(notifier.webhook_urls, notifier.webhook_secret, notifier.routes_file)
+        return read_routing(notifier.webhook_urls, notifier.webhook_secret, notifier.routes_file)
     except RoutingError as error:
         raise PreflightError(str(error)) from None
+
+
+def notification_lines(routing: Routing | None) -> list[str]:
+    """Where alerts go: each receiver by name, kind, and scheme, host and port."""
+    if routing is None:
+        return []
+    if not routing.receivers:
+        return [
+            "  notifications none: set OLLAMON_ALERT_WEBHOOK_URLS or OLLAMON_NOTIFIER_ROUTES_FILE"
+        ]
+    described = [f"{r.name} ({r.kind.value}, {r.public_url})" for r in routing.receivers]
+    return [f"  notifications {', '.join(described)}"]
 
 
 def stack_ports(settings: StackSettings, role: Role = Role.ALL) -> dict[str, ServedPort]:
@@ -264,7 +276,11 @@ def fleet_lines(settings: StackSettings, stack_nats: StackNats, role: Role) -> l
 
 
 def banner(
-    settings: StackSettings, stack_nats: StackNats, ollama_url: str, role: Role = Role.ALL
+    settings: StackSettings,
+    stack_nats: StackNats,
+    ollama_url: str,
+    role: Role = Role.ALL,
+    routing: Routing | None = None,
 ) -> str:
     """What a user needs to know once the stack is up (what this role runs)."""
     gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
@@ -289,6 +305,7 @@ def banner(
             *(proxy_lines if "probe" in served else []),
             f"  NATS          {stack_nats.url} ({nats_where}); alerts on ollamon.alerts.>",
             *alerts_login_lines(stack_nats),
+            *(notification_lines(routing) if "notifier" in served else []),
             *fleet_lines(settings, stack_nats, role),
             *(
                 [f"  database      {settings.storage_path / 'ollamon.db'}"]
@@ -327,7 +344,7 @@ def run_stack(
     lock = lock_storage(settings.storage_path)  # held until this process exits
     ports = stack_ports(settings, role)
     check_ports(list(ports.values()))
-    check_notifier_routing()
+    routing = check_notifier_routing() if "notifier" in role_services(role, SERVICE_ORDER) else None
     try:
         stack_nats = start_nats(settings, role)
     except KeyboardInterrupt:  # Ctrl-C while NATS starts: it dies with this process
@@ -354,7 +371,7 @@ def run_stack(
             admin = stack_nats.credentials.login(ADMIN_USER)
             asyncio.run(publish_first_health(stack_nats.url, admin, HEALTH_CHECK_TIMEOUT_SECONDS))
         if ready:
-            print(banner(settings, stack_nats, ollama_url, role), flush=True)
+            print(banner(settings, stack_nats, ollama_url, role, routing), flush=True)
         else:
             print(
                 f"ollamon: {silent} did not answer as ollamon's within "
