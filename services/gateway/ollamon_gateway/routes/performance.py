@@ -151,11 +151,23 @@ class PerformanceController(Controller):
         audit_limit: Annotated[
             int, QueryParameter(ge=0, le=1000, description="Most audit entries (newest first)")
         ] = 50,
+        delivery_limit: Annotated[
+            int,
+            QueryParameter(
+                ge=0, le=500, description="Most notification delivery outcomes (newest first)"
+            ),
+        ] = 50,
     ) -> AlertsReply:
-        """Alert history (newest first), the alerts firing now, and the audit trail of
-        alerting's management (thresholds, silences, acknowledgements), newest first."""
+        """Alert history (newest first), the alerts firing now, the audit trail of
+        alerting's management (thresholds, silences, acknowledgements) and the notifier's
+        delivery log, newest first."""
         query = build_query(
-            AlertsQuery, severity=severity, limit=limit, host=host, audit_limit=audit_limit
+            AlertsQuery,
+            severity=severity,
+            limit=limit,
+            host=host,
+            audit_limit=audit_limit,
+            delivery_limit=delivery_limit,
         )
         reply: AlertsReply = await gateway.request(subjects.QUERY_ALERTS, query)
         return reply
