@@ -31,6 +31,7 @@ from pydantic import BaseModel
 from ollamon_core.events import (
     ModelLifecycleEvent,
     ModelScore,
+    NotificationDelivery,
     OllamaHealth,
     OllamaModelMetrics,
     OllamaModelsSnapshot,
@@ -49,6 +50,7 @@ EXPORT_TABLES: dict[str, type[BaseModel]] = {
     "lifecycle": ModelLifecycleEvent,
     "health": OllamaHealth,
     "model_snapshots": OllamaModelsSnapshot,
+    "notification_deliveries": NotificationDelivery,
 }
 FETCH_ROWS = 500
 

@@ -16,7 +16,7 @@ from ollamon_core.bus import QueryFailedError
 from ollamon_core.events import ServiceName
 from ollamon_core.events.queries import ExportFormat, ExportRequest
 from ollamon_storage import schema
-from ollamon_storage.export import export_database
+from ollamon_storage.export import EXPORT_TABLES, export_database
 from ollamon_storage.settings import StorageSettings
 from tests.conftest import BusFactory
 from tests.services.storage import factories
@@ -105,7 +105,7 @@ async def test_a_csv_export_writes_one_file_per_table_with_event_columns(
     bus = await bus_factory(ServiceName.GATEWAY)
     reply = await bus.request(subjects.QUERY_EXPORT, ExportRequest(format=ExportFormat.CSV))
     assert Path(reply.path).parent == Path("exports")
-    assert len(reply.files) == 7
+    assert len(reply.files) == len(EXPORT_TABLES)  # one per table, the delivery log too
     assert reply.files[0] == reply.path
     assert all(file.startswith("exports/") for file in reply.files)
     text = await asyncio.to_thread((stored.storage_path / reply.path).read_text)
