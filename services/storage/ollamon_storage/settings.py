@@ -52,7 +52,8 @@ class StorageSettings(ServiceSettings):
     max_other_rows: int = Field(
         default=200_000,
         ge=1,
-        description="Most rows kept in each of the scores, lifecycle and health tables",
+        description="Most rows kept in each of the scores, lifecycle, health, audit and "
+        "delivery-log tables",
     )
     export_dir: str = Field(
         default="exports",
