@@ -194,3 +194,15 @@ async def test_an_edge_cut_from_the_hub_for_60_s_catches_up_exactly_once(
     )
     assert during_a - cut_rows <= RATE_PER_SECOND * 2  # at most what was in flight
     assert during_b > before["host-b"]
+
+
+def test_no_hub_node_refused_anything_an_edge_sent_over_its_leaf_link(fleet: Fleet) -> None:
+    # The leaf login names everything the fleet sends; a refusal would also cut the link
+    # for 30 s (nats-server). Nodes 2 and 3 keep their log here (node 1's is ollamon up's).
+    refused = [
+        line
+        for server in fleet.hub.others.values()
+        for line in server.log_lines
+        if "violation" in line.lower()
+    ]
+    assert refused == []
