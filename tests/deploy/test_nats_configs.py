@@ -171,3 +171,26 @@ def test_each_cluster_node_is_a_valid_configuration(
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+@needs_openssl
+def test_the_edge_is_a_valid_leaf_node_of_the_hub_in_its_own_domain(
+    certs: Path, tmp_path: Path, passwords: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OLLAMON_JETSTREAM_DOMAIN", "edge-gpu-a")
+    for node in (1, 2, 3):
+        monkeypatch.setenv(
+            f"OLLAMON_HUB_LEAF_URL_{node}", f"nats-leaf://leaf:secret@nats-{node}:7422"
+        )
+    config = local_copy("edge.conf", certs, tmp_path)
+    result = subprocess.run(
+        [str(find_nats_server_binary()), "-t", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    text = config.read_text()
+    assert "listen: 127.0.0.1:4222" in text
+    assert "include auth.conf" in text
