@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import ssl
 import time
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from ollamon_notifier.payloads import (
     webhook_payload,
 )
 from ollamon_notifier.routing import Receiver
+
+log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Ollamon-Signature"
 SIGNATURE_PREFIX = "sha256="
@@ -136,12 +139,19 @@ class Sender:
         await self.http.aclose()
 
     async def send(self, receiver: Receiver, notification: Notification) -> AttemptResult:
-        """Try once; never raises for what the receiver or the network did."""
+        """Try once; never raises for what the receiver or the network did, nor for an
+        alert it cannot build a message from (refused for good: one poison alert must not
+        stop the notifier, which would get it again at every start)."""
         started = time.perf_counter()
-        if receiver.kind is ReceiverKind.EMAIL:
-            result = await self._send_email(receiver, notification)
-        else:
-            result = await self._send_http(receiver, notification)
+        try:
+            if receiver.kind is ReceiverKind.EMAIL:
+                result = await self._send_email(receiver, notification)
+            else:
+                result = await self._send_http(receiver, notification)
+        except Exception as error:  # a bug here must cost one notification, not the service
+            log.exception("could not send to %s", receiver.name)
+            text = f"internal error: {type(error).__name__}: {error}"
+            result = AttemptResult(ok=False, error=_error_text(text), permanent=True)
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
         return AttemptResult(
             ok=result.ok,

@@ -89,6 +89,9 @@ class Receiver(_Config):
         if self.kind is ReceiverKind.EMAIL:
             if not self.smtp_host or not self.sender or not self.to:
                 raise ValueError("an email receiver needs smtp_host, sender and to")
+            for address in (self.sender, *self.to):
+                if "@" not in address or any(c in address for c in "\r\n,"):
+                    raise ValueError(f"not one email address: {address!r}")
         elif not self.url or not self.url.startswith(("http://", "https://")):
             raise ValueError(f"a {self.kind.value} receiver needs an http(s) url")
         return self

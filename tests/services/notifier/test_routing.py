@@ -149,3 +149,12 @@ def test_env_and_file_receivers_with_one_name_are_refused() -> None:
     )
     with pytest.raises(RoutingError, match="receiver names used twice: webhook-1"):
         combine(env_routing(["http://y"], None), file_part)
+
+
+def test_an_email_address_that_is_not_one_address_is_refused() -> None:
+    text = (
+        "receivers: [{name: m, kind: email, smtp_host: h, sender: a@b, "
+        'to: ["ops@example.com\\nBcc: all@example.com"]}]'
+    )
+    with pytest.raises(RoutingError, match="not one email address"):
+        parse_routing(text, toml=False)
