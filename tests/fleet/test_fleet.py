@@ -27,8 +27,9 @@ pytestmark = pytest.mark.timeout(420)
 
 RATE_PER_SECOND = 5.0
 STORED_TIMEOUT_SECONDS = 60.0
-# After a cut, the hub's stream sets its source up again at its next retry: nats-server
-# backs off 10 s more after each failed attempt, up to 2 minutes.
+# After a cut (or an edge that started after the hub), the hub's stream sets its source up
+# again at its next retry: nats-server backs off 10 s more after each failed attempt, up
+# to 2 minutes.
 CAUGHT_UP_TIMEOUT_SECONDS = 150.0
 LINK_CUT_SECONDS = 60.0
 PERFORMANCE = "/api/ai/ollama/performance"
@@ -106,7 +107,8 @@ async def test_both_hosts_appear_apart_in_storage_rest_and_prometheus(
     fleet: Fleet, answered: dict[str, int]
 ) -> None:
     await send_traffic(fleet, answered, seconds=3.0)
-    await every_answer_stored(fleet, answered)
+    # The hub's stream has been retrying its sources since before the edges started.
+    await every_answer_stored(fleet, answered, timeout=CAUGHT_UP_TIMEOUT_SECONDS)
     counts = await assert_each_event_once(fleet)
     async with httpx.AsyncClient(base_url=fleet.hub.gateway_url, timeout=10) as client:
         summary = (await client.get(f"{PERFORMANCE}/summary")).json()
