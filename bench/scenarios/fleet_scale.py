@@ -380,8 +380,15 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
                 asyncio.create_task(_watch_rss([gateway_meter, storage_meter], stop)),
             ]
             load = asyncio.create_task(_publish_load(nc, hosts, seconds, offered))
-            # Queries start once every host has reported (the per-host ones need them known).
-            await asyncio.sleep(min(2.0, seconds / 2))
+            # Queries start once storage has the load's first second, which holds a system
+            # sample of every host (the per-host ones 404 for a host storage has not seen).
+            first_second = hosts * (REQUESTS_PER_HOST_PER_SECOND + SAMPLES_PER_HOST_PER_SECOND)
+            await asyncio.sleep(1.0)
+            deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+            while (await lag.sample())[1] - last_before < first_second:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("storage did not store the load's first second")
+                await asyncio.sleep(0.1)
             queries = asyncio.create_task(_query_loop(client, hosts, stop, loaded))
             await load
             last_at_end, acked_at_end = await lag.sample()
