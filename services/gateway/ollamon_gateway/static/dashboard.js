@@ -192,9 +192,13 @@ async function loadSummary() {
 
 let summaryTimer = null;
 function refreshSummarySoon() {
-  // Percentiles come from storage; refetch shortly after requests settle.
-  clearTimeout(summaryTimer);
-  summaryTimer = setTimeout(loadSummary, 1500);
+  // Percentiles come from storage: refetch 1.5 s after the first request since the last
+  // fetch. Not after the last request: steady traffic would postpone it for ever.
+  if (summaryTimer !== null) return;
+  summaryTimer = setTimeout(() => {
+    summaryTimer = null;
+    loadSummary();
+  }, 1500);
 }
 
 function loadHostScoped() {
