@@ -10,36 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable
 
 import nats
 from nats.aio.msg import Msg
 
 from bench.harness import BenchContext, BenchResult
+from bench.latency import measure_latencies_ms, p50_p99_results
 from ollamon_alerting.service import running_alerting
 from ollamon_alerting.settings import AlertingSettings
 from ollamon_cli.nats_server import NatsServer
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaModelMetrics, OllamaPerformanceAlert, ServiceName
-from ollamon_core.stats import percentile
 
 NAME = "alert_latency"
 TARGET_P99_MS = 100.0
 WAIT_SECONDS = 5.0
-
-
-async def _measure(
-    indices: range, send: Callable[[int], Awaitable[None]], arrived: dict[int, asyncio.Event]
-) -> list[float]:
-    latencies_ms = []
-    for index in indices:
-        arrived[index] = asyncio.Event()
-        started = time.perf_counter()
-        await send(index)
-        await asyncio.wait_for(arrived[index].wait(), WAIT_SECONDS)
-        latencies_ms.append((time.perf_counter() - started) * 1000)
-    return latencies_ms
 
 
 async def _until_delivered(
@@ -74,7 +60,7 @@ async def _raw_round_trip(url: str, count: int) -> list[float]:
 
     try:
         await _until_delivered(send, arrived)
-        return await _measure(range(count), send, arrived)
+        return await measure_latencies_ms(range(count), send, arrived, WAIT_SECONDS)
     finally:
         await publisher.drain()
         await subscriber.drain()
@@ -105,8 +91,9 @@ async def _alert_latency(url: str, count: int) -> list[float]:
         try:
             await _until_delivered(send, arrived)  # model "m--1": one alert, however many sends
             warm_up = min(20, count)  # models are never reused: one alert per fingerprint
-            await _measure(range(warm_up), send, arrived)
-            return await _measure(range(warm_up, warm_up + count), send, arrived)
+            await measure_latencies_ms(range(warm_up), send, arrived, WAIT_SECONDS)
+            timed = range(warm_up, warm_up + count)
+            return await measure_latencies_ms(timed, send, arrived, WAIT_SECONDS)
         finally:
             await publisher.close()
             await subscriber.drain()
@@ -118,22 +105,11 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
     with NatsServer(ctx.work_dir / "nats") as server:
         raw_ms = await _raw_round_trip(server.url, count)
         alert_ms = await _alert_latency(server.url, count)
-    results = []
-    for label, fraction in (("p50", 0.5), ("p99", 0.99)):
-        ours = percentile(alert_ms, fraction) or 0.0
-        reference = percentile(raw_ms, fraction) or 0.0
-        is_p99 = label == "p99"
-        results.append(
-            BenchResult(
-                scenario=NAME,
-                metric=f"alert latency {label} (ms)",
-                ours=ours,
-                unit="ms",
-                reference=reference,
-                reference_label=f"raw NATS publish->subscribe {label}",
-                target=f"<= {TARGET_P99_MS:.0f} ms" if is_p99 else "",
-                met=(ours <= TARGET_P99_MS) if is_p99 else None,
-                notes={"samples": count, "max_ms": max(alert_ms)},
-            )
-        )
-    return results
+    return p50_p99_results(
+        scenario=NAME,
+        what="alert latency",
+        ours_ms=alert_ms,
+        reference_ms=raw_ms,
+        reference_label="raw NATS publish->subscribe",
+        target_p99_ms=TARGET_P99_MS,
+    )

@@ -14,18 +14,16 @@ import asyncio
 import contextlib
 import json
 import socket
-import time
-from collections.abc import Awaitable, Callable
 
 import nats
 from nats.aio.msg import Msg
 
 from bench.harness import BenchContext, BenchResult
+from bench.latency import measure_latencies_ms, p50_p99_results
 from ollamon_cli.nats_server import NatsServer
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaPerformanceAlert, ServiceName, Severity
-from ollamon_core.stats import percentile
 from ollamon_notifier.service import running_notifier
 from ollamon_notifier.settings import NotifierSettings
 
@@ -47,19 +45,6 @@ def _alert(index: int) -> OllamaPerformanceAlert:
 
 def _index(fingerprint: str) -> int:
     return int(fingerprint.removeprefix("fp-"))
-
-
-async def _measure(
-    indices: range, send: Callable[[int], Awaitable[None]], arrived: dict[int, asyncio.Event]
-) -> list[float]:
-    latencies_ms = []
-    for index in indices:
-        arrived[index] = asyncio.Event()
-        started = time.perf_counter()
-        await send(index)
-        await asyncio.wait_for(arrived[index].wait(), WAIT_SECONDS)
-        latencies_ms.append((time.perf_counter() - started) * 1000)
-    return latencies_ms
 
 
 class _Receiver:
@@ -116,8 +101,8 @@ async def _stream_latency(url: str, count: int) -> list[float]:
         await publisher.publish_persistent(_alert(index))
 
     try:
-        await _measure(range(-20, 0), send, arrived)  # warm-up
-        return await _measure(range(count), send, arrived)
+        await measure_latencies_ms(range(-20, 0), send, arrived, WAIT_SECONDS)  # warm-up
+        return await measure_latencies_ms(range(count), send, arrived, WAIT_SECONDS)
     finally:
         await subscription.unsubscribe()
         await subscriber.drain()
@@ -142,8 +127,10 @@ async def _notification_latency(url: str, count: int, offset: int) -> list[float
 
     try:
         async with running_notifier(settings):
-            await _measure(range(offset - 20, offset), send, arrived)  # warm-up
-            return await _measure(range(offset, offset + count), send, arrived)
+            warm_up = range(offset - 20, offset)
+            await measure_latencies_ms(warm_up, send, arrived, WAIT_SECONDS)
+            timed = range(offset, offset + count)
+            return await measure_latencies_ms(timed, send, arrived, WAIT_SECONDS)
     finally:
         await publisher.close()
         server.close()
@@ -157,22 +144,11 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
     with NatsServer(ctx.work_dir / "nats") as server:
         stream_ms = await _stream_latency(server.url, count)
         notify_ms = await _notification_latency(server.url, count, offset=count + 100)
-    results = []
-    for label, fraction in (("p50", 0.5), ("p99", 0.99)):
-        ours = percentile(notify_ms, fraction) or 0.0
-        reference = percentile(stream_ms, fraction) or 0.0
-        is_p99 = label == "p99"
-        results.append(
-            BenchResult(
-                scenario=NAME,
-                metric=f"notification latency {label} (ms)",
-                ours=ours,
-                unit="ms",
-                reference=reference,
-                reference_label=f"stream publish->JetStream subscriber {label}",
-                target=f"<= {TARGET_P99_MS:.0f} ms" if is_p99 else "",
-                met=(ours <= TARGET_P99_MS) if is_p99 else None,
-                notes={"samples": count, "max_ms": max(notify_ms)},
-            )
-        )
-    return results
+    return p50_p99_results(
+        scenario=NAME,
+        what="notification latency",
+        ours_ms=notify_ms,
+        reference_ms=stream_ms,
+        reference_label="stream publish->JetStream subscriber",
+        target_p99_ms=TARGET_P99_MS,
+    )
