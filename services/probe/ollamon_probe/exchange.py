@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ollamon_probe.delta_count import DeltaCounter
 from ollamon_probe.line_tail import LineTail
 from ollamon_probe.request_fields import BodySample
 
@@ -49,6 +50,7 @@ class Exchange:
     chunk_count: int = 0
     response_bytes: int = 0
     gaps_seconds: list[float] = field(default_factory=list)
+    deltas: DeltaCounter = field(default_factory=DeltaCounter)
     cancelled: bool = False
     transport_error: str | None = None
 
@@ -68,6 +70,8 @@ class Exchange:
         self.chunk_count += 1
         self.response_bytes += len(data)
         self.reply.feed(data)
+        if self.streamed:
+            self.deltas.feed(data, now)
 
     @property
     def openai(self) -> bool:

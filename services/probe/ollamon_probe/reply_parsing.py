@@ -1,15 +1,19 @@
 """What Ollama's reply says about a request: timings, token counts, errors (pure, no I/O).
 
 Native replies end with a `done: true` object carrying integer-nanosecond durations; OpenAI
-replies carry only `usage` token counts (and only when streaming with `include_usage`).
+replies carry only `usage` token counts (and only when streaming with `include_usage`), except
+llama.cpp's server, which adds its own `timings` (token counts and milliseconds).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from ollamon_core.events import TokenSource
 
 MAX_JSON_PARSE_BYTES = 256 * 1024
 _NUMBER_FIELDS = (
@@ -40,6 +44,7 @@ class ReplyFacts:
     done_reason: str | None = None
     error_message: str | None = None
     unparsed_text: str | None = None
+    token_source: TokenSource | None = None
 
 
 def load_object(line: bytes, truncated: bool = False) -> dict[str, Any] | None:
@@ -86,32 +91,52 @@ def error_of(body: dict[str, Any]) -> str | None:
 def native_facts(body: dict[str, Any]) -> ReplyFacts:
     """Facts from a native final object (`/api/generate`, `/api/chat`, `/api/embed`)."""
     reason = body.get("done_reason")
+    eval_count = _int(body.get("eval_count"))
     return ReplyFacts(
         total_duration_ns=_int(body.get("total_duration")),
         load_duration_ns=_int(body.get("load_duration")),
         prompt_eval_count=_int(body.get("prompt_eval_count")),
         prompt_eval_duration_ns=_int(body.get("prompt_eval_duration")),
-        eval_count=_int(body.get("eval_count")),
+        eval_count=eval_count,
         eval_duration_ns=_int(body.get("eval_duration")),
         done_reason=reason if isinstance(reason, str) else None,
         error_message=error_of(body),
+        token_source=None if eval_count is None else TokenSource.FINAL_CHUNK,
     )
 
 
+def _ms_to_ns(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return None
+    return round(value * 1e6)
+
+
 def openai_facts(body: dict[str, Any]) -> ReplyFacts:
-    """Facts from an OpenAI-style reply or usage chunk."""
+    """Facts from an OpenAI-style reply or usage chunk: `usage` first, else llama.cpp's
+    `timings` (`prompt_n`, `prompt_ms`, `predicted_n`, `predicted_ms`)."""
     usage = body.get("usage")
     usage = usage if isinstance(usage, dict) else {}
+    timings = body.get("timings")
+    timings = timings if isinstance(timings, dict) else {}
     reason = None
     choices = body.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         finish = choices[0].get("finish_reason")
         reason = finish if isinstance(finish, str) else None
+    prompt, generated = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
+    source = None if generated is None else TokenSource.USAGE
+    if generated is None and _int(timings.get("predicted_n")) is not None:
+        generated, source = _int(timings.get("predicted_n")), TokenSource.FINAL_CHUNK
+    if prompt is None:
+        prompt = _int(timings.get("prompt_n"))
     return ReplyFacts(
-        prompt_eval_count=_int(usage.get("prompt_tokens")),
-        eval_count=_int(usage.get("completion_tokens")),
+        prompt_eval_count=prompt,
+        prompt_eval_duration_ns=_ms_to_ns(timings.get("prompt_ms")),
+        eval_count=generated,
+        eval_duration_ns=_ms_to_ns(timings.get("predicted_ms")),
         done_reason=reason,
         error_message=error_of(body),
+        token_source=source,
     )
 
 
@@ -138,9 +163,7 @@ def merge_openai_stream(objects: list[dict[str, Any]]) -> ReplyFacts:
             return fact
     usage = next((fact for fact in reversed(facts) if fact.eval_count is not None), ReplyFacts())
     reason = next((fact.done_reason for fact in reversed(facts) if fact.done_reason), None)
-    return ReplyFacts(
-        prompt_eval_count=usage.prompt_eval_count, eval_count=usage.eval_count, done_reason=reason
-    )
+    return dataclasses.replace(usage, done_reason=reason)
 
 
 def parse_reply(lines: list[bytes], truncated: bool, openai: bool, sse: bool) -> ReplyFacts:

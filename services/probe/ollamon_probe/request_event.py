@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ollamon_core.events import UNKNOWN_MODEL, OllamaModelMetrics
+from ollamon_core.events import UNKNOWN_MODEL, OllamaModelMetrics, TokenSource
 from ollamon_core.events.limits import MAX_MODEL_NAME_CHARS
 from ollamon_core.redaction import redact_url
 from ollamon_core.stats import mean, percentile
@@ -53,6 +53,35 @@ def _openai_rate(exchange: Exchange, tokens: int | None) -> float | None:
     begin = exchange.first_chunk_at if exchange.streamed else exchange.started_at
     seconds = exchange.finished_at - (begin or exchange.started_at)
     return tokens / seconds if seconds > 0 else None
+
+
+@dataclass(frozen=True)
+class Generated:
+    """The generated tokens of an exchange, where the count came from, and tokens/s."""
+
+    tokens: int
+    source: TokenSource | None
+    per_second: float | None
+
+
+def generated_tokens(exchange: Exchange, reply: ReplyFacts) -> Generated:
+    """The reply's own count (`usage`, or the server's final statistics), else the deltas
+    the proxy counted in a stream. Tokens/s: the server's own generation time where it gave
+    one (Ollama's `eval_duration`, llama.cpp's `timings`), else the proxy's clock from the
+    first chunk (the whole exchange when not streamed) to the last."""
+    if reply.eval_count is not None:
+        tokens, source = reply.eval_count, reply.token_source
+    elif exchange.streamed and exchange.deltas.tokens:
+        tokens, source = exchange.deltas.tokens, TokenSource.COUNTED
+    else:
+        return Generated(0, None, None)
+    if reply.eval_duration_ns:
+        rate = rate_per_second(tokens, reply.eval_duration_ns)
+    elif exchange.openai or source == TokenSource.COUNTED:
+        rate = _openai_rate(exchange, tokens)
+    else:
+        rate = None
+    return Generated(tokens, source, rate)
 
 
 def context_in_effect(request: RequestFacts, residency: Residency | None) -> int | None:
@@ -117,7 +146,8 @@ def build_event(
         exchange.reply.final_lines(), exchange.reply.truncated, exchange.openai, exchange.sse
     )
     error = _error(exchange, reply)
-    tokens_in, tokens_out = reply.prompt_eval_count or 0, reply.eval_count or 0
+    generated = generated_tokens(exchange, reply)
+    tokens_in, tokens_out = reply.prompt_eval_count or 0, generated.tokens
     context = context_in_effect(request, residency_before)
     used = tokens_in + tokens_out
     gaps = exchange.gaps_seconds
@@ -129,10 +159,7 @@ def build_event(
         None if reply.load_duration_ns is None else load_ms,
         residency_before,
     )
-    if exchange.openai:
-        generation_rate = _openai_rate(exchange, reply.eval_count)
-    else:
-        generation_rate = rate_per_second(reply.eval_count, reply.eval_duration_ns)
+    token_gaps = exchange.deltas.gaps_seconds
     return OllamaModelMetrics(
         host=origin.host,
         ollama_url=origin.shown_url,
@@ -153,13 +180,17 @@ def build_event(
         inter_chunk_gap_mean_ms=_ms(mean(gaps)),
         inter_chunk_gap_p95_ms=_ms(percentile(gaps, 0.95)),
         inter_chunk_gap_max_ms=_ms(max(gaps) if gaps else None),
+        token_source=generated.source,
+        inter_token_gap_mean_ms=_ms(mean(token_gaps)),
+        inter_token_gap_p95_ms=_ms(percentile(token_gaps, 0.95)),
+        inter_token_gap_max_ms=_ms(max(token_gaps) if token_gaps else None),
         tokens_input=tokens_in,
         tokens_generated=tokens_out,
         load_duration_ms=load_ms,
         prompt_eval_duration_ms=ns_to_ms(reply.prompt_eval_duration_ns),
         eval_duration_ms=ns_to_ms(reply.eval_duration_ns),
         total_duration_ms=ns_to_ms(reply.total_duration_ns),
-        tokens_per_second=generation_rate,
+        tokens_per_second=generated.per_second,
         prompt_tokens_per_second=rate_per_second(
             reply.prompt_eval_count, reply.prompt_eval_duration_ns
         ),

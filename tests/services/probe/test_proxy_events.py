@@ -13,7 +13,7 @@ import pytest
 
 from ollama_emulator.config import EmulatorConfig, ModelSpec
 from ollamon_core.bus import Bus
-from ollamon_core.events import UNKNOWN_MODEL, OllamaModelMetrics
+from ollamon_core.events import UNKNOWN_MODEL, OllamaModelMetrics, TokenSource
 from ollamon_probe.proxy import create_proxy_app
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import serving
@@ -113,7 +113,8 @@ async def test_an_error_line_under_status_200_is_a_failed_event(proxy: RunningPr
     [event] = await received(proxy)
     assert (event.status_code, event.error_occurred) == (200, True)
     assert event.error_message == "llama runner process has terminated: exit status 2"
-    assert event.tokens_generated == 0
+    # The 3 tokens streamed before the error are counted (the error line has no count).
+    assert (event.tokens_generated, event.token_source) == (3, TokenSource.COUNTED)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ollamon_core.events import TokenSource
 from ollamon_probe.reply_parsing import (
     ReplyFacts,
     load_object,
@@ -35,6 +36,7 @@ def test_a_native_final_chunk_gives_every_statistic() -> None:
         eval_count=259,
         eval_duration_ns=3_500_000_000,
         done_reason="stop",
+        token_source=TokenSource.FINAL_CHUNK,
     )
 
 
@@ -59,6 +61,7 @@ def test_openai_errors_and_usage_are_read() -> None:
     assert parse_reply([error], False, True, False).error_message == "model not found"
     facts = parse_reply([usage], False, True, False)
     assert (facts.prompt_eval_count, facts.eval_count, facts.done_reason) == (3, 9, "stop")
+    assert facts.token_source == TokenSource.USAGE
 
 
 def test_an_sse_stream_reads_usage_before_done() -> None:
@@ -91,3 +94,34 @@ def test_text_that_is_not_json_is_kept_as_unparsed() -> None:
     facts = parse_reply([b"404 page not found"], False, False, False)
     assert facts.unparsed_text == "404 page not found"
     assert facts.error_message is None
+
+
+def test_llama_cpp_timings_in_the_final_chunk_give_counts_and_durations() -> None:
+    final = {
+        "choices": [{"delta": {}, "finish_reason": "stop"}],
+        "timings": {"prompt_n": 6, "prompt_ms": 12.5, "predicted_n": 20, "predicted_ms": 400.0},
+    }
+    lines = [
+        b'data: {"choices":[{"delta":{"content":"x"}}]}',
+        b"data: " + json.dumps(final).encode(),
+    ]
+    facts = parse_reply([*lines, b"data: [DONE]"], False, True, True)
+    assert (facts.prompt_eval_count, facts.eval_count) == (6, 20)
+    assert (facts.prompt_eval_duration_ns, facts.eval_duration_ns) == (12_500_000, 400_000_000)
+    assert facts.token_source == TokenSource.FINAL_CHUNK
+
+
+def test_usage_wins_over_llama_cpp_timings() -> None:
+    body = {
+        "choices": [{"finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 6, "completion_tokens": 21},
+        "timings": {"prompt_n": 6, "predicted_n": 20, "predicted_ms": 400.0},
+    }
+    facts = parse_reply([json.dumps(body).encode()], False, True, False)
+    assert (facts.eval_count, facts.token_source) == (21, TokenSource.USAGE)
+    assert facts.eval_duration_ns == 400_000_000
+
+
+def test_a_stream_without_usage_or_timings_has_no_token_source() -> None:
+    lines = [b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}', b"data: [DONE]"]
+    assert parse_reply(lines, False, True, True).token_source is None

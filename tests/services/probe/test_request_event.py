@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from ollamon_core.events import UNKNOWN_MODEL, LoadedModel
+from ollamon_core.events import UNKNOWN_MODEL, LoadedModel, TokenSource
 from ollamon_probe.exchange import Exchange
 from ollamon_probe.request_event import Origin, build_event
 from ollamon_probe.residency import ResidencyBook
@@ -135,6 +135,78 @@ def test_an_openai_stream_takes_tokens_from_usage_and_rate_from_the_clock() -> N
     assert (event.tokens_input, event.tokens_generated, event.temperature) == (5, 10, 0.1)
     assert event.tokens_per_second == 5.0
     assert event.eval_duration_ms == 0.0
+    assert event.token_source == TokenSource.USAGE
+
+
+def llama_cpp_python_stream(times: list[float]) -> Exchange:
+    """A stream as llama-cpp-python writes it: a role chunk, one chunk per token, a finish
+    chunk, `[DONE]`, and no usage (json.dumps spacing)."""
+    exchange = Exchange(started_at=0.0, endpoint="/v1/chat/completions")
+    exchange.body.feed(b'{"model":"tiny","stream":true}')
+    exchange.response_started(200, "text/event-stream; charset=utf-8")
+    exchange.chunk(b'data: {"choices": [{"delta": {"role": "assistant"}}]}\r\n\r\n', times[0])
+    for moment in times[1:-1]:
+        exchange.chunk(b'data: {"choices": [{"delta": {"content": " w"}}]}\r\n\r\n', moment)
+    exchange.chunk(
+        b'data: {"choices": [{"delta": {}, "finish_reason": "length"}]}\r\n\r\n'
+        b"data: [DONE]\r\n\r\n",
+        times[-1],
+    )
+    exchange.finished_at = times[-1]
+    return exchange
+
+
+def test_a_stream_without_usage_counts_its_content_deltas() -> None:
+    event = build_event(llama_cpp_python_stream([0.5, 1.0, 1.25, 1.5, 2.0, 2.5]), ORIGIN, None)
+    assert (event.tokens_generated, event.token_source) == (4, TokenSource.COUNTED)
+    assert event.tokens_per_second == 2.0  # 4 tokens from the first chunk (0.5 s) to 2.5 s
+    assert event.done_reason == "length"
+    assert (event.inter_token_gap_mean_ms, event.inter_token_gap_max_ms) == (333.333, 500.0)
+    assert event.chunk_count == 6
+
+
+def test_deltas_arriving_in_one_chunk_share_the_gap_since_the_previous_token() -> None:
+    exchange = Exchange(started_at=0.0, endpoint="/v1/completions")
+    exchange.body.feed(b'{"model":"tiny","stream":true}')
+    exchange.response_started(200, "text/event-stream")
+    exchange.chunk(b'data: {"choices":[{"text":"a"}]}\n\n', 1.0)
+    exchange.chunk(b'data: {"choices":[{"text":"b"}]}\n\ndata: {"choices":[{"text":"c"}]}\n\n', 2.0)
+    exchange.finished_at = 2.0
+    event = build_event(exchange, ORIGIN, None)
+    assert (event.tokens_generated, event.token_source) == (3, TokenSource.COUNTED)
+    assert (event.inter_token_gap_mean_ms, event.inter_token_gap_max_ms) == (500.0, 500.0)
+    assert event.inter_chunk_gap_mean_ms == 1000.0
+
+
+def test_usage_in_the_stream_wins_over_the_count() -> None:
+    exchange = llama_cpp_python_stream([0.5, 1.0, 1.5])
+    exchange.chunk(
+        b'data: {"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":9}}\n\n', 1.6
+    )
+    event = build_event(exchange, ORIGIN, None)
+    assert (event.tokens_generated, event.token_source) == (9, TokenSource.USAGE)
+
+
+def test_a_native_stream_takes_ollama_s_count_and_times_its_tokens() -> None:
+    lines = [b'{"message":{"content":"a"},"done":false}\n'] * 3 + [
+        json.dumps(FINAL).encode() + b"\n"
+    ]
+    event = build_event(
+        streamed_exchange({"model": "m"}, lines, [10.5, 10.6, 10.8, 10.9]), ORIGIN, None
+    )
+    assert (event.tokens_generated, event.token_source) == (24, TokenSource.FINAL_CHUNK)
+    assert event.tokens_per_second == 20.0
+    assert (event.inter_token_gap_mean_ms, event.inter_token_gap_max_ms) == (150.0, 200.0)
+
+
+def test_a_reply_with_no_generated_tokens_has_no_token_source() -> None:
+    exchange = Exchange(started_at=0.0, endpoint="/v1/embeddings")
+    exchange.body.feed(b'{"model":"e","input":"x"}')
+    exchange.response_started(200, "application/json")
+    exchange.chunk(b'{"data":[],"usage":{"prompt_tokens":1,"total_tokens":1}}', 0.1)
+    exchange.finished_at = 0.1
+    event = build_event(exchange, ORIGIN, None)
+    assert (event.tokens_generated, event.token_source, event.tokens_per_second) == (0, None, None)
 
 
 def test_a_body_naming_no_model_is_recorded_as_unknown_not_blank() -> None:

@@ -41,6 +41,8 @@ from ollamon_core.events.notifications import (
     ReceiverKind,
 )
 from ollamon_core.events.ollama import (
+    BackendKind,
+    BackendLoad,
     CatalogModel,
     LifecycleChange,
     LoadedModel,
@@ -48,7 +50,7 @@ from ollamon_core.events.ollama import (
     OllamaHealth,
     OllamaModelsSnapshot,
 )
-from ollamon_core.events.requests import UNKNOWN_MODEL, OllamaModelMetrics
+from ollamon_core.events.requests import UNKNOWN_MODEL, OllamaModelMetrics, TokenSource
 from ollamon_core.events.system import (
     GpuProcessSample,
     GpuSample,
@@ -63,6 +65,8 @@ __all__ = [
     "AlertAudit",
     "AlertState",
     "AuditAction",
+    "BackendKind",
+    "BackendLoad",
     "CatalogModel",
     "DeliveryOutcome",
     "Event",
@@ -96,6 +100,7 @@ __all__ = [
     "ThresholdUpdate",
     "ThresholdsQuery",
     "ThresholdsReply",
+    "TokenSource",
     "default_host_label",
     "new_event_id",
     "utc_now",

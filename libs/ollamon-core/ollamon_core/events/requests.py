@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import Field
 
 from ollamon_core.events.base import Event
@@ -15,6 +17,16 @@ from ollamon_core.redaction import PublicText, PublicUrl
 # The model name of a request whose body named none the proxy could read (it never
 # completed, was not JSON, or had no "model"): shown as such, never as a blank name.
 UNKNOWN_MODEL = "(unknown)"
+
+
+class TokenSource(StrEnum):
+    """Where a request's generated-token count came from: the OpenAI `usage` object, the
+    server's own statistics in its final chunk (Ollama's `eval_count`, llama.cpp's
+    `timings`), or the proxy's count of streamed content deltas (an estimate)."""
+
+    USAGE = "usage"
+    FINAL_CHUNK = "final_chunk"
+    COUNTED = "counted"
 
 
 class OllamaModelMetrics(Event):
@@ -68,6 +80,17 @@ class OllamaModelMetrics(Event):
     inter_chunk_gap_mean_ms: float | None = None
     inter_chunk_gap_p95_ms: float | None = None
     inter_chunk_gap_max_ms: float | None = None
+    token_source: TokenSource | None = Field(
+        default=None, description="Where tokens_generated came from; None when no tokens"
+    )
+    inter_token_gap_mean_ms: float | None = Field(
+        default=None,
+        ge=0,
+        description="Mean time between streamed tokens (chunks holding content deltas, "
+        "a chunk of several shared evenly)",
+    )
+    inter_token_gap_p95_ms: float | None = Field(default=None, ge=0)
+    inter_token_gap_max_ms: float | None = Field(default=None, ge=0)
     tokens_per_second: float | None = None
     prompt_tokens_per_second: float | None = None
     done_reason: str | None = None
