@@ -52,8 +52,12 @@ def test_requests_count_by_outcome_with_latency_and_ttft_histograms() -> None:
     assert (
         sample_value(text, f'ollamon_time_to_first_token_seconds_count{{host="h",{labels}}}') == 3
     )
-    assert sample_value(text, f'ollamon_tokens_per_second{{host="h",{labels}}}') == 41.5
     assert sample_value(text, f'ollamon_tokens_generated_total{{host="h",{labels}}}') == 30
+    # tokens/s over any range is the rate of one over the rate of the other
+    assert sample_value(text, f'ollamon_generated_tokens_timed_total{{host="h",{labels}}}') == 30
+    seconds = sample_value(text, f'ollamon_generation_seconds_total{{host="h",{labels}}}')
+    assert abs(seconds - 30 / 41.5) < 1e-9
+    assert "ollamon_tokens_per_second" not in text  # the last request's value is no metric
 
 
 def test_host_and_gpu_gauges_follow_the_latest_sample() -> None:
@@ -61,11 +65,12 @@ def test_host_and_gpu_gauges_follow_the_latest_sample() -> None:
     exporter.observe(system_sample(cpu=20.0))
     exporter.observe(system_sample(cpu=40.0))
     text = render(exporter)
-    assert sample_value(text, 'ollamon_host{host="test-host",metric="cpu_usage_percent"}') == 40
-    assert (
-        sample_value(text, 'ollamon_gpu{gpu="0",host="test-host",metric="memory_total_bytes"}')
-        == 24e9
+    assert sample_value(text, 'ollamon_host_cpu_usage_ratio{host="test-host"}') == 0.4
+    assert sample_value(text, 'ollamon_host_memory_available_bytes{host="test-host"}') == (
+        24.5 * 1024**3
     )
+    assert sample_value(text, 'ollamon_gpu_memory_total_bytes{gpu="0",host="test-host"}') == 24e9
+    assert sample_value(text, 'ollamon_gpu_utilization_ratio{gpu="0",host="test-host"}') == 0.72
 
 
 def test_firing_alerts_are_counted_until_resolved() -> None:
@@ -104,8 +109,7 @@ def test_two_hosts_are_apart_in_every_series_about_a_host() -> None:
     ):
         assert sample_value(text, f'ollamon_ollama_up{{host="{host}",url="{url}"}}') == up_value
         assert (
-            sample_value(text, f'ollamon_host{{host="{host}",metric="memory_usage_percent"}}')
-            == memory
+            sample_value(text, f'ollamon_host_memory_usage_ratio{{host="{host}"}}') == memory / 100
         )
         assert (
             sample_value(
@@ -125,7 +129,9 @@ def test_scores_and_stream_counters_are_exported() -> None:
     text = render(exporter)
     assert sample_value(text, 'ollamon_model_score{host="h",model="m:1b"}') == 7.5
     assert sample_value(text, "ollamon_sse_clients ") == 2
-    assert sample_value(text, "ollamon_sse_frames_dropped ") == 5
+    assert sample_value(text, "ollamon_sse_frames_dropped_total ") == 5
+    later = exporter.render(sse_clients=0, sse_dropped=7).decode()
+    assert sample_value(later, "ollamon_sse_frames_dropped_total ") == 7
 
 
 def test_each_exporter_has_its_own_registry() -> None:
@@ -156,9 +162,10 @@ def test_the_spool_figures_of_each_service_follow_its_heartbeats() -> None:
     assert sample_value(text, f"ollamon_spool_events{labels}") == 12
     assert sample_value(text, f"ollamon_spool_bytes{labels}") == 9000
     assert sample_value(text, f"ollamon_spool_oldest_age_seconds{labels}") == 41.5
-    assert sample_value(text, f"ollamon_spool_dropped_events{labels}") == 3
-    assert sample_value(text, f"ollamon_spool_dropped_requests{labels}") == 1
-    assert 'service="storage"' not in text  # no spool, no series
+    assert sample_value(text, f"ollamon_spool_dropped_events_total{labels}") == 3
+    assert sample_value(text, f"ollamon_spool_dropped_requests_total{labels}") == 1
+    assert 'ollamon_spool_events{host="h",service="storage"}' not in text  # no spool, no series
+    assert 'ollamon_service_heartbeat_timestamp_seconds{host="h",service="storage"}' in text
     drained = {**counters, "spool_events": 0.0, "spool_oldest_age_seconds": 0.0}
     exporter.observe(heartbeat(ServiceName.PROBE, drained))
     assert sample_value(render(exporter), f"ollamon_spool_events{labels}") == 0
