@@ -7,10 +7,21 @@ import argparse
 import uvicorn
 
 from ollama_emulator.app import create_app
-from ollama_emulator.config import EmulatorConfig, bench_config, demo_config, fast_config
+from ollama_emulator.config import (
+    EmulatorConfig,
+    bench_config,
+    demo_config,
+    fast_config,
+    llama_cpp_config,
+)
 
 SHUTDOWN_SECONDS = 1
-SCENARIOS = {"demo": demo_config, "fast": fast_config, "bench": bench_config}
+SCENARIOS = {
+    "demo": demo_config,
+    "fast": fast_config,
+    "bench": bench_config,
+    "llama.cpp": llama_cpp_config,
+}
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ollama_emulator import catalogue, native, openai_compat
+from ollama_emulator import catalogue, llama_cpp, native, openai_compat
 from ollama_emulator.asgi import (
     JSON,
     ApiError,
@@ -59,6 +59,8 @@ class EmulatorApp:
             await self._error(path, error, send)
 
     async def _route(self, method: str, path: str, receive: Receive, send: Send) -> None:
+        if self.config.backend == "llama.cpp" and await self._llama_cpp_only(method, path, send):
+            return
         if path == "/" and method in ("GET", "HEAD"):
             await send_bytes(
                 send,
@@ -86,6 +88,29 @@ class EmulatorApp:
             await send_json(send, 200, catalogue.show(spec))
             return
         raise ApiError(404, "404 page not found")
+
+    async def _llama_cpp_only(self, method: str, path: str, send: Send) -> bool:
+        """llama.cpp's own GET routes; no `/api/*` (its 404). False for the shared routes."""
+        if path.startswith("/api/") or (path == "/" and method not in ("GET", "HEAD")):
+            raise ApiError(404, "404 File Not Found")
+        if method not in ("GET", "HEAD"):
+            return False
+        if path == "/":
+            await send_bytes(send, 200, b"<html>llama.cpp</html>", b"text/html")
+        elif path == "/metrics":
+            body = llama_cpp.metrics(self.config, self.engine)
+            await send_bytes(send, 200, body, llama_cpp.METRICS_CONTENT_TYPE)
+        elif path in ("/health", "/props", "/slots", "/v1/models"):
+            replies: dict[str, object] = {
+                "/health": llama_cpp.health(),
+                "/props": llama_cpp.props(self.config),
+                "/slots": llama_cpp.slots(self.config, self.engine),
+                "/v1/models": llama_cpp.models(self.config),
+            }
+            await send_json(send, 200, replies[path])
+        else:
+            return False
+        return True
 
     def _get(self, path: str) -> dict[str, Any] | None:
         if path == "/api/version":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,6 +62,11 @@ class EmulatorConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str = "0.12.6"
+    backend: Literal["ollama", "llama.cpp"] = Field(
+        default="ollama",
+        description="llama.cpp: a llama.cpp-like server (no /api/*, /health, /props, /slots, "
+        "/metrics, the first model loaded, no usage in streams)",
+    )
     models: list[ModelSpec] = Field(default_factory=list)
     keep_alive_seconds: float = Field(default=300.0, ge=0, description="Default keep_alive")
     max_loaded_models: int = Field(default=3, ge=1)
@@ -125,6 +131,15 @@ def fast_config() -> EmulatorConfig:
             ModelSpec(name="broken:latest", fail_every_nth=1, error_message="model crashed"),
             ModelSpec(name="flaky:latest", fail_mid_stream_after_tokens=3),
         ]
+    )
+
+
+def llama_cpp_config() -> EmulatorConfig:
+    """A fast llama.cpp-like server with one small model loaded."""
+    return EmulatorConfig(
+        backend="llama.cpp",
+        num_parallel=2,
+        models=[ModelSpec(name="tiny-llama:latest", default_num_ctx=512, context_length=2048)],
     )
 
 

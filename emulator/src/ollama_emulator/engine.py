@@ -68,6 +68,7 @@ class Engine:
         self._request_numbers: Counter[str] = Counter()
         self._slots = asyncio.Semaphore(config.num_parallel)
         self._waiting = 0
+        self.processing = 0  # requests holding a slot now
         self._load_lock = asyncio.Lock()
 
     def resolve(self, name: object) -> ModelSpec:
@@ -109,10 +110,17 @@ class Engine:
             await self._slots.acquire()
         finally:
             self._waiting -= 1
+        self.processing += 1
         try:
             yield
         finally:
+            self.processing -= 1
             self._slots.release()
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a slot now."""
+        return self._waiting
 
     def failure_now(self, spec: ModelSpec) -> tuple[str | None, int | None]:
         """Count this request and decide: (error at start, tokens before a mid-stream error)."""
@@ -180,6 +188,8 @@ class Engine:
             yield token
         self.residency.release(job.spec, job.keep_alive)
         self.stats["completed"] += 1
+        self.stats["prompt_tokens"] += timing.prompt_eval_count
+        self.stats["tokens_predicted"] += timing.eval_count
         outcome_box.append(
             Outcome(tokens, timing, done_reason, time.perf_counter_ns() - job.started_ns)
         )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +13,7 @@ from ollama_emulator.asgi import SSE, ApiError, Receive, Send, dumps, send_json,
 from ollama_emulator.config import EmulatorConfig
 from ollama_emulator.engine import Engine, MidStreamError, Outcome
 from ollama_emulator.generation import embedding
+from ollama_emulator.llama_cpp import model_of
 
 _ids = itertools.count(1)
 _ERROR_TYPES = {400: "invalid_request_error", 404: "not_found_error"}
@@ -67,6 +69,11 @@ class _Shape:
             "system_fingerprint": "fp_ollama",
         }
 
+    def role_chunk(self) -> dict[str, Any]:
+        return self._head(True) | {
+            "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]
+        }
+
     def chunk(self, text: str, finish_reason: str | None) -> dict[str, Any]:
         if self.chat:
             choice: dict[str, Any] = {"index": 0, "delta": {"role": "assistant", "content": text}}
@@ -88,6 +95,11 @@ class _Shape:
 
 def _sse(value: object) -> bytes:
     return b"data: " + dumps(value) + b"\n\n"
+
+
+def _sse_llama_cpp(value: object) -> bytes:
+    # llama-cpp-python's server: json.dumps' spacing, sse-starlette's CRLF line ends
+    return b"data: " + json.dumps(value).encode() + b"\r\n\r\n"
 
 
 async def chat_completions(
@@ -112,11 +124,14 @@ async def completions(engine: Engine, body: dict[str, Any], receive: Receive, se
 async def _completion(
     engine: Engine, body: dict[str, Any], prompt: str, receive: Receive, send: Send, *, chat: bool
 ) -> None:
-    spec = engine.resolve(body.get("model"))
+    llama = engine.config.backend == "llama.cpp"
+    # llama.cpp serves its one model whatever a request names (llama-cpp-python echoes it)
+    spec = model_of(engine.config) if llama else engine.resolve(body.get("model"))
     job = engine.job(spec, prompt, _to_native(body, prompt))
-    shape = _Shape(chat, spec.name)
+    shape = _Shape(chat, str(body.get("model") or spec.name) if llama else spec.name)
     stream_options = body.get("stream_options")
     include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage")
+    include_usage = include_usage and not llama  # llama-cpp-python ignores it
     async with engine.admitted():
         box: list[Outcome] = []
         tokens = engine.run(job, box)
@@ -132,7 +147,7 @@ async def _completion(
                 raise ApiError(500, str(error)) from error
             await send_json(send, 200, shape.whole("".join(parts), box[0]))
             return
-        events = _events(tokens, first, box, shape, bool(include_usage))
+        events = _events(tokens, first, box, shape, bool(include_usage), llama=llama)
         if not await stream_chunks(receive, send, SSE, events):
             engine.stats["cancelled"] += 1
             engine.residency.release(spec, job.keep_alive)
@@ -140,19 +155,28 @@ async def _completion(
 
 
 async def _events(
-    tokens: AsyncIterator[str], first: str, box: list[Outcome], shape: _Shape, usage: bool
+    tokens: AsyncIterator[str],
+    first: str,
+    box: list[Outcome],
+    shape: _Shape,
+    usage: bool,
+    *,
+    llama: bool = False,
 ) -> AsyncIterator[bytes]:
-    yield _sse(shape.chunk(first, None))
+    sse = _sse_llama_cpp if llama else _sse
+    if llama and shape.chat:
+        yield sse(shape.role_chunk())
+    yield sse(shape.chunk(first, None))
     try:
         async for token in tokens:
-            yield _sse(shape.chunk(token, None))
+            yield sse(shape.chunk(token, None))
     except MidStreamError as error:
-        yield _sse(error_body(500, str(error)))
+        yield sse(error_body(500, str(error)))
         return
-    yield _sse(shape.chunk("", _finish_reason(box[0])))
+    yield sse(shape.chunk("", _finish_reason(box[0])))
     if usage:
-        yield _sse(shape.usage_chunk(box[0]))
-    yield b"data: [DONE]\n\n"
+        yield sse(shape.usage_chunk(box[0]))
+    yield b"data: [DONE]\r\n\r\n" if llama else b"data: [DONE]\n\n"
 
 
 async def embeddings(engine: Engine, body: dict[str, Any], receive: Receive, send: Send) -> None:
