@@ -209,6 +209,9 @@ QUERY_ALERTS = QueryRoute(f"{PREFIX}.query.alerts", q.AlertsQuery, q.AlertsReply
 QUERY_TRENDS = QueryRoute(f"{PREFIX}.query.trends", q.TrendsQuery, q.TrendsReply)
 QUERY_LIFECYCLE = QueryRoute(f"{PREFIX}.query.lifecycle", q.LifecycleQuery, q.LifecycleReply)
 QUERY_EXPORT = QueryRoute(f"{PREFIX}.query.export", q.ExportRequest, q.ExportReply)
+QUERY_EXPORT_CHUNK = QueryRoute(
+    f"{PREFIX}.query.export_chunk", q.ExportChunkRequest, q.ExportChunkReply
+)
 QUERY_CLEANUP = QueryRoute(f"{PREFIX}.query.cleanup", q.CleanupRequest, q.CleanupReply)
 QUERY_BACKUP = QueryRoute(f"{PREFIX}.query.backup", q.BackupRequest, q.BackupReply)
 # Every storage query (storage alone answers them).
@@ -239,6 +242,7 @@ QUERY_ROUTES: dict[str, QueryRoute[Any, Any]] = {
         QUERY_TRENDS,
         QUERY_LIFECYCLE,
         QUERY_EXPORT,
+        QUERY_EXPORT_CHUNK,
         QUERY_CLEANUP,
         QUERY_BACKUP,
         CONTROL_HEALTH_CHECK,

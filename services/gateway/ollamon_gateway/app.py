@@ -21,6 +21,8 @@ from ollamon_gateway.problems import problem_details_plugin
 from ollamon_gateway.resources import Gateway
 from ollamon_gateway.routes.alerting import AlertingController
 from ollamon_gateway.routes.dashboard import dashboard_routes
+from ollamon_gateway.routes.docs import favicon_route, render_plugins, with_docs_policy
+from ollamon_gateway.routes.exports import download_export
 from ollamon_gateway.routes.health import HealthChecks, ollama_health
 from ollamon_gateway.routes.metrics import prometheus_metrics
 from ollamon_gateway.routes.performance import PerformanceController
@@ -35,7 +37,12 @@ def _openapi() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="ollamon",
         version=__version__,
-        description="Performance of local LLM servers (Ollama): REST API of the gateway.",
+        description=(
+            "Performance of local LLM servers (Ollama): REST API of the gateway. Every error"
+            " is RFC 9457 problem details (`application/problem+json`)."
+        ),
+        render_plugins=render_plugins(),
+        use_handler_docstrings=True,  # each operation's docstring is its description
         components=Components(
             security_schemes={
                 BEARER_SCHEME: SecurityScheme(
@@ -81,6 +88,8 @@ def create_app(settings: GatewaySettings, bus: Bus) -> Litestar:
             stream,
             ollama_health,
             prometheus_metrics,
+            download_export,
+            favicon_route(),
             *dashboard_routes(),
         ],
         dependencies={
@@ -95,6 +104,7 @@ def create_app(settings: GatewaySettings, bus: Bus) -> Litestar:
         lifespan=[live_events],
         plugins=[problem_details_plugin()],
         openapi_config=_openapi(),
+        after_request=with_docs_policy,
         state=State({"gateway": gateway}),
         # The service configured logging once at its entry; keep that format.
         logging_config=None,

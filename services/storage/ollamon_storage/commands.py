@@ -21,12 +21,14 @@ from ollamon_core.events.queries import (
     BackupRequest,
     CleanupReply,
     CleanupRequest,
+    ExportChunkReply,
+    ExportChunkRequest,
     ExportFormat,
     ExportReply,
     ExportRequest,
     QueryError,
 )
-from ollamon_storage import export, maintenance
+from ollamon_storage import export, export_files, maintenance
 from ollamon_storage.database import Database
 from ollamon_storage.paths import PathRefusedError, confined_path, shown
 from ollamon_storage.queries import bad_request
@@ -98,6 +100,27 @@ class Commands:
             row_counts=result.row_counts,
             files=[self._shown(path) for path in result.files],
         )
+
+    async def export_chunk(self, request: ExportChunkRequest) -> ExportChunkReply:
+        """A chunk of an export file, for the gateway to stream (only the export folder)."""
+        if self._storage_root is None:
+            self._storage_root = await asyncio.to_thread(self.settings.storage_path.resolve)
+        try:
+            file = await asyncio.to_thread(
+                export_files.export_file,
+                self._storage_root,
+                self.settings.export_path,
+                request.path,
+            )
+            chunk = await asyncio.to_thread(
+                export_files.read_chunk, file, request.offset, request.length
+            )
+        except export_files.ExportFileError as error:
+            raise _refused(str(error), error.status_code) from error
+        except OSError as error:
+            log.warning("reading export %r failed: %r", request.path, error)
+            raise _refused(f"cannot read export {request.path!r}: {error.strerror}", 500) from error
+        return ExportChunkReply(size=chunk.size, offset=request.offset, data=chunk.data)
 
     def _os_error(self, what: str, requested: str | None, error: OSError) -> QueryFailedError:
         # The message of an OSError names the absolute path: say what failed without it.

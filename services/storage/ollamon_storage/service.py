@@ -54,6 +54,7 @@ async def running_storage(settings: StorageSettings) -> AsyncIterator[ServiceRun
             await bus.serve(subjects.QUERY_TRENDS, queries.trends),
             await bus.serve(subjects.QUERY_LIFECYCLE, queries.lifecycle),
             await bus.serve(subjects.QUERY_EXPORT, commands.export),
+            await bus.serve(subjects.QUERY_EXPORT_CHUNK, commands.export_chunk),
             await bus.serve(subjects.QUERY_CLEANUP, commands.cleanup),
             await bus.serve(subjects.QUERY_BACKUP, commands.backup),
         ]:

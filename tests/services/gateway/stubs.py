@@ -225,8 +225,20 @@ class Responder:
         self._subscriptions.clear()
 
 
-async def serve_storage(responder: Responder, export_folder: str = "/tmp/exports") -> None:
-    """Answer every storage query with the sample data above."""
+# What the stand-in's export files hold (the download streams them in chunks).
+EXPORT_CONTENT = b'{"format": "ollamon-export", "tables": {}}\n'
+
+
+def export_chunk(request: q.ExportChunkRequest) -> q.ExportChunkReply:
+    """A chunk of the stand-in's export file (every path holds `EXPORT_CONTENT`)."""
+    data = EXPORT_CONTENT[request.offset : request.offset + request.length]
+    return q.ExportChunkReply(size=len(EXPORT_CONTENT), offset=request.offset, data=data)
+
+
+async def serve_storage(
+    responder: Responder, export_folder: str = "exports", *, exports: bool = True
+) -> None:
+    """Answer every storage query with the sample data above (exports too, unless told)."""
     await responder.answer(subjects.QUERY_SUMMARY, lambda _: summary_reply())
     await responder.answer(
         subjects.QUERY_MODEL_METRICS,
@@ -251,13 +263,15 @@ async def serve_storage(responder: Responder, export_folder: str = "/tmp/exports
     )
     await responder.answer(subjects.QUERY_TRENDS, lambda _: trends_reply())
     await responder.answer(subjects.QUERY_LIFECYCLE, lambda _: lifecycle_reply())
-    await responder.answer(
-        subjects.QUERY_EXPORT,
-        lambda request: q.ExportReply(
-            path=f"{export_folder}/ollamon-export.{request.format.value}",
-            row_counts={"requests": 160, "system": 15},
-        ),
-    )
+    if exports:
+        await responder.answer(
+            subjects.QUERY_EXPORT,
+            lambda request: q.ExportReply(
+                path=f"{export_folder}/ollamon-export.{request.format.value}",
+                row_counts={"requests": 160, "system": 15},
+            ),
+        )
+        await responder.answer(subjects.QUERY_EXPORT_CHUNK, export_chunk)
     await responder.answer(
         subjects.QUERY_CLEANUP,
         lambda request: q.CleanupReply(deleted={"requests": 0, "system": 0}),

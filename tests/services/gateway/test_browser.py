@@ -120,8 +120,10 @@ async def test_the_dashboard_buttons_work_and_another_site_s_form_is_refused(
         assert gateway_of(app).live.monitoring_status.active is False
         await page.locator("#form-monitoring button[data-action=start]").click()
         await expect(result).to_have_text("Monitoring every 5 s.", timeout=UI_TIMEOUT_MS)
-        await page.locator("#form-export button").click()
+        async with page.expect_download():
+            await page.locator("#form-export button").click()
         await expect(result).to_contain_text("Exported 175 rows", timeout=UI_TIMEOUT_MS)
+        page.once("dialog", lambda dialog: dialog.accept())  # Clean up asks first
         await page.locator("#form-cleanup button").click()
         await expect(result).to_have_text(
             "Deleted 0 rows older than 30 days.", timeout=UI_TIMEOUT_MS

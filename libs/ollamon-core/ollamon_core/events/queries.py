@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Self
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, model_validator
 
 from ollamon_core.events.alert_management import AlertAudit
 from ollamon_core.events.alerts import ModelScore, OllamaPerformanceAlert, Recommendation
@@ -277,10 +278,62 @@ class ExportReply(FrozenModel):
     )
 
 
+# The most bytes of an export file one chunk reply carries (base64 in JSON: ~350 KB,
+# well under NATS's 1 MB max_payload).
+EXPORT_CHUNK_BYTES = 256 * 1024
+
+
+class ExportChunkRequest(FrozenModel):
+    """A piece of an export file storage wrote, for the gateway to stream it to a client.
+
+    `path` is as an `ExportReply` names it (relative to the storage path); storage reads
+    only regular files inside its export folder.
+    """
+
+    path: FilePath
+    offset: JsonInteger = Field(default=0, ge=0)
+    length: JsonInteger = Field(default=EXPORT_CHUNK_BYTES, gt=0, le=EXPORT_CHUNK_BYTES)
+
+
+class ExportChunkReply(FrozenModel):
+    """The bytes at `offset` (fewer than asked at the end of the file) and the file's size.
+
+    `data` travels as base64 in the JSON.
+    """
+
+    model_config = FrozenModel.model_config | ConfigDict(
+        ser_json_bytes="base64", val_json_bytes="base64"
+    )
+
+    size: int = Field(ge=0, description="The whole file's size in bytes")
+    offset: int = Field(ge=0)
+    data: bytes
+
+
+def _json_boolean(value: object) -> object:
+    if not isinstance(value, bool):
+        raise ValueError("must be a JSON boolean (true or false)")
+    return value
+
+
 class CleanupRequest(FrozenModel):
-    """Delete history older than `days_to_keep` days."""
+    """Delete history older than `days_to_keep` days.
+
+    `days_to_keep: 0` deletes the whole history: it is refused unless `confirm` is true.
+    """
 
     days_to_keep: JsonInteger = Field(default=30, ge=0, le=36600)
+    confirm: Annotated[bool, BeforeValidator(_json_boolean)] = Field(
+        default=False, description="Must be true when days_to_keep is 0 (deletes everything)"
+    )
+
+    @model_validator(mode="after")
+    def _zero_needs_confirm(self) -> Self:
+        if self.days_to_keep == 0 and not self.confirm:
+            raise ValueError(
+                "days_to_keep 0 deletes the whole history: send confirm: true to mean it"
+            )
+        return self
 
 
 class CleanupReply(FrozenModel):

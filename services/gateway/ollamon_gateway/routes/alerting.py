@@ -53,6 +53,7 @@ from ollamon_core.events.limits import (
 )
 from ollamon_gateway.api_models import ApiModel
 from ollamon_gateway.auth import BEARER_SCHEME
+from ollamon_gateway.openapi_docs import STATE_CHANGE, problem_responses
 from ollamon_gateway.problems import bad_request
 from ollamon_gateway.resources import Gateway, GatewayDep
 
@@ -220,12 +221,18 @@ class AlertingController(Controller):
     path = "/api/ai/ollama/performance"
     tags = ["alerting"]
 
-    @get("/silences")
+    @get("/silences", summary="Silences in force", responses=problem_responses(400, 503))
     async def silences(self, gateway: GatewayDep) -> SilencesReply:
         """The silences in force now, soonest to expire first (alerting's own list)."""
         return await _silences(gateway)
 
-    @post("/silences", status_code=201, security=STATE_CHANGE_SECURITY)
+    @post(
+        "/silences",
+        status_code=201,
+        security=STATE_CHANGE_SECURITY,
+        summary="Create a silence",
+        responses=problem_responses(*STATE_CHANGE, 422, 503),
+    )
     async def create_silence(
         self, gateway: GatewayDep, data: JSONBody[SilenceBody]
     ) -> Response[Silence]:
@@ -249,7 +256,15 @@ class AlertingController(Controller):
             headers={"Location": f"{self.path}/silences/{silence.silence_id}"},
         )
 
-    @delete("/silences/{silence_id:str}", status_code=200, security=STATE_CHANGE_SECURITY)
+    @delete(
+        "/silences/{silence_id:str}",
+        status_code=200,
+        security=STATE_CHANGE_SECURITY,
+        summary="Expire a silence",
+        responses=problem_responses(
+            *STATE_CHANGE, 404, 422, 503, e404="No silence is in force under that id"
+        ),
+    )
     async def expire_silence(
         self,
         gateway: GatewayDep,
@@ -287,7 +302,15 @@ class AlertingController(Controller):
             raise unprocessable("alerting did not expire the silence in time: see its log")
         return expired
 
-    @post("/alerts/{fingerprint:str}/acknowledge", status_code=200, security=STATE_CHANGE_SECURITY)
+    @post(
+        "/alerts/{fingerprint:str}/acknowledge",
+        status_code=200,
+        security=STATE_CHANGE_SECURITY,
+        summary="Acknowledge a firing alert",
+        responses=problem_responses(
+            *STATE_CHANGE, 404, 503, e404="No alert with that fingerprint is firing"
+        ),
+    )
     async def acknowledge(
         self, gateway: GatewayDep, fingerprint: FingerprintPath, data: JSONBody[AcknowledgementBody]
     ) -> AlertAcknowledgementReply:
@@ -302,12 +325,28 @@ class AlertingController(Controller):
         reply: AlertAcknowledgementReply = await gateway.request(subjects.CONTROL_ACK, request)
         return reply
 
-    @get("/thresholds")
+    @get("/thresholds", summary="Every rule's threshold", responses=problem_responses(400, 503))
     async def thresholds(self, gateway: GatewayDep) -> ThresholdsReply:
         """Every rule's threshold now, with its default, its bounds and its last change."""
         return await _thresholds(gateway)
 
-    @put("/thresholds/{rule:str}", status_code=200, security=STATE_CHANGE_SECURITY)
+    @put(
+        "/thresholds/{rule:str}",
+        status_code=200,
+        security=STATE_CHANGE_SECURITY,
+        summary="Change a rule's threshold",
+        responses=problem_responses(
+            *STATE_CHANGE,
+            404,
+            422,
+            503,
+            e404="No rule of that name has a threshold",
+            e422=(
+                "The value is outside the rule's bounds (given in the problem), or alerting"
+                " did not take it"
+            ),
+        ),
+    )
     async def set_threshold(
         self, gateway: GatewayDep, rule: RulePath, data: JSONBody[ThresholdBody]
     ) -> RuleThreshold:

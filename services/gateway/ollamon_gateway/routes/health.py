@@ -18,6 +18,7 @@ from litestar.di import Dependency
 from ollamon_core import subjects
 from ollamon_core.bus import QueryFailedError, ServiceUnavailableError
 from ollamon_core.events import HealthCheckReply, HealthCheckRequest, OllamaHealth, utc_now
+from ollamon_gateway.openapi_docs import problem_responses
 from ollamon_gateway.resources import Gateway, GatewayDep
 
 
@@ -84,7 +85,12 @@ def _retrieve(task: asyncio.Task[HealthCheckReply]) -> None:
 HealthChecksDep = Annotated[HealthChecks, Dependency(kind="named")]
 
 
-@get("/api/ai/ollama/health", tags=["health"])
+@get(
+    "/api/ai/ollama/health",
+    tags=["health"],
+    summary="Ollama health",
+    responses=problem_responses(400, 503, e503="The probe did not answer in time"),
+)
 async def ollama_health(gateway: GatewayDep, health_checks: HealthChecksDep) -> HealthCheckReply:
     """Every Ollama server's health: the probe checks at most once per
     `OLLAMON_HEALTH_CHECK_INTERVAL` seconds, concurrent callers share its answer, and

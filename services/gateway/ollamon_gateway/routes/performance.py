@@ -38,6 +38,7 @@ from ollamon_gateway.api_models import (
     SummaryResponse,
 )
 from ollamon_gateway.auth import BEARER_SCHEME
+from ollamon_gateway.openapi_docs import STATE_CHANGE, STORAGE_READ, problem_responses
 from ollamon_gateway.problems import bad_request
 from ollamon_gateway.resources import GatewayDep, build_query
 
@@ -64,7 +65,11 @@ class PerformanceController(Controller):
     path = "/api/ai/ollama/performance"
     tags = ["performance"]
 
-    @get("/summary")
+    @get(
+        "/summary",
+        summary="Summary of every host and model",
+        responses=problem_responses(*STORAGE_READ),
+    )
     async def summary(
         self, gateway: GatewayDep, hours: Hours = 24.0, host: Host = None
     ) -> SummaryResponse:
@@ -91,7 +96,14 @@ class PerformanceController(Controller):
             services_alive=sum(1 for service in services if service.alive),
         )
 
-    @get("/metrics/{model_name:path}")
+    @get(
+        "/metrics/{model_name:path}",
+        summary="One model's metrics",
+        responses=problem_responses(
+            *STORAGE_READ,
+            e404="No requests of the model (on the host) in the period, or no such host",
+        ),
+    )
     async def model_metrics(
         self,
         gateway: GatewayDep,
@@ -124,7 +136,7 @@ class PerformanceController(Controller):
         """The model name is part of the path; say so instead of a bare 404."""
         raise bad_request("the model name is missing: use /metrics/<model name>")
 
-    @get("/system")
+    @get("/system", summary="Host samples over time", responses=problem_responses(*STORAGE_READ))
     async def system(
         self,
         gateway: GatewayDep,
@@ -141,7 +153,11 @@ class PerformanceController(Controller):
         reply: SystemHistoryReply = await gateway.request(subjects.QUERY_SYSTEM_HISTORY, query)
         return reply
 
-    @get("/alerts")
+    @get(
+        "/alerts",
+        summary="Alert history, firing alerts, audit and deliveries",
+        responses=problem_responses(*STORAGE_READ),
+    )
     async def alerts(
         self,
         gateway: GatewayDep,
@@ -172,7 +188,11 @@ class PerformanceController(Controller):
         reply: AlertsReply = await gateway.request(subjects.QUERY_ALERTS, query)
         return reply
 
-    @get("/trends")
+    @get(
+        "/trends",
+        summary="Request metrics per minute or hour",
+        responses=problem_responses(*STORAGE_READ),
+    )
     async def trends(
         self,
         gateway: GatewayDep,
@@ -191,7 +211,9 @@ class PerformanceController(Controller):
         reply: TrendsReply = await gateway.request(subjects.QUERY_TRENDS, query)
         return reply
 
-    @get("/lifecycle")
+    @get(
+        "/lifecycle", summary="Model loads and unloads", responses=problem_responses(*STORAGE_READ)
+    )
     async def lifecycle(
         self,
         gateway: GatewayDep,
@@ -204,7 +226,13 @@ class PerformanceController(Controller):
         reply: LifecycleReply = await gateway.request(subjects.QUERY_LIFECYCLE, query)
         return reply
 
-    @post("/monitoring/start", status_code=200, security=POST_SECURITY)
+    @post(
+        "/monitoring/start",
+        status_code=200,
+        security=POST_SECURITY,
+        summary="Start monitoring",
+        responses=problem_responses(*STATE_CHANGE),
+    )
     async def start_monitoring(
         self, gateway: GatewayDep, data: JSONBody[MonitoringStartBody | None] = None
     ) -> MonitoringStatus:
@@ -212,12 +240,18 @@ class PerformanceController(Controller):
         interval = data.interval if data is not None else None
         return await _control(gateway, MonitoringAction.START, interval)
 
-    @post("/monitoring/stop", status_code=200, security=POST_SECURITY)
+    @post(
+        "/monitoring/stop",
+        status_code=200,
+        security=POST_SECURITY,
+        summary="Stop monitoring",
+        responses=problem_responses(*STATE_CHANGE),
+    )
     async def stop_monitoring(self, gateway: GatewayDep) -> MonitoringStatus:
         """Stop sampling until the next start."""
         return await _control(gateway, MonitoringAction.STOP, None)
 
-    @get("/status")
+    @get("/status", summary="Services, NATS and the stream", responses=problem_responses(400))
     async def status(self, gateway: GatewayDep) -> StatusReply:
         """Each service's last heartbeat, version, state and counters; NATS; the stream."""
         return StatusReply(
@@ -229,13 +263,29 @@ class PerformanceController(Controller):
             ollama=gateway.live.ollama_health(),
         )
 
-    @post("/export", status_code=200, security=POST_SECURITY)
+    @post(
+        "/export",
+        status_code=200,
+        security=POST_SECURITY,
+        summary="Export the history to a file",
+        responses=problem_responses(*STATE_CHANGE, 409, 503, 507),
+    )
     async def export(self, gateway: GatewayDep, data: JSONBody[ExportRequest]) -> ExportReply:
         """Export the history as JSON or CSV (storage writes it inside its export folder)."""
         reply: ExportReply = await gateway.request(subjects.QUERY_EXPORT, data, long=True)
         return reply
 
-    @post("/cleanup", status_code=200, security=POST_SECURITY)
+    @post(
+        "/cleanup",
+        status_code=200,
+        security=POST_SECURITY,
+        summary="Delete old history",
+        responses=problem_responses(
+            *STATE_CHANGE,
+            503,
+            e400="The body did not validate, e.g. `days_to_keep: 0` without `confirm: true`",
+        ),
+    )
     async def cleanup(self, gateway: GatewayDep, data: JSONBody[CleanupRequest]) -> CleanupReply:
         """Delete history older than `days_to_keep` days."""
         reply: CleanupReply = await gateway.request(subjects.QUERY_CLEANUP, data, long=True)

@@ -10,6 +10,7 @@ from litestar.params import HeaderParameter
 from litestar.response import Stream
 
 from ollamon_gateway.fanout import ClientQueue, Fanout
+from ollamon_gateway.openapi_docs import problem_responses
 from ollamon_gateway.resources import GatewayDep
 
 RETRY_MILLISECONDS = 3000
@@ -42,6 +43,7 @@ async def client_frames(
     media_type="text/event-stream",
     tags=["performance"],
     summary="Live events (server-sent events)",
+    responses=problem_responses(400),
 )
 async def stream(
     gateway: GatewayDep,

@@ -1,6 +1,7 @@
 // The Controls card: monitoring start/stop, export, cleanup and the API token.
 
 import { postJson, setToken, token } from "./api.js";
+import { cleanupQuestion, exportAndDownload } from "./exports.js";
 
 // Run `action`, showing its answer (or its error) in `result`.
 export async function report(result, action) {
@@ -38,17 +39,18 @@ export function wireControls(state, mark) {
   document.getElementById("form-export").addEventListener("submit", (e) => {
     e.preventDefault();
     const format = document.getElementById("export-format").value;
-    control(async () => {
-      const reply = await postJson("/export", { format });
-      const rows = Object.values(reply.row_counts).reduce((a, b) => a + b, 0);
-      return `Exported ${rows} rows to ${reply.path}`;
-    });
+    control(() => exportAndDownload(format));
   });
   document.getElementById("form-cleanup").addEventListener("submit", (e) => {
     e.preventDefault();
     const days = Number(document.getElementById("cleanup-days").value);
+    if (!window.confirm(cleanupQuestion(days))) {
+      result.className = "result";
+      result.textContent = "Clean up cancelled: nothing deleted.";
+      return;
+    }
     control(async () => {
-      const reply = await postJson("/cleanup", { days_to_keep: days });
+      const reply = await postJson("/cleanup", { days_to_keep: days, confirm: true });
       const rows = Object.values(reply.deleted).reduce((a, b) => a + b, 0);
       return `Deleted ${rows} rows older than ${days} days.`;
     });
