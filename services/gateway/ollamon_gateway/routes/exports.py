@@ -16,6 +16,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from litestar import get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter
 from litestar.response import Stream
 
@@ -66,7 +67,18 @@ async def file_chunks(gateway: Gateway, path: str, first: ExportChunkReply) -> A
     f"{EXPORT_DOWNLOAD_PATH}/{{path:path}}",
     tags=["performance"],
     summary="Download an export",
-    responses=problem_responses(400, 404, 503),
+    responses={
+        200: ResponseSpec(
+            data_container=bytes,
+            media_type="application/octet-stream",
+            description=(
+                "The file (`application/json` or `text/csv`): `Content-Disposition: attachment`"
+                " names it, `Content-Length` is its size"
+            ),
+            generate_examples=False,
+        ),
+        **problem_responses(400, 404, 503),
+    },
 )
 async def download_export(
     gateway: GatewayDep,
