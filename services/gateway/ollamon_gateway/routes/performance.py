@@ -271,7 +271,11 @@ class PerformanceController(Controller):
         responses=problem_responses(*STATE_CHANGE, 409, 503, 507),
     )
     async def export(self, gateway: GatewayDep, data: JSONBody[ExportRequest]) -> ExportReply:
-        """Export the history as JSON or CSV (storage writes it inside its export folder)."""
+        """Export the history as JSON or CSV (storage writes it inside its export folder).
+
+        Answers the file's path (CSV: each table's file in `files`): download it with
+        `GET .../export/{path}`. An existing file is never overwritten (409).
+        """
         reply: ExportReply = await gateway.request(subjects.QUERY_EXPORT, data, long=True)
         return reply
 
@@ -287,7 +291,11 @@ class PerformanceController(Controller):
         ),
     )
     async def cleanup(self, gateway: GatewayDep, data: JSONBody[CleanupRequest]) -> CleanupReply:
-        """Delete history older than `days_to_keep` days."""
+        """Delete history older than `days_to_keep` days, then apply storage's row caps.
+
+        `days_to_keep: 0` deletes the whole history: it is a 400 problem unless the body
+        also says `confirm: true`.
+        """
         reply: CleanupReply = await gateway.request(subjects.QUERY_CLEANUP, data, long=True)
         return reply
 
