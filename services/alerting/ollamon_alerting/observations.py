@@ -13,6 +13,7 @@ from ollamon_alerting.baselines import drop_percent
 from ollamon_alerting.rules import RuleName
 from ollamon_alerting.windows import WindowStats
 from ollamon_core.events import (
+    BackendKind,
     Heartbeat,
     LifecycleChange,
     ModelLifecycleEvent,
@@ -126,8 +127,12 @@ def vram_observation(event: OllamaSystemMetrics) -> Observation | None:
 
 
 def health_observation(event: OllamaHealth) -> Observation:
-    """Ollama reachable (0) or not (1)."""
-    detail = event.ollama_url + (f": {event.error_message}" if event.error_message else "")
+    """Ollama (or the server of another `backend`: llama.cpp, OpenAI-compatible) reachable
+    (0) or not (1); the detail names a server that is not Ollama by its kind."""
+    server = event.ollama_url
+    if event.backend is not BackendKind.OLLAMA:
+        server = f"{event.backend.display_name} at {server}"
+    detail = server + (f": {event.error_message}" if event.error_message else "")
     return Observation(
         RuleName.OLLAMA_UNREACHABLE, event.host, None, 0.0 if event.up else 1.0, detail
     )

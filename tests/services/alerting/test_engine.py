@@ -12,6 +12,7 @@ from ollamon_alerting.rules import RuleName, ThresholdRejectedError, UnknownRule
 from ollamon_alerting.silences import SilenceRejectedError
 from ollamon_core.events import (
     AlertState,
+    BackendKind,
     GpuSample,
     Heartbeat,
     LifecycleChange,
@@ -220,6 +221,19 @@ def test_ollama_unreachable_is_critical_and_inhibits_request_alerts(
     for _ in range(5):
         alerts += engine.on_request(failed_request(), clock())
     assert alerts == []
+
+
+def test_a_live_llama_cpp_server_raises_no_unreachable_alert_and_a_dead_one_names_its_kind(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    live = OllamaHealth(
+        host=HOST, ollama_url="http://x:8080", up=True, backend=BackendKind.LLAMA_CPP
+    )
+    assert engine.on_health(live, clock()) == []
+    down = live.model_copy(update={"up": False, "error_message": "ConnectError: refused"})
+    (firing,) = engine.on_health(down, clock())
+    assert firing.alert_type == "ollama_unreachable"
+    assert firing.message.endswith("; llama.cpp server at http://x:8080: ConnectError: refused")
 
 
 def test_a_threshold_update_changes_when_a_rule_fires(

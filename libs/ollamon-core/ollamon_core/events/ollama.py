@@ -39,8 +39,11 @@ _DISPLAY_NAMES = {
 
 
 class OllamaHealth(Event):
-    """Result of polling `/api/version` on one Ollama server (or the health endpoints of
-    another `backend`: `/health` and `/props` of llama.cpp, `/v1/models`)."""
+    """Result of polling the health of one Ollama server (or of another `backend`).
+
+    Ollama's is `/api/version`; a llama.cpp server's `/health` and `/props`; any other
+    OpenAI-compatible server's `/v1/models` (and `/version` where it has one).
+    """
 
     kind: str = Field(default="health", pattern="^health$")
     ollama_url: PublicUrl
