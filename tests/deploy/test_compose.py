@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, cast
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = [Path(member).name for member in workspace_members() if member.startswith("services/")]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 EDGE = "edge"  # the compose service of the `edge` profile
+OBSERVABILITY = ("prometheus", "grafana")  # the services of the `observability` profile
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +110,7 @@ def published_ports(compose: dict[str, Any]) -> list[tuple[str, str]]:
 
 def test_every_port_is_published_on_loopback_only(compose: dict[str, Any]) -> None:
     ports = published_ports(compose)
-    assert {name for name, _ in ports} == {"nats", "probe", "gateway"}
+    assert {name for name, _ in ports} == {"nats", "probe", "gateway", *OBSERVABILITY}
     wide = [(name, port) for name, port in ports if not port.startswith("127.0.0.1:")]
     assert not wide, f"published beyond loopback: {wide}"
 
@@ -145,7 +147,7 @@ def test_each_service_environment_names_real_settings(
 
 
 def test_compose_runs_every_service_member_and_nothing_else(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) - {"nats", EDGE} == set(SERVICES)
+    assert set(compose["services"]) - {"nats", EDGE, *OBSERVABILITY} == set(SERVICES)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -325,6 +327,68 @@ def test_the_edge_without_a_hub_renders_and_leaves_ollamon_up_to_name_what_is_mi
     assert given["services"][EDGE]["environment"]["OLLAMON_HUB_LEAF_URLS"] == (
         "nats-leaf://hub-1:7422"
     )
+
+
+# The observability profile --------------------------------------------------------------------
+
+
+def test_the_observability_profile_adds_prometheus_and_grafana_to_the_stack() -> None:
+    model = rendered()
+    for name in OBSERVABILITY:
+        assert model["services"][name]["profiles"] == ["observability"]
+        image = model["services"][name]["image"]
+        assert re.fullmatch(r"[\w./-]+:v?\d+\.\d+\.\d+", image), f"{image}: pin a version"
+    assert selected_services(model, {"observability"}, []) == {"nats", *SERVICES, *OBSERVABILITY}
+    assert selected_services(model, set(), ["grafana"]) >= {"grafana", "prometheus", "gateway"}
+
+
+def mounted(service: dict[str, Any], target: str) -> Path:
+    """The file or folder of this repository a service sees at `target`."""
+    for volume in service["volumes"]:
+        source, _, rest = str(volume).partition(":")
+        if rest.split(":")[0] == target:
+            return ROOT / source
+    raise AssertionError(f"nothing mounted at {target}")
+
+
+def test_prometheus_scrapes_the_gateway_and_loads_the_generated_rules() -> None:
+    model = rendered()
+    prometheus = model["services"]["prometheus"]
+    config_arg = next(arg for arg in prometheus["command"] if arg.startswith("--config.file="))
+    config_path = Path(config_arg.split("=", 1)[1])
+    folder = mounted(prometheus, str(config_path.parent))
+    config = yaml.safe_load((folder / config_path.name).read_text())
+    (job,) = config["scrape_configs"]
+    gateway_port = model["services"]["gateway"]["environment"]["OLLAMON_GATEWAY_PORT"]
+    assert job["static_configs"][0]["targets"] == [f"gateway:{gateway_port}"]
+    assert job.get("metrics_path", "/metrics") == "/metrics"
+    for rule_file in config["rule_files"]:
+        assert (folder / Path(rule_file).relative_to(config_path.parent)).is_file()
+    assert prometheus["depends_on"] == {"gateway": {"condition": "service_healthy"}}
+
+
+def test_grafana_is_provisioned_with_that_prometheus_and_the_dashboard() -> None:
+    model = rendered()
+    grafana = model["services"]["grafana"]
+    provisioning = mounted(grafana, "/etc/grafana/provisioning")
+    datasources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    (source,) = datasources["datasources"]
+    assert source["type"] == "prometheus" and source["isDefault"]
+    assert source["url"] == "http://prometheus:9090"
+    assert "127.0.0.1:9090:9090" in model["services"]["prometheus"]["ports"]
+    providers = yaml.safe_load((provisioning / "dashboards" / "ollamon.yml").read_text())
+    (provider,) = providers["providers"]
+    folder = provider["options"]["path"]
+    dashboard = mounted(grafana, f"{folder}/ollamon.json")
+    assert dashboard == ROOT / "deploy" / "grafana" / "ollamon.json"
+    assert json.loads(dashboard.read_text())["uid"] == "ollamon"
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home == f"{folder}/ollamon.json"
+
+
+def test_grafanas_admin_password_comes_from_the_environment() -> None:
+    grafana = rendered(GRAFANA_ADMIN_PASSWORD="s3cret")["services"]["grafana"]
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == "s3cret"
 
 
 # Against the Compose Specification's own schema ----------------------------------------------
