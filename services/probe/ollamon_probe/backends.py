@@ -4,8 +4,14 @@
 a llama.cpp server (`GET /health` answering `{"status": "ok"}`, its build from `/props`),
 any OpenAI-compatible server (`GET /v1/models` answering a model list, its version from
 `/version` where there is one, as vLLM has). A server that does not answer at all
-(refused, timed out) is not asked again under another kind in the same poll. The readers
-turn llama.cpp's `/props` and `/v1/models` and an OpenAI model list into event models.
+(refused, timed out) is not asked again under another kind in the same poll.
+
+Once found, `still_alive` checks a server the cheap way of its kind. An OpenAI-compatible
+server is alive when `GET /health` gets any answer below 500, and its `/v1/models` is not
+asked again until it has been down: llama-cpp-python's server answers `/v1/models` only
+between generations, and by default cuts a running stream short for any request that
+waits (`--interrupt_requests`). The readers turn llama.cpp's `/props` and `/v1/models` and
+an OpenAI model list into event models.
 """
 
 from __future__ import annotations
@@ -22,14 +28,20 @@ ORDER = (BackendKind.OLLAMA, BackendKind.LLAMA_CPP, BackendKind.OPENAI)
 
 @dataclass(frozen=True)
 class Identity:
-    """A server that answered as `kind`, with its version where it gives one."""
+    """A server that answered as `kind`, with its version where it gives one, and (an
+    OpenAI-compatible one) the `/v1/models` body it answered with."""
 
     kind: BackendKind
     version: str | None = None
+    models_body: Any = None
 
 
 class NotThisKindError(Exception):
     """The server answered, but not as the kind asked about."""
+
+
+class ServerError(Exception):
+    """The server answered its health check with a 5xx status: it is there but not well."""
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -42,6 +54,8 @@ def _str(value: object) -> str | None:
 
 async def _get_json(http: httpx.AsyncClient, url: str, timeout: float) -> Any:
     reply = await http.get(url, timeout=timeout)
+    if reply.status_code >= 500:  # there, but failing: not a reason to try another kind
+        raise ServerError(f"GET {httpx.URL(url).path}: HTTP {reply.status_code}")
     if reply.status_code >= 400:
         raise NotThisKindError(f"GET {httpx.URL(url).path}: HTTP {reply.status_code}")
     try:
@@ -63,7 +77,7 @@ async def _llama_cpp(http: httpx.AsyncClient, url: str, timeout: float) -> Ident
         raise NotThisKindError("GET /health: no status ok")
     try:
         props = _dict(await _get_json(http, f"{url}/props", timeout))
-    except NotThisKindError:
+    except (NotThisKindError, ServerError):
         props = {}
     return Identity(BackendKind.LLAMA_CPP, _str(props.get("build_info")))
 
@@ -74,9 +88,9 @@ async def _openai(http: httpx.AsyncClient, url: str, timeout: float) -> Identity
         raise NotThisKindError("GET /v1/models: no model list")
     try:
         version = _str(_dict(await _get_json(http, f"{url}/version", timeout)).get("version"))
-    except NotThisKindError:
+    except (NotThisKindError, ServerError):
         version = None
-    return Identity(BackendKind.OPENAI, version)
+    return Identity(BackendKind.OPENAI, version, body)
 
 
 _PROBES = {
@@ -91,8 +105,9 @@ async def identify(
 ) -> Identity:
     """The kind of server at `url` and its version.
 
-    Raises httpx's error when the server does not answer, `NotThisKindError` (naming what
-    each kind's endpoint said) when it answers as none of them.
+    Raises httpx's error when the server does not answer, `ServerError` when it answers
+    with a 5xx status, `NotThisKindError` (naming what each kind's endpoint said) when it
+    answers as none of the kinds.
     """
     order = ORDER if last_kind is None else (last_kind, *(k for k in ORDER if k != last_kind))
     refusals = []
@@ -104,6 +119,23 @@ async def identify(
     raise NotThisKindError(
         "no Ollama, llama.cpp or OpenAI-compatible API answered (" + "; ".join(refusals) + ")"
     )
+
+
+async def still_alive(
+    http: httpx.AsyncClient, url: str, known: Identity, timeout: float
+) -> Identity:
+    """Check a server found before, the cheap way of its kind (see the module's notes).
+
+    Raises httpx's error when it does not answer, `ServerError` on a 5xx answer to an
+    OpenAI-compatible server's `/health`, `NotThisKindError` when it answers as another
+    kind now (identify it again).
+    """
+    if known.kind is not BackendKind.OPENAI:
+        return await _PROBES[known.kind](http, url, timeout)
+    reply = await http.get(f"{url}/health", timeout=timeout)
+    if reply.status_code >= 500:
+        raise ServerError(f"GET /health: HTTP {reply.status_code}")
+    return known
 
 
 def _model_list(body: object) -> list[dict[str, Any]]:

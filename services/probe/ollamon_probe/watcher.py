@@ -39,25 +39,22 @@ from ollamon_core.events import (
     OllamaModelsSnapshot,
 )
 from ollamon_core.redaction import redact_text, redact_url
-from ollamon_probe.backend_metrics import Reading, read_load
 from ollamon_probe.backends import (
+    Identity,
     NotThisKindError,
-    busy_slots,
+    ServerError,
     identify,
-    llama_cpp_loaded,
-    openai_models,
-    served_as_loaded,
+    still_alive,
 )
 from ollamon_probe.catalog import catalog_models, loaded_models, with_show_details
 from ollamon_probe.lifecycle import lifecycle_events
 from ollamon_probe.proxy import EventSink
 from ollamon_probe.residency import ResidencyBook
+from ollamon_probe.server_reader import ServerReader
 
 log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 5.0
-# A `/metrics` exposition larger than this is not read (vLLM's is some 100 KB).
-MAX_METRICS_BYTES = 4 * 1024 * 1024
 
 Pause = Callable[[asyncio.Event, float], Awaitable[None]]
 
@@ -97,9 +94,8 @@ class Watcher:
         self._health_polls: Counter[str] = Counter()
         self._loaded: dict[str, list[LoadedModel]] = {}
         self._show_cache: dict[str, Any] = {}
-        self._kinds: dict[str, BackendKind] = {}
-        self._readings: dict[str, Reading] = {}
-        self._metrics_refused: Counter[str] = Counter()  # polls since /metrics said no
+        self._identities: dict[str, Identity] = {}
+        self._servers = ServerReader(http_client, health_every_polls, self.counters)
 
     async def run(self) -> None:
         """Poll forever (cancel to stop); a stopped watcher idles until started again."""
@@ -130,14 +126,15 @@ class Watcher:
         """Which server answers and its version: publish on a change, every few polls, or
         when forced. A server that stops answering keeps the kind it last had."""
         started = time.perf_counter()
-        last_kind = self._kinds.get(url)
+        known = self._identities.get(url)
         try:
-            identity = await identify(self.http_client, url, last_kind, HEALTH_TIMEOUT_SECONDS)
+            identity = await self._identity(url, known)
             kind, version, up, error = identity.kind, identity.version, True, None
-            self._kinds[url] = kind
-        except (httpx.HTTPError, ValueError, NotThisKindError) as failure:
+            self._identities[url] = identity
+        except (httpx.HTTPError, ValueError, NotThisKindError, ServerError) as failure:
             # httpx's messages hold the request's URL, userinfo included
-            kind, version, up = last_kind or BackendKind.OLLAMA, None, False
+            kind = known.kind if known is not None else BackendKind.OLLAMA
+            version, up = None, False
             error = redact_text(f"{type(failure).__name__}: {failure}")[:500]
         previous = self._last_health.get(url)
         changed = (
@@ -163,42 +160,34 @@ class Watcher:
             self.counters["health_events"] += 1
         return health
 
+    async def _identity(self, url: str, known: Identity | None) -> Identity:
+        """A server that was up is checked the cheap way of its kind; one that was down or
+        never seen (or answers as another kind now) is identified again."""
+        previous = self._last_health.get(url)
+        if known is not None and previous is not None and previous.up:
+            with contextlib.suppress(NotThisKindError):
+                return await still_alive(self.http_client, url, known, HEALTH_TIMEOUT_SECONDS)
+        last_kind = known.kind if known is not None else None
+        return await identify(self.http_client, url, last_kind, HEALTH_TIMEOUT_SECONDS)
+
     async def poll_models(self, url: str) -> None:
         """What the server at `url` has loaded and serves, as its kind tells it."""
-        match self._kinds.get(url, BackendKind.OLLAMA):
+        identity = self._identities.get(url, Identity(BackendKind.OLLAMA))
+        match identity.kind:
             case BackendKind.LLAMA_CPP:
                 await self._poll_llama_cpp(url)
             case BackendKind.OPENAI:
-                await self._poll_openai(url)
+                await self._poll_openai(url, identity)
             case _:
                 await self._poll_ollama(url)
 
-    async def _get_json(self, url: str) -> Any:
-        reply = await self.http_client.get(url, timeout=HEALTH_TIMEOUT_SECONDS)
-        reply.raise_for_status()
-        return reply.json()
-
     async def _poll_llama_cpp(self, url: str) -> None:
-        """`/props` and `/v1/models` -> the snapshot; `/metrics` (else `/slots`) its load."""
-        props = await self._get_json(f"{url}/props")
-        catalog = openai_models(await self._get_json(f"{url}/v1/models"))
-        load = await self._backend_load(url)
-        if load is None or load.requests_processing is None:
-            with contextlib.suppress(httpx.HTTPError, ValueError):
-                busy = busy_slots(await self._get_json(f"{url}/slots"))
-                if busy is not None:
-                    load = (load or BackendLoad()).model_copy(
-                        update={"requests_processing": float(busy)}
-                    )
-        self._emit_snapshot(
-            url, BackendKind.LLAMA_CPP, llama_cpp_loaded(props, catalog), catalog, load
-        )
+        catalog, loaded, load = await self._servers.llama_cpp(url)
+        self._emit_snapshot(url, BackendKind.LLAMA_CPP, loaded, catalog, load)
 
-    async def _poll_openai(self, url: str) -> None:
-        """`/v1/models` -> the snapshot; `/metrics` (vLLM) its load."""
-        catalog = openai_models(await self._get_json(f"{url}/v1/models"))
-        load = await self._backend_load(url)
-        self._emit_snapshot(url, BackendKind.OPENAI, served_as_loaded(catalog), catalog, load)
+    async def _poll_openai(self, url: str, identity: Identity) -> None:
+        catalog, loaded, load = await self._servers.openai(url, identity)
+        self._emit_snapshot(url, BackendKind.OPENAI, loaded, catalog, load)
 
     def _emit_snapshot(
         self,
@@ -218,47 +207,6 @@ class Watcher:
                 backend_load=load,
             )
         )
-
-    async def _backend_load(self, url: str) -> BackendLoad | None:
-        """The server's `/metrics` read into a load; None where it has none (asked again
-        every `health_every_polls` polls after a refusal) or it is too large."""
-        refused = self._metrics_refused[url]
-        if refused and refused % self.health_every_polls:
-            self._metrics_refused[url] += 1
-            return None
-        try:
-            text = await self._metrics_text(url)
-        except httpx.HTTPError as error:
-            log.debug("no /metrics at %s: %s", redact_url(url), redact_text(repr(error)))
-            text = None
-        try:
-            reading = (
-                None if text is None else read_load(text, time.monotonic(), self._readings.get(url))
-            )
-        except ValueError as error:  # not Prometheus' text format
-            log.debug("unreadable /metrics at %s: %s", redact_url(url), error)
-            reading = None
-        if reading is None:
-            self._metrics_refused[url] += 1
-            self._readings.pop(url, None)
-            return None
-        self._metrics_refused[url] = 0
-        self._readings[url] = reading
-        return reading.load
-
-    async def _metrics_text(self, url: str) -> str | None:
-        async with self.http_client.stream(
-            "GET", f"{url}/metrics", timeout=HEALTH_TIMEOUT_SECONDS
-        ) as reply:
-            if reply.status_code != 200:
-                return None
-            body = bytearray()
-            async for piece in reply.aiter_bytes():
-                body += piece
-                if len(body) > MAX_METRICS_BYTES:
-                    self.counters["backend_metrics_too_large"] += 1
-                    return None
-        return body.decode("utf-8", "replace")
 
     async def _poll_ollama(self, url: str) -> None:
         """`/api/ps` and `/api/tags` (+ `/api/show` for new digests) -> events."""

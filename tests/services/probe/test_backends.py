@@ -49,6 +49,7 @@ class VllmLike:
     body, `/api/*` or `/props`; `generated` is its token counter."""
 
     generated: int = 1000
+    health_status: int = 200
     paths: list[str] = field(default_factory=list)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -70,6 +71,8 @@ class VllmLike:
             scope["path"], (b"application/json", b'{"detail":"Not Found"}')
         )
         status = 200 if scope["path"] in replies else 404
+        if scope["path"] == "/health":
+            status = self.health_status
         headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -161,8 +164,32 @@ async def test_an_openai_compatible_server_is_up_with_vllm_s_version_models_and_
     assert load.kv_cache_usage_percent == 25.0
     assert (load.tokens_generated_total, load.prompt_tokens_total) == (1500, 50)
     assert load.tokens_per_second is not None and load.tokens_per_second > 0
-    # The second poll asked the kind found first, not Ollama again.
+    # The second poll checked the kind found first, not Ollama again, and left /v1/models
+    # alone (llama-cpp-python's server would cut a running stream short for it).
     assert server.paths.count("/api/version") == 1
+    assert server.paths.count("/v1/models") == 1
+
+
+async def test_an_openai_compatible_server_answering_health_with_404_is_up_and_5xx_is_down() -> (
+    None
+):
+    server = VllmLike(health_status=404)  # llama-cpp-python's server has no /health
+    async with serving(server, "127.0.0.1", 0) as url, httpx.AsyncClient() as http:
+        polled = watcher_of(url, http)
+        assert (await polled.watcher.poll(url)).up
+        assert (await polled.watcher.poll(url)).up
+        server.health_status = 503
+        down = await polled.watcher.poll(url)
+        server.health_status = 404
+        back = await polled.watcher.poll(url)
+    assert (down.up, down.backend, down.error_message) == (
+        False,
+        BackendKind.OPENAI,
+        "ServerError: GET /health: HTTP 503",
+    )
+    assert (back.up, back.backend, back.changed) == (True, BackendKind.OPENAI, True)
+    # Found, then found again after it was down: /v1/models read twice in four polls.
+    assert server.paths.count("/v1/models") == 2
 
 
 async def test_ollama_stays_ollama_and_a_stopped_server_keeps_its_last_kind() -> None:
