@@ -84,7 +84,7 @@ def per_request(histogram: str, buckets: tuple[float, ...], bound: float, severe
         return f'{total} - {BY_MODEL} (increase({histogram}_bucket{{le="{le}"}}[{w.range}]))'
 
     share = number(w.breaches / w.requests)
-    return f"({over(bound)}) / {total} >= {share}\nor\n{over(severe)} > 0"
+    return f"({over(bound)}) / {total} >= {share}\nor\n({over(severe)}) / {total} > 0"
 
 
 def enough_requests() -> str:
