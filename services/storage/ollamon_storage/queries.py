@@ -9,6 +9,7 @@ stored before redaction existed).
 
 from __future__ import annotations
 
+import math
 import time
 
 import aiosqlite
@@ -32,6 +33,8 @@ from ollamon_storage.rollups import HOUR_SECONDS, MINUTE_SECONDS
 
 MAX_MINUTE_TREND_HOURS = 48.0
 MAX_IDS_PER_SELECT = 500
+# Above this many samples in a period, system history is thinned in SQL (one per slot).
+THIN_IN_SQL_ABOVE_ROWS = 20_000
 
 # Filters on optional values, as every query spells them.
 _where = where_equal
@@ -129,18 +132,36 @@ class QueryService(HostReads, PeriodReads):
         """System samples of the last hours, oldest first, thinned evenly to the limit.
 
         Without a host, each host is thinned on its own to its share of the limit, so a
-        host that samples often never crowds out another.
+        host that samples often never crowds out another. A long period (more rows than
+        `THIN_IN_SQL_ABOVE_ROWS`, e.g. 7 days of 5 s samples) is first thinned in SQLite to
+        the last sample of each time slot per host, so its rows never travel to Python.
         """
         await self.hosts(request.host)
-        since_ms = int((time.time() - request.hours * 3600) * 1000)
-        sql, parameters = _where(
-            "SELECT id, host FROM system_samples WHERE ts_ms >= ?", (("host", request.host),)
+        period_ms = request.hours * 3_600_000
+        since_ms = int(time.time() * 1000 - period_ms)
+        counts_sql, parameters = _where(
+            "SELECT host, COUNT(*) FROM system_samples WHERE ts_ms >= ?", (("host", request.host),)
         )
-        id_rows = await self._rows(f"{sql} ORDER BY ts_ms, id", (since_ms, *parameters))
+        counts = await self._rows(f"{counts_sql} GROUP BY host", (since_ms, *parameters))
+        total = sum(int(row[1]) for row in counts)
+        share = max(1, request.limit // max(1, len(counts)))
+        if total > THIN_IN_SQL_ABOVE_ROWS:
+            slot_ms = max(1, math.ceil(period_ms / max(1, share - 2)))
+            sql, _ = _where(
+                "SELECT MAX(id), host FROM system_samples WHERE ts_ms >= ?",
+                (("host", request.host),),
+            )
+            id_rows = await self._rows(
+                f"{sql} GROUP BY host, ts_ms / ? ORDER BY 1", (since_ms, *parameters, slot_ms)
+            )
+        else:
+            sql, _ = _where(
+                "SELECT id, host FROM system_samples WHERE ts_ms >= ?", (("host", request.host),)
+            )
+            id_rows = await self._rows(f"{sql} ORDER BY ts_ms, id", (since_ms, *parameters))
         positions: dict[str, list[int]] = {}
         for position, row in enumerate(id_rows):
             positions.setdefault(str(row[1]), []).append(position)
-        share = max(1, request.limit // max(1, len(positions)))
         kept = sorted(
             host_positions[index]
             for host_positions in positions.values()
@@ -159,7 +180,7 @@ class QueryService(HostReads, PeriodReads):
                     chunk,
                 )
             )
-        return q.SystemHistoryReply(samples=samples, total_in_period=len(id_rows))
+        return q.SystemHistoryReply(samples=samples, total_in_period=total)
 
     async def active_alerts(
         self, severity: str | None, host: str | None = None

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Page, expect
 
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
@@ -41,15 +41,28 @@ async def fleet_storage(responder: Responder) -> Responder:
     return responder
 
 
-def memory_line(page: Page, host: str) -> Locator:
-    """The line of `host` in the memory chart."""
-    return page.locator(f'#chart-memory polyline[data-series="{host}"]')
+MEMORY = "#chart-memory"
 
 
-async def heights(line: Locator) -> set[str]:
-    """The distinct y coordinates of a line's points."""
-    points = await line.get_attribute("points") or ""
-    return {point.split(",")[1] for point in points.split()}
+async def expect_memory_series(page: Page, *hosts: str) -> None:
+    """Wait until the memory chart draws exactly `hosts`' series (`data-series`: host:points)."""
+    names = " ".join(rf"{re.escape(host)}:\d+" for host in hosts)
+    await expect(page.locator(MEMORY)).to_have_attribute(
+        "data-series", re.compile(rf"^{names}$"), timeout=UI_TIMEOUT_MS
+    )
+
+
+async def points_of(page: Page, host: str) -> int:
+    """How many points the memory chart draws for `host`."""
+    series = await page.locator(MEMORY).get_attribute("data-series") or ""
+    counts = dict(entry.rsplit(":", 1) for entry in series.split())
+    return int(counts.get(host, 0))
+
+
+async def levels(page: Page) -> list[set[float]]:
+    """Each series' distinct values in the memory chart (the samples it has, not the gaps)."""
+    columns = await page.evaluate("ollamon.chartData('chart-memory').slice(1)")
+    return [{value for value in column if value is not None} for column in columns]
 
 
 async def open_dashboard(page: Page, server: AppServer, query: str = "") -> None:
@@ -73,10 +86,8 @@ async def test_two_hosts_are_listed_charted_and_compared_apart(
             [re.compile("all hosts"), HOST_A, HOST_B], timeout=UI_TIMEOUT_MS
         )
         # One line per host, each at its own level: no point of one host joins the other's.
-        await expect(page.locator("#chart-memory polyline")).to_have_count(2)
-        for host in HOSTS:
-            await expect(memory_line(page, host)).to_have_count(1)
-            assert len(await heights(memory_line(page, host))) == 1, host
+        await expect_memory_series(page, HOST_A, HOST_B)
+        assert [len(values) for values in await levels(page)] == [1, 1]
         await expect(page.locator("#host-legend .legend")).to_have_text([HOST_A, HOST_B])
         await expect(page.locator("#host-label")).to_have_text("2 hosts")
         # The models table is keyed by (host, model): the shared model once per host.
@@ -97,14 +108,14 @@ async def test_two_hosts_are_listed_charted_and_compared_apart(
 
         await page.locator("#host-select").select_option(HOST_A)
         await expect(page).to_have_url(re.compile(rf"\?host={HOST_A}$"))
-        await expect(memory_line(page, HOST_A)).to_have_count(1, timeout=UI_TIMEOUT_MS)
-        await expect(page.locator("#chart-memory polyline")).to_have_count(1)
-        drawn = int(await memory_line(page, HOST_A).get_attribute("data-count") or 0)
+        await expect_memory_series(page, HOST_A)
+        drawn = await points_of(page, HOST_A)
         # B's live sample is left out; A's, published after it, is drawn.
         await publisher.publish(host_sample(HOST_B))
         await publisher.publish(host_sample(HOST_A))
-        await expect(memory_line(page, HOST_A)).to_have_attribute("data-count", str(drawn + 1))
-        await expect(page.locator("#chart-memory polyline")).to_have_count(1)
+        await expect(page.locator(MEMORY)).to_have_attribute(
+            "data-series", f"{HOST_A}:{drawn + 1}", timeout=UI_TIMEOUT_MS
+        )
         await expect(page.locator("#host-label")).to_have_text(HOST_A)
         await expect(page.locator("#models-table tbody tr")).to_have_count(1)
         await expect(page.locator("#models-table tbody tr")).to_have_attribute("data-host", HOST_A)
@@ -130,14 +141,13 @@ async def test_a_link_opens_on_its_host_and_compared_model_and_back_goes_back(
         page = await browser.new_page()
         await open_dashboard(page, live_server, f"?host={HOST_B}")
         await expect(page.locator("#host-select")).to_have_value(HOST_B)
-        await expect(memory_line(page, HOST_B)).to_have_count(1, timeout=UI_TIMEOUT_MS)
-        await expect(page.locator("#chart-memory polyline")).to_have_count(1)
+        await expect_memory_series(page, HOST_B)
 
         await page.locator("#host-select").select_option("")
-        await expect(page.locator("#chart-memory polyline")).to_have_count(2)
+        await expect_memory_series(page, HOST_A, HOST_B)
         await page.go_back()
         await expect(page.locator("#host-select")).to_have_value(HOST_B)
-        await expect(page.locator("#chart-memory polyline")).to_have_count(1)
+        await expect_memory_series(page, HOST_B)
 
         # The compared model is in the address too.
         await open_dashboard(page, live_server, f"?compare={ONLY_B_MODEL}")
@@ -167,7 +177,7 @@ async def test_a_host_first_heard_on_the_stream_joins_the_selector_and_the_chart
     async with chromium() as browser:
         page = await browser.new_page()
         await open_dashboard(page, live_server)
-        await expect(page.locator("#chart-memory polyline")).to_have_count(2)
+        await expect_memory_series(page, HOST_A, HOST_B)
         await publisher.publish(
             OllamaSystemMetrics(
                 host=newcomer,
@@ -180,5 +190,4 @@ async def test_a_host_first_heard_on_the_stream_joins_the_selector_and_the_chart
         await expect(page.locator("#host-select option")).to_have_text(
             [re.compile(r"all hosts \(3\)"), HOST_A, HOST_B, newcomer], timeout=UI_TIMEOUT_MS
         )
-        await expect(memory_line(page, newcomer)).to_have_count(1)
-        await expect(page.locator("#chart-memory polyline")).to_have_count(3)
+        await expect_memory_series(page, HOST_A, HOST_B, newcomer)

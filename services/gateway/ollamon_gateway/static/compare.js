@@ -14,6 +14,8 @@ const COLUMNS = [
   ["tok/s", "tokens_per_second_mean", (v) => fmt.num(v), true],
   ["score", "score", (v) => fmt.num(v), true],
 ];
+// Hidden on phones (as in the models table): p95 and score stay on screen.
+const OPTIONAL = new Set(["p50", "TTFT p95", "tok/s"]);
 
 // The path of one model's metrics: the name is the rest of the path, `/` kept.
 export function metricsPath(modelName) {
@@ -52,8 +54,8 @@ export function renderCompare(state) {
     class: hostOf(row) === state.host ? "chosen" : "", "data-host": hostOf(row),
   },
   h("td", { class: "name", text: hostOf(row) || "–" }),
-  ...COLUMNS.map(([, field, format], index) => h("td", {
-    class: `n ${bests[index] !== null && row[field] === bests[index] ? "best" : ""}`,
+  ...COLUMNS.map(([label, field, format], index) => h("td", {
+    class: `n ${OPTIONAL.has(label) ? "opt" : ""} ${bests[index] !== null && row[field] === bests[index] ? "best" : ""}`,
     text: format(row[field]),
   })))));
   document.getElementById("compare-empty").hidden = rows.length > 0;

@@ -13,12 +13,14 @@ import {
   setUrlParam,
 } from "./hosts.js";
 import { activeWithLive, liveHandlers } from "./live.js";
+import { renderLoaded } from "./loaded.js";
 import { managementActions } from "./manage.js";
 import {
   renderFeed, renderLifecycle, renderModels, renderStatus, renderSystem, renderTrends,
 } from "./panels.js";
 import { renderSilenceChoices, renderSilences } from "./silences.js";
 import { renderThresholds } from "./thresholds.js";
+import { chartData } from "./timecharts.js";
 
 // What one host's view holds; emptied when the chosen host changes.
 function hostScoped() {
@@ -37,8 +39,17 @@ function hostScoped() {
   };
 }
 
+// The host charts' time ranges (minutes), `?range=` in the page's URL.
+const SYSTEM_RANGES = [15, 60, 360, 1440, 10080];
+function chosenRange() {
+  const range = Number(new URLSearchParams(window.location.search).get("range"));
+  return SYSTEM_RANGES.includes(range) ? range : 15;
+}
+
 const state = {
   host: chosenHost(),
+  systemRangeMinutes: chosenRange(),
+  trendHours: 6,
   knownHosts: new Set(),
   hostSummaries: {},
   fleet: null,
@@ -71,7 +82,7 @@ let actions = null; // the management actions, once the page is wired
 const RENDERERS = {
   status: renderStatus, system: renderSystem, models: renderModels, feed: renderFeed,
   lifecycle: renderLifecycle, trends: renderTrends, compare: renderCompare, hosts: renderHostsPanel,
-  deliveries: renderDeliveries, audit: renderAudit,
+  deliveries: renderDeliveries, audit: renderAudit, loaded: renderLoaded,
   alerts: (s) => renderAlerts(s, actions),
   silences: (s) => { renderSilences(s, actions.expire); renderSilenceChoices(s); },
   thresholds: (s) => renderThresholds(s, actions.saveThreshold),
@@ -142,8 +153,14 @@ function applyStatus(status) {
 }
 
 const loadStatus = () => load("status", "/status", applyStatus, ["status"]);
-const loadSystem = () => load("system", scoped(state, "/system?hours=1&limit=720"),
-  (r) => { state.system = r.samples; }, ["system", "status"]);
+// Storage thins the range to `limit` samples (each host its share); live samples follow.
+function loadSystem() {
+  const range = state.systemRangeMinutes;
+  const params = new URLSearchParams({ hours: String(range / 60), limit: "1440" });
+  return load("system", scoped(state, `/system?${params}`), (r) => {
+    if (range === state.systemRangeMinutes) state.system = r.samples;
+  }, ["system", "status"]);
+}
 const loadAlerts = () => load("alerts", scoped(state, "/alerts?limit=50"), (r) => {
   state.alertHistory = r.alerts;
   state.activeAlerts = activeWithLive(state, r.active);
@@ -164,7 +181,10 @@ function loadTrends() {
   const model = document.getElementById("trend-model").value;
   const params = new URLSearchParams({ hours: String(hours), bucket: hours > 6 ? "hour" : "minute" });
   if (model) params.set("model_name", model);
-  return load("trends", scoped(state, `/trends?${params}`), (r) => { state.trends = r.points; }, ["trends"]);
+  return load("trends", scoped(state, `/trends?${params}`), (r) => {
+    state.trends = r.points;
+    state.trendHours = hours;
+  }, ["trends"]);
 }
 
 // The comparison spans every host whichever is chosen: one model's rows per host.
@@ -230,6 +250,15 @@ function wireSelectors() {
     loadCompare();
   });
   document.getElementById("trend-hours").addEventListener("change", loadTrends);
+  const range = document.getElementById("system-range");
+  range.value = String(state.systemRangeMinutes);
+  range.addEventListener("change", () => {
+    state.systemRangeMinutes = Number(range.value);
+    setUrlParam("range", state.systemRangeMinutes === 15 ? "" : range.value);
+    state.system = [];
+    mark("system");
+    loadSystem();
+  });
   document.getElementById("trend-model").addEventListener("change", loadTrends);
 }
 
@@ -256,9 +285,12 @@ function start() {
   }, onStreamState);
   setInterval(loadStatus, 10000);
   setInterval(loadTrends, 60000);
+  setInterval(loadSystem, 60000); // a long range moves on; live samples fill in between
   setInterval(() => { loadSilences(); loadAlerts(); }, 15000); // expiries, deliveries, audit
-  setInterval(() => mark("status", "models", "hosts"), 5000); // ages ("5 s ago") keep moving
-  window.ollamon = { state, eventTypes: EVENT_TYPES };
+  setInterval(() => mark("status", "models", "hosts", "loaded"), 5000); // ages, expiries move
+  window.ollamon = {
+    state, eventTypes: EVENT_TYPES, chartData: (id) => chartData(document.getElementById(id)),
+  };
 }
 
 start();

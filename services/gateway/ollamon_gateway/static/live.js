@@ -92,7 +92,7 @@ export function liveHandlers(state, mark, refreshSummary) {
       state.snapshots[hostKey(snapshot.host, snapshot.ollama_url)] = snapshot;
       state.loaded = Object.fromEntries(Object.values(state.snapshots).flatMap((s) =>
         s.loaded.map((m) => [hostKey(s.host, m.name), { ...m, host: s.host }])));
-      mark("models");
+      mark("models", "loaded");
     },
     heartbeat(beat) {
       // Services are not Ollama hosts (the hub runs storage, alerting, the gateway).

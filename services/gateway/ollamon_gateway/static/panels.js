@@ -1,10 +1,8 @@
 // Rendering of each dashboard panel from the state object (textContent only).
 
-import { barChart, seriesChart } from "./charts.js";
 import { fmt, h, replaceChildren, setText } from "./dom.js";
 import { hostKey, hostOf, shown } from "./hosts.js";
-
-const SYSTEM_WINDOW_MS = 15 * 60 * 1000;
+import { barChart, lineChart, UNITS } from "./timecharts.js";
 
 export function renderStatus(state) {
   const monitoring = state.monitoring;
@@ -98,9 +96,10 @@ const SYSTEM_CHARTS = [
     (s) => (s.gpu_memory_total_gb ? `${fmt.gb(s.gpu_memory_used_gb)} / ${fmt.gb(s.gpu_memory_total_gb)}` : "–")],
 ];
 
+// The host charts share one time range (`state.systemRangeMinutes`) and one cursor.
 export function renderSystem(state) {
   const end = Date.now();
-  const start = end - SYSTEM_WINDOW_MS;
+  const start = end - state.systemRangeMinutes * 60 * 1000;
   const byHost = samplesByHost(state);
   const hosts = [...byHost.keys()];
   setText("host-label", state.host || (hosts.length > 1 ? `${hosts.length} hosts` : hosts[0] ?? ""));
@@ -109,13 +108,15 @@ export function renderSystem(state) {
       name: host,
       index: hostColour(state, host),
       points: byHost.get(host)
-        .map((s) => ({ t: new Date(s.timestamp).getTime(), v: pick(s) }))
-        .filter((p) => p.t >= start),
+        .map((s) => ({ t: new Date(s.timestamp).getTime() / 1000, v: pick(s) }))
+        .filter((p) => p.t >= start / 1000),
     }));
     const label = hosts.length === 1
       ? describe(byHost.get(hosts[0]).at(-1))
       : hosts.map((host) => `${host} ${fmt.pct(pick(byHost.get(host).at(-1)))}`).join(" · ");
-    seriesChart(document.getElementById(id), series, { max: 100, tMin: start, tMax: end, label });
+    lineChart(document.getElementById(id), series, {
+      unit: UNITS.percent, max: 100, tMin: start / 1000, tMax: end / 1000, label, sync: "hosts",
+    });
   }
   replaceChildren("host-legend", hosts.length > 1
     ? hosts.map((host) => h("span", { class: `legend s${hostColour(state, host) % 6}`, text: host }))
@@ -146,12 +147,12 @@ export function renderModels(state) {
         }) : null),
       h("td", { class: "n", text: fmt.int(m.request_count) }),
       h("td", { class: `n ${success !== null && success < 95 ? "warn" : ""}`, text: fmt.pct(success, 1) }),
-      h("td", { class: "n", text: fmt.ms(m.response_time_p50_ms) }),
+      h("td", { class: "n opt", text: fmt.ms(m.response_time_p50_ms) }),
       h("td", { class: "n", text: fmt.ms(m.response_time_p95_ms) }),
-      h("td", { class: "n", text: fmt.ms(m.time_to_first_token_p95_ms) }),
-      h("td", { class: "n", text: fmt.num(m.tokens_per_second_mean) }),
+      h("td", { class: "n opt", text: fmt.ms(m.time_to_first_token_p95_ms) }),
+      h("td", { class: "n opt", text: fmt.num(m.tokens_per_second_mean) }),
       h("td", { class: `n score ${scoreLevel(m.score)}`, text: fmt.num(m.score) }),
-      h("td", { class: "muted", text: fmt.ago(m.last_used) }));
+      h("td", { class: "muted opt", text: fmt.ago(m.last_used) }));
   });
   document.querySelector("#models-table tbody").replaceChildren(...rows);
   document.getElementById("models-empty").hidden = rows.length > 0;
@@ -168,7 +169,9 @@ export function renderFeed(state) {
     h("span", { class: "host-only muted", text: r.host, title: r.host }),
     h("span", { class: "model", text: r.model_name, title: r.model_name }),
     h("span", { class: "n", text: fmt.ms(r.response_time_ms) }),
-    h("span", { class: "n muted", text: r.tokens_per_second ? `${fmt.num(r.tokens_per_second)} tok/s` : (r.error_message || "") }))));
+    h("span", { class: "n muted", text: r.tokens_per_second ? `${fmt.num(r.tokens_per_second)} tok/s` : (r.error_occurred ? "error" : "") }),
+    // An error's message on its own line, wrapped: however long, it never widens the page.
+    r.error_message ? h("span", { class: "error", text: r.error_message, title: r.error_message }) : null)));
 }
 
 export function renderLifecycle(state) {
@@ -202,15 +205,20 @@ export function renderTrends(state) {
   }
   const buckets = [...byBucket.values()].sort((a, b) => a.t - b.t);
   const total = buckets.reduce((sum, b) => sum + b.requests, 0);
+  const bucketSeconds = state.trendHours > 6 ? 3600 : 60;
   barChart(document.getElementById("chart-trend-requests"),
-    buckets.map((b) => ({ t: b.t, v: b.requests, bad: b.errors > 0 })), { label: `${fmt.int(total)} total` });
+    buckets.map((b) => ({ t: b.t / 1000, v: b.requests, errors: b.errors })),
+    { unit: UNITS.count, label: `${fmt.int(total)} total`, bucketSeconds });
   const hosts = [...worstByHost.keys()].sort();
   const series = hosts.map((host) => ({
-    name: host,
+    name: host || "p95",
     index: hostColour(state, host),
-    points: [...worstByHost.get(host)].sort(([a], [b]) => a - b).map(([t, v]) => ({ t, v })),
+    points: [...worstByHost.get(host)].sort(([a], [b]) => a - b).map(([t, v]) => ({ t: t / 1000, v })),
   }));
   const worst = Math.max(0, ...series.flatMap((s) => s.points.map((p) => p.v)));
-  seriesChart(document.getElementById("chart-trend-latency"), series,
-    { max: 1, label: worst ? `worst ${fmt.ms(worst)}` : "" });
+  const end = Date.now() / 1000;
+  lineChart(document.getElementById("chart-trend-latency"), series, {
+    unit: UNITS.ms, max: 1, tMin: end - state.trendHours * 3600, tMax: end,
+    label: worst ? `worst ${fmt.ms(worst)}` : "",
+  });
 }
