@@ -47,6 +47,7 @@ from ollamon_core.events import (
     Severity,
 )
 from ollamon_core.redaction import redact_url
+from ollamon_gateway.backend_collector import BackendCollector
 from ollamon_gateway.reported import ReportedCounter
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -92,6 +93,7 @@ class MetricsExporter:
         self._define_host()
         self._define_ollama()
         self._define_service()
+        self.backends = BackendCollector(self.registry)  # llama.cpp's and vLLM's own load
         self._firing: dict[str, tuple[str, Severity]] = {}  # fingerprint -> host, severity
         self._hosts: set[str] = set()
         self._models: dict[str, set[str]] = {}  # host -> model label values in use
@@ -325,8 +327,10 @@ class MetricsExporter:
                 )
             case OllamaHealth():
                 self._observe_health(event)
+                self.backends.observe_health(event)
             case OllamaModelsSnapshot():
                 self._observe_models(event)
+                self.backends.observe_models(event)
             case ModelLifecycleEvent():
                 model = self._model(event.host, event.model_name)
                 self.lifecycle.labels(model, event.host, event.change.value).inc()
