@@ -40,6 +40,8 @@ UNITLESS = {
     "ollamon_spool_events",
     "ollamon_model_loaded",
     "ollamon_ollama_up",
+    "ollamon_backend_requests_running",  # a llama.cpp or vLLM server's own (backend_collector)
+    "ollamon_backend_requests_waiting",
 }
 # The gateway's own and the notifier's receivers: about no monitored host.
 NOT_ABOUT_A_HOST = {
