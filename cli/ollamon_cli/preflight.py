@@ -1,11 +1,13 @@
 """Checks `ollamon up` makes before and while starting: one stack per data folder, free
-ports, NATS answering, readiness that is ollamon's own, and Ollama's state.
+ports, NATS answering, readiness that is ollamon's own, and Ollama's state (or that of the
+llama.cpp or other OpenAI-compatible server in its place, found as the probe finds it).
 
 Each refusal is one line naming what is in the way and the setting to change.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import fcntl
@@ -18,7 +20,9 @@ from typing import IO
 
 import httpx
 
+from ollamon_core.events import BackendKind
 from ollamon_core.redaction import redact_url
+from ollamon_probe.backends import Identity, NotThisKindError, ServerError, identify
 
 LOCK_FILE_NAME = "ollamon.lock"
 STORAGE_SETTING = "OLLAMA_PERFORMANCE_STORAGE_PATH (or OLLAMON_STORAGE_PATH)"
@@ -135,12 +139,20 @@ def wait_for_gateway(base_url: str, timeout_seconds: float) -> bool:
 
 
 def ollama_state(url: str) -> str:
-    """One line: Ollama's version at `url`, or how to make it reachable (URL redacted)."""
+    """One line: which server answers at `url` (Ollama, or a llama.cpp or other
+    OpenAI-compatible server) and its version, or how to make it reachable (URL redacted).
+    Called outside any event loop."""
     shown = redact_url(url)
     try:
-        reply = httpx.get(url.rstrip("/") + "/api/version", timeout=OLLAMA_CHECK_TIMEOUT_SECONDS)
-        reply.raise_for_status()
-        version = reply.json().get("version")
-    except (httpx.HTTPError, ValueError, AttributeError):
+        identity = asyncio.run(_identify(url.rstrip("/")))
+    except (httpx.HTTPError, ValueError, NotThisKindError, ServerError):
         return f"not reachable at {shown} — start `ollama serve` or set OLLAMON_OLLAMA_URL"
-    return f"reachable at {shown}, version {version}"
+    if identity.kind is BackendKind.OLLAMA:
+        return f"reachable at {shown}, version {identity.version}"
+    version = f", version {identity.version}" if identity.version else ""
+    return f"reachable at {shown}: a {identity.kind.display_name}{version}"
+
+
+async def _identify(url: str) -> Identity:
+    async with httpx.AsyncClient(trust_env=False) as http:
+        return await identify(http, url, None, OLLAMA_CHECK_TIMEOUT_SECONDS)
