@@ -166,6 +166,8 @@ async def run_everything(
     await nc.subscribe(">", cb=keep)
     sse = asyncio.create_task(read_sse(f"{stack.gateway_url}{API}/stream", seen.sse_lines))
     try:
+        # Live frames go to connected clients only: traffic before it would be missed.
+        await wait_for(lambda: ": connected" in seen.sse_lines, 10, "the stream connected")
         async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
             await drive_traffic(stack, http, seen)
             await wait_for_async(

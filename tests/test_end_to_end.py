@@ -34,7 +34,7 @@ from tests.support.waiting import wait_for, wait_for_async
 SUMMARY = "/api/ai/ollama/performance/summary"
 STREAM = "/api/ai/ollama/performance/stream"
 STATUS = "/api/ai/ollama/performance/status"
-SERVICES = {"collector", "probe", "alerting", "storage", "gateway"}
+SERVICES = {"collector", "probe", "alerting", "storage", "notifier", "gateway"}
 AUTHORIZATION_VIOLATION = re.compile("authorization violation", re.IGNORECASE)
 ALERTS_LOGIN = re.compile(r'user="(?P<user>[^"]+)", password="(?P<password>[^"]+)"')
 
@@ -189,7 +189,7 @@ async def test_ollamon_up_restarts_a_crashed_service_and_stops_everything_on_sig
             alive = {s["service"] for s in body["services"] if s["alive"]}
             return alive == SERVICES and body["missing_services"] == []
 
-        await wait_for_async(every_service_reports, timeout=15, message="five heartbeats")
+        await wait_for_async(every_service_reports, timeout=15, message="every service's heartbeat")
         await asyncio.to_thread(children["collector"].kill)
         await wait_for(
             lambda: "service collector exited with code -9; restarting" in stack.text(),
