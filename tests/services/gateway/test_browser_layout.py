@@ -17,6 +17,7 @@ from pathlib import Path
 
 from playwright.async_api import Page, ViewportSize, expect
 
+from ollamon_alerting.service import AlertingService
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import (
@@ -40,6 +41,7 @@ from tests.services.gateway.stubs import (
     system_sample,
     trends_reply,
 )
+from tests.services.gateway.test_browser import publish_stack_liveness
 from tests.support.waiting import wait_for_async
 
 pytestmark = BROWSER_MARKS
@@ -167,7 +169,11 @@ def keep_screenshot(path: Path) -> None:
 
 
 async def test_no_width_scrolls_the_page_sideways_with_a_long_error_and_many_models(
-    live_server: AppServer, responder: Responder, publisher: Bus, tmp_path: Path
+    live_server: AppServer,
+    responder: Responder,
+    alerting: AlertingService,
+    publisher: Bus,
+    tmp_path: Path,
 ) -> None:
     await serve_dashboard_storage(responder)
     async with chromium() as browser:
@@ -176,6 +182,9 @@ async def test_no_width_scrolls_the_page_sideways_with_a_long_error_and_many_mod
         await expect(page.locator("#models-table tbody tr")).to_have_count(
             2 + len(MANY_MODELS), timeout=UI_TIMEOUT_MS
         )
+        # Alerting answers (the Thresholds card fills); the services beat, Ollama is up.
+        await expect(page.locator("#thresholds-body tr").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+        await publish_stack_liveness(publisher)
         await publisher.publish(snapshot())
         await publisher.publish(
             OllamaModelMetrics(

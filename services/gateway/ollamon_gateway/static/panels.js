@@ -205,7 +205,9 @@ export function renderTrends(state) {
   }
   const buckets = [...byBucket.values()].sort((a, b) => a.t - b.t);
   const total = buckets.reduce((sum, b) => sum + b.requests, 0);
-  const bucketSeconds = state.trendHours > 6 ? 3600 : 60;
+  // A bar is as wide as the buckets are apart (a minute or an hour, as storage answered).
+  const gaps = buckets.slice(1).map((b, i) => (b.t - buckets[i].t) / 1000).filter((gap) => gap > 0);
+  const bucketSeconds = gaps.length ? Math.min(...gaps) : state.trendHours > 6 ? 3600 : 60;
   barChart(document.getElementById("chart-trend-requests"),
     buckets.map((b) => ({ t: b.t / 1000, v: b.requests, errors: b.errors })),
     { unit: UNITS.count, label: `${fmt.int(total)} total`, bucketSeconds });
