@@ -41,7 +41,8 @@ class NotThisKindError(Exception):
 
 
 class ServerError(Exception):
-    """The server answered its health check with a 5xx status: it is there but not well."""
+    """The server answered with a 5xx status (there but not well) or refused the
+    credentials (401, 403): no other kind would be answered otherwise."""
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -54,8 +55,10 @@ def _str(value: object) -> str | None:
 
 async def _get_json(http: httpx.AsyncClient, url: str, timeout: float) -> Any:
     reply = await http.get(url, timeout=timeout)
-    if reply.status_code >= 500:  # there, but failing: not a reason to try another kind
-        raise ServerError(f"GET {httpx.URL(url).path}: HTTP {reply.status_code}")
+    if reply.status_code >= 500 or reply.status_code in (401, 403):
+        # there, but failing or refusing the credentials: any other kind would get the same
+        reason = f" {reply.reason_phrase}" if reply.reason_phrase else ""
+        raise ServerError(f"GET {httpx.URL(url).path}: HTTP {reply.status_code}{reason}")
     if reply.status_code >= 400:
         raise NotThisKindError(f"GET {httpx.URL(url).path}: HTTP {reply.status_code}")
     try:
@@ -106,8 +109,8 @@ async def identify(
     """The kind of server at `url` and its version.
 
     Raises httpx's error when the server does not answer, `ServerError` when it answers
-    with a 5xx status, `NotThisKindError` (naming what each kind's endpoint said) when it
-    answers as none of the kinds.
+    with a 5xx status or refuses the credentials, `NotThisKindError` (naming what each
+    kind's endpoint said) when it answers as none of the kinds.
     """
     order = ORDER if last_kind is None else (last_kind, *(k for k in ORDER if k != last_kind))
     refusals = []
@@ -134,7 +137,7 @@ async def still_alive(
         return await _PROBES[known.kind](http, url, timeout)
     reply = await http.get(f"{url}/health", timeout=timeout)
     if reply.status_code >= 500:
-        raise ServerError(f"GET /health: HTTP {reply.status_code}")
+        raise ServerError(f"GET /health: HTTP {reply.status_code} {reply.reason_phrase}".strip())
     return known
 
 

@@ -185,7 +185,7 @@ async def test_an_openai_compatible_server_answering_health_with_404_is_up_and_5
     assert (down.up, down.backend, down.error_message) == (
         False,
         BackendKind.OPENAI,
-        "ServerError: GET /health: HTTP 503",
+        "ServerError: GET /health: HTTP 503 Service Unavailable",
     )
     assert (back.up, back.backend, back.changed) == (True, BackendKind.OPENAI, True)
     # Found, then found again after it was down: /v1/models read twice in four polls.
