@@ -26,6 +26,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from ollamon_cli.alerts_tail import tail_alerts
+from ollamon_cli.nats_target import NatsTarget
 from ollamon_cli.stack import create_streams
 from ollamon_core import permissions, subjects
 from ollamon_core.bus import Bus, ServiceUnavailableError
@@ -300,7 +301,8 @@ def test_only_storage_answers_queries_and_only_the_gateway_and_cli_ask(
 ) -> None:
     also_asking = {
         subjects.QUERY_BACKUP.subject: {"cli"},
-        subjects.QUERY_ALERTS.subject: {"notifier"},  # the alerts firing at its start
+        # The alerts firing: the notifier at its start, `ollamon alerts` before it follows.
+        subjects.QUERY_ALERTS.subject: {"notifier", "cli"},
     }
     for subject in QUERY_PUBLISHES:
         assert allowed(outcomes, Op.SUBSCRIBE, subject) == {"storage"}, subject
@@ -385,7 +387,7 @@ async def test_a_refused_request_is_reported_to_the_bus_and_counted(
         await bus.close()
 
 
-async def test_ollamon_alerts_reads_alerts_as_the_read_only_user(
+async def test_ollamon_alerts_asks_what_fires_and_follows_alerts_as_the_cli_user(
     with_streams: AuthorizedNats,
 ) -> None:
     alert = OllamaPerformanceAlert(
@@ -395,9 +397,9 @@ async def test_ollamon_alerts_reads_alerts_as_the_read_only_user(
     alerting = await Bus.connect(
         with_streams.url, ServiceName.ALERTING, login=with_streams.login("alerting")
     )
-    tail = asyncio.create_task(
-        tail_alerts(with_streams.url, None, out, login=with_streams.login(ALERTS_READER_USER))
-    )
+    notes = io.StringIO()
+    target = NatsTarget.given(with_streams.url, with_streams.login("cli"))
+    tail = asyncio.create_task(tail_alerts(target, None, out, notes=notes))
     try:
 
         async def printed() -> bool:
@@ -412,3 +414,5 @@ async def test_ollamon_alerts_reads_alerts_as_the_read_only_user(
         await alerting.close()
     assert "slow_response" in out.getvalue()
     assert alerting.counters["permission_errors"] == 0
+    # Its question about what fires reached NATS (no storage here to answer it), unrefused.
+    assert "no responders" in notes.getvalue()

@@ -30,6 +30,7 @@ from ollamon_alerting.service import running_alerting
 from ollamon_alerting.settings import AlertingSettings
 from ollamon_cli.backup import request_backup
 from ollamon_cli.nats_server import free_port
+from ollamon_cli.nats_target import NatsTarget
 from ollamon_cli.stack import create_streams
 from ollamon_collector.service import running_collector
 from ollamon_collector.settings import CollectorSettings
@@ -217,7 +218,7 @@ async def test_each_service_does_its_whole_job_as_its_own_nats_user(
 
         # `ollamon backup` asks storage as the command line's user.
         assert "backup written to" in await request_backup(
-            authorized.url, login=authorized.login("cli")
+            NatsTarget.given(authorized.url, authorized.login("cli"))
         )
 
         await wait_for(lambda: set(heartbeats.latest) >= set(SERVICES), timeout=10)

@@ -3,10 +3,12 @@
 ollamon up         start NATS (embedded unless OLLAMON_NATS_URL is set) and the services
                    (--role edge|hub: one part of a fleet; README "Add a host in three steps")
 ollamon demo       the same, plus an Ollama emulator and traffic, for a first look
-ollamon alerts     print alerts from ollamon.alerts.> as they fire and resolve
-ollamon selftest   call every endpoint of a running stack and save the results
+ollamon status     one screen: services, Ollama hosts, loaded models, firing alerts, backlog
+ollamon top        the same, live, in the spirit of htop/nvitop (q quits)
+ollamon alerts     the alerts firing now, then each one as it fires and resolves
+ollamon selftest   call every endpoint of a running stack, save the results (exit 1 on a failure)
 ollamon backup     ask storage for a consistent online copy of the database
-ollamon settings   print every setting as a table
+ollamon settings   every setting's value in effect and where it came from (--reference: the table)
 ollamon nats-config  print the NATS users and permissions for your own nats-server
 """
 
@@ -18,22 +20,9 @@ import contextlib
 import sys
 from pathlib import Path
 
+from ollamon_cli.exits import CommandError, run_command
 from ollamon_cli.settings import StackSettings
-from ollamon_core.bus import NatsLogin
 from ollamon_core.redaction import install_log_redaction
-
-
-def _nats_url(settings: StackSettings) -> str:
-    return settings.nats_url or f"nats://127.0.0.1:{settings.embedded_nats_port}"
-
-
-def _nats_login(settings: StackSettings, user: str) -> NatsLogin:
-    """`OLLAMON_NATS_USER` / `OLLAMON_NATS_PASSWORD` when set; else `user`'s login from the
-    credentials `ollamon up` keeps under the storage path, if any."""
-    from ollamon_cli.credentials import load_credentials
-
-    credentials = None if settings.nats_user else load_credentials(settings.storage_path)
-    return credentials.login(user) if credentials else NatsLogin.of(settings)
 
 
 def command_up(args: argparse.Namespace) -> int:
@@ -57,39 +46,85 @@ def command_demo(args: argparse.Namespace) -> int:
 
 def command_alerts(args: argparse.Namespace) -> int:
     from ollamon_cli.alerts_tail import tail_alerts
-    from ollamon_core.permissions import ALERTS_READER_USER
+    from ollamon_cli.nats_target import nats_target
+    from ollamon_core.events import ServiceName
 
-    settings = StackSettings()
-    login = _nats_login(settings, ALERTS_READER_USER)
+    target = nats_target(StackSettings(), ServiceName.CLI.value)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(tail_alerts(_nats_url(settings), args.severity, sys.stdout, login=login))
+        asyncio.run(tail_alerts(target, args.severity, sys.stdout))
     return 0
 
 
 def command_selftest(args: argparse.Namespace) -> int:
-    from ollamon_cli.selftest import run_selftest
+    import json
+
+    from ollamon_cli.selftest import failure_lines, run_selftest, summary_line
+    from ollamon_cli.terminal import console_for
 
     settings = StackSettings()
     base_url = args.url or f"http://{settings.gateway_host}:{settings.gateway_port}"
+    url_setting = "--url" if args.url else "OLLAMON_GATEWAY_HOST, OLLAMON_GATEWAY_PORT or --url"
     path = run_selftest(base_url, Path(args.out), settings.api_token)
-    print(f"selftest results written to {path}")
-    return 0
+    report = json.loads(path.read_text())
+    out = console_for()
+    for line in failure_lines(report):
+        out.print(line, style="red")
+    summary = summary_line(report, path, url_setting)
+    out.print(summary, style="green" if report["ok"] else "bold red")
+    return 0 if report["ok"] else 1
 
 
 def command_backup(_: argparse.Namespace) -> int:
     from ollamon_cli.backup import request_backup
+    from ollamon_cli.nats_target import nats_target
     from ollamon_core.events import ServiceName
 
-    settings = StackSettings()
-    login = _nats_login(settings, ServiceName.CLI.value)
-    print(asyncio.run(request_backup(_nats_url(settings), login=login)))
+    target = nats_target(StackSettings(), ServiceName.CLI.value)
+    print(asyncio.run(request_backup(target)))
     return 0
 
 
-def command_settings(_: argparse.Namespace) -> int:
-    from ollamon_cli.settings_table import settings_table
+def command_status(args: argparse.Namespace) -> int:
+    from ollamon_cli.gateway_api import GatewayTarget
+    from ollamon_cli.status import show_status
 
-    print(settings_table())
+    settings = StackSettings()
+    return asyncio.run(show_status(GatewayTarget.of(settings, args.url), settings.api_token))
+
+
+def command_top(args: argparse.Namespace) -> int:
+    from ollamon_cli.gateway_api import GatewayTarget
+    from ollamon_cli.top import run_top
+
+    settings = StackSettings()
+    target = GatewayTarget.of(settings, args.url)
+    export = Path(args.export) if args.export else None
+    return asyncio.run(run_top(target, settings.api_token, args.interval, export))
+
+
+def command_settings(args: argparse.Namespace) -> int:
+    import os
+
+    from ollamon_cli.settings_sources import Source, effective_settings, settings_lines
+    from ollamon_cli.settings_table import settings_table
+    from ollamon_cli.terminal import console_for
+
+    if args.reference:
+        print(settings_table())
+        return 0
+    rows = effective_settings(os.environ, args.env_file_names)
+    lines = settings_lines(rows)
+    width = [max(len(line[column]) for line in lines) for column in (0, 1)]
+    styles = {Source.ENVIRONMENT: "cyan", Source.ENV_FILE: "magenta", Source.INVALID: "bold red"}
+    out = console_for()
+    for row, (variable, source, value) in zip(rows, lines, strict=True):
+        out.print(
+            f"{variable:<{width[0]}}  {source:<{width[1]}}  {value}",
+            style=styles.get(row.source, "dim" if row.source == Source.DEFAULT else ""),
+        )
+    invalid = [row.variable for row in rows if row.problem]
+    if invalid:
+        raise CommandError(f"invalid settings: {', '.join(invalid)}")
     return 0
 
 
@@ -109,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__,
     )
+    parser.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="read settings from this file of NAME=value lines first (the environment wins)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the whole stack (or a fleet role's part)")
     up.add_argument(
@@ -127,6 +167,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="data folder of the demo (default: demo/ under OLLAMA_PERFORMANCE_STORAGE_PATH)",
     )
     demo.set_defaults(handler=command_demo)
+    status = commands.add_parser(
+        "status",
+        help="one screen: services, Ollama hosts and versions, loaded models, firing "
+        "alerts, backlog (exit 3 when something is missing or down)",
+    )
+    status.add_argument("--url", help="gateway base URL (default from settings)")
+    status.set_defaults(handler=command_status)
+    top = commands.add_parser(
+        "top", help="live view of hosts, models, loaded models and alerts (q quits)"
+    )
+    top.add_argument("--url", help="gateway base URL (default from settings)")
+    top.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between refreshes (default 2)"
+    )
+    top.add_argument(
+        "--export",
+        metavar="FILE",
+        help="write one view to FILE (.svg, .html or text) instead of the live view",
+    )
+    top.set_defaults(handler=command_top)
     alerts = commands.add_parser("alerts", help="tail alerts in the terminal")
     alerts.add_argument("--severity", choices=["low", "medium", "high", "critical"])
     alerts.set_defaults(handler=command_alerts)
@@ -137,9 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("backup", help="online backup of the database").set_defaults(
         handler=command_backup
     )
-    commands.add_parser("settings", help="print every setting").set_defaults(
-        handler=command_settings
+    settings = commands.add_parser(
+        "settings",
+        help="every setting's value in effect here and where it came from (secrets hidden)",
     )
+    settings.add_argument(
+        "--reference",
+        action="store_true",
+        help="print the reference table instead: every variable, its default and meaning",
+    )
+    settings.set_defaults(handler=command_settings)
     nats_config = commands.add_parser(
         "nats-config",
         help="NATS users and permissions (passwords from OLLAMON_NATS_PASSWORD_<USER>)",
@@ -157,6 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     install_log_redaction()  # what the cli itself logs names no URL's credentials
     args = build_parser().parse_args(argv)
+    return run_command(_with_env_file, args)
+
+
+def _with_env_file(args: argparse.Namespace) -> int:
+    from ollamon_cli.env_file import load_env_file
+
+    args.env_file_names = load_env_file(Path(args.env_file)) if args.env_file else frozenset()
     return int(args.handler(args))
 
 

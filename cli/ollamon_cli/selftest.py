@@ -205,3 +205,28 @@ def run_selftest(base_url: str, out_dir: Path, token: str | None) -> Path:
     path = out_dir / f"selftest-{started_at.strftime('%Y%m%dT%H%M%S%fZ')}.json"
     path.write_text(json.dumps(report, indent=2))
     return path
+
+
+def failure_lines(report: dict[str, Any]) -> list[str]:
+    """One line per failed check of a report: name, call, status and what was wrong."""
+    return [
+        f"FAIL {check['name']}: {check['method']} {check['path']} -> "
+        f"{check['status_code'] if check['status_code'] is not None else 'no answer'}: "
+        f"{check['problem']}"
+        for check in report["checks"]
+        if not check["ok"]
+    ]
+
+
+def summary_line(report: dict[str, Any], path: Path, url_setting: str) -> str:
+    """The last line `ollamon selftest` prints: passed and failed counts, where the
+    results are, and, when nothing answered at all, which setting names the URL."""
+    total = report["passed"] + report["failed"]
+    verdict = "ok" if report["ok"] else "FAILED"
+    line = (
+        f"selftest {verdict}: {report['passed']}/{total} checks passed, "
+        f"{report['failed']} failed against {report['base_url']}; results in {path}"
+    )
+    if total and all(check["status_code"] is None for check in report["checks"]):
+        line += f" (nothing answered there: {url_setting})"
+    return line

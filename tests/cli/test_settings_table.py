@@ -1,4 +1,4 @@
-"""`ollamon settings` prints every service's settings, one row per variable."""
+"""`ollamon settings --reference` prints every service's settings, one row per variable."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_the_table_covers_the_five_services_and_the_stack() -> None:
 def test_ollamon_settings_prints_each_variable_once_with_its_users(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["settings"]) == 0
+    assert main(["settings", "--reference"]) == 0
     rows = capsys.readouterr().out.splitlines()[2:]
     names = [row.split("|")[1].strip() for row in rows]
     assert len(names) == len(set(names))

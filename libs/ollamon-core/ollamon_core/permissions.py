@@ -198,10 +198,11 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
         publish=(subjects.NOTIFICATIONS_ALL, subjects.QUERY_ALERTS.subject, *NOTIFIER_CONSUMER),
         subscribe=(),
     ),
-    # The command line asks storage for a backup (`ollamon backup`), nothing else.
+    # The command line asks storage for a backup (`ollamon backup`) and for the alerts
+    # firing now, then follows the alerts (`ollamon alerts`); nothing else.
     ServiceName.CLI: Permissions(
-        publish=(subjects.QUERY_BACKUP.subject,),
-        subscribe=(f"{inbox_prefix(service_user(ServiceName.CLI))}.>",),
+        publish=(subjects.QUERY_BACKUP.subject, subjects.QUERY_ALERTS.subject),
+        subscribe=(f"{inbox_prefix(service_user(ServiceName.CLI))}.>", subjects.ALERTS_ALL),
     ),
 }
 

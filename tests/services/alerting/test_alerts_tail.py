@@ -12,6 +12,7 @@ import io
 import pytest
 
 from ollamon_cli.alerts_tail import alerts_pattern, tail_alerts
+from ollamon_cli.nats_target import NatsTarget
 from ollamon_core.events import AlertState, OllamaPerformanceAlert, ServiceName, Severity
 from tests.conftest import BusFactory
 from tests.support.waiting import wait_for
@@ -34,7 +35,8 @@ async def test_tail_prints_one_line_per_alert_of_the_chosen_severity(
 ) -> None:
     bus = await bus_factory(ServiceName.ALERTING)
     out = io.StringIO()
-    task = asyncio.create_task(tail_alerts(clean_nats_url, "high", out))
+    target = NatsTarget.given(clean_nats_url)
+    task = asyncio.create_task(tail_alerts(target, "high", out, notes=io.StringIO()))
     try:
         # Keep publishing until the tail has subscribed and printed the first one.
         async def first_line() -> None:

@@ -1,0 +1,95 @@
+"""`ollamon status` and `ollamon top` (cli/ollamon_cli/status.py, top.py) against a live
+gateway, run as a user runs them: a child process whose stdout is a pipe."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+from litestar import Litestar
+
+from ollamon_core.bus import Bus
+from ollamon_core.events import Heartbeat, LoadedModel, OllamaModelsSnapshot, ServiceName, utc_now
+from ollamon_gateway.server import AppServer
+from tests.cli.commands import command_environment
+from tests.services.gateway.conftest import gateway_of
+from tests.services.gateway.stubs import HOST, OLLAMA_URL, Responder
+from tests.support.waiting import wait_for_async
+
+LOADED_MODEL = "qwen2.5:72b-instruct"
+
+
+async def ollamon(*args: str, cwd: Path) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ollamon_cli.main",
+        *args,
+        cwd=cwd,
+        env=command_environment(cwd),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def seen_by_the_gateway(app: Litestar, publisher: Bus) -> None:
+    """Publish a models snapshot and a heartbeat until the gateway has both."""
+    snapshot = OllamaModelsSnapshot(
+        host=HOST,
+        ollama_url=OLLAMA_URL,
+        loaded=[
+            LoadedModel(name=LOADED_MODEL, size_bytes=40 * 1024**3, size_vram_bytes=40 * 1024**3)
+        ],
+    )
+    beat = Heartbeat(
+        host=HOST, service=ServiceName.PROBE, version="0.1.0", pid=1, started_at=utc_now()
+    )
+    gateway = gateway_of(app)
+
+    async def both() -> bool:
+        await publisher.publish(snapshot)
+        await publisher.publish(beat)
+        frames = gateway.fanout.replay_after(0)
+        return bool(gateway.live.services()) and any(f.event_type == "models" for f in frames)
+
+    await wait_for_async(both, timeout=10, message="the gateway saw the snapshot and heartbeat")
+
+
+async def test_status_prints_one_screen_and_exits_3_while_services_are_missing(
+    live_server: AppServer, app: Litestar, storage: Responder, publisher: Bus, tmp_path: Path
+) -> None:
+    await seen_by_the_gateway(app, publisher)
+    code, out, err = await ollamon("status", "--url", live_server.url, cwd=tmp_path)
+    assert err == ""
+    assert code == 3  # only the probe has sent a heartbeat
+    for part in ("Services", "MISSING", "Loaded models", LOADED_MODEL, "Firing alerts"):
+        assert part in out
+    assert "slow_response" in out  # storage's active alert
+    assert "llama3.2:1b" in out  # storage's per-model summary
+    assert "\x1b[" not in out  # a pipe gets no colour
+
+
+async def test_top_into_a_pipe_prints_the_view_once_and_exports_an_svg(
+    live_server: AppServer, app: Litestar, storage: Responder, publisher: Bus, tmp_path: Path
+) -> None:
+    await seen_by_the_gateway(app, publisher)
+    code, out, err = await ollamon("top", "--url", live_server.url, cwd=tmp_path)
+    assert (code, err) == (0, "")
+    assert "Models (last 60 s)" in out
+    assert "req/s" in out
+    assert LOADED_MODEL in out
+    svg = tmp_path / "top.svg"
+    code, _, err = await ollamon(
+        "top", "--url", live_server.url, "--export", str(svg), cwd=tmp_path
+    )
+    assert (code, err) == (0, "")
+    picture = await asyncio.to_thread(svg.read_text)
+    assert picture.startswith("<svg")
+    assert LOADED_MODEL in picture
+    # Nothing to fetch: rich's default template loads its font from a CDN.
+    assert not re.findall(r"url\(\s*[\"']?https?:", picture)
