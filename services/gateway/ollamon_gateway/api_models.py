@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from ollamon_core.events import OllamaHealth
+from ollamon_core.events import OllamaHealth, OllamaModelsSnapshot
 from ollamon_core.events.limits import IntervalSeconds
 from ollamon_core.events.queries import SummaryReply
 
@@ -76,6 +76,11 @@ class StatusReply(ApiModel):
     nats: NatsStatus
     stream: StreamStatus
     ollama: list[OllamaHealth]
+    loaded: list[OllamaModelsSnapshot] = Field(
+        default_factory=list,
+        description="Each Ollama server's latest models snapshot (what is in memory: size, "
+        "VRAM, expiry), by host and URL; its catalogue (`available`) left out",
+    )
 
 
 class SummaryResponse(SummaryReply):

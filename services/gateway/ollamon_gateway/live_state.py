@@ -14,6 +14,7 @@ from ollamon_core.events import (
     MonitoringAction,
     MonitoringControl,
     OllamaHealth,
+    OllamaModelsSnapshot,
     ServiceName,
     utc_now,
 )
@@ -26,7 +27,8 @@ MONITORED_SERVICES = [service for service in ServiceName if service is not Servi
 
 @dataclass
 class LiveState:
-    """The latest heartbeat per service and host, Ollama health per host and URL, monitoring.
+    """The latest heartbeat per service and host, Ollama health and loaded models per host
+    and URL, monitoring.
 
     Ollama health is keyed by (host, URL): two hosts each polling their own
     `http://127.0.0.1:11434` are two servers.
@@ -36,6 +38,7 @@ class LiveState:
     heartbeat_interval_seconds: float
     heartbeats: dict[tuple[str, str], Heartbeat] = field(default_factory=dict)
     ollama: dict[tuple[str, str], OllamaHealth] = field(default_factory=dict)
+    models: dict[tuple[str, str], OllamaModelsSnapshot] = field(default_factory=dict)
     monitoring: MonitoringStatus | None = None
 
     def __post_init__(self) -> None:
@@ -54,6 +57,18 @@ class LiveState:
         known = self.ollama.get(key)
         if known is None or health.timestamp >= known.timestamp:
             self.ollama[key] = health
+
+    def apply_models(self, snapshot: OllamaModelsSnapshot) -> None:
+        """Remember what one Ollama server of one host holds in memory (not its catalogue,
+        which can be long: storage and the stream have it)."""
+        key = (snapshot.host, snapshot.ollama_url)
+        known = self.models.get(key)
+        if known is None or snapshot.timestamp >= known.timestamp:
+            self.models[key] = snapshot.model_copy(update={"available": []})
+
+    def loaded_models(self, host: str | None = None) -> list[OllamaModelsSnapshot]:
+        """The latest snapshot of every Ollama server seen (of one host), catalogue left out."""
+        return [self.models[key] for key in sorted(self.models) if host is None or key[0] == host]
 
     def apply_control(self, control: MonitoringControl) -> MonitoringStatus:
         """Follow a start/stop (from this gateway or another one) and return the new state."""

@@ -15,6 +15,7 @@ from ollamon_core.events import (
     Heartbeat,
     MonitoringControl,
     OllamaHealth,
+    OllamaModelsSnapshot,
 )
 from ollamon_core.redaction import redact_bytes
 from ollamon_core.subjects import QueryRoute
@@ -100,6 +101,8 @@ class Gateway:
                 self.live.apply_heartbeat(event)
             case OllamaHealth():
                 self.live.apply_health(event)
+            case OllamaModelsSnapshot():
+                self.live.apply_models(event)
             case MonitoringControl():
                 self.live.apply_control(event)
         self.exporter.observe(event)

@@ -15,6 +15,7 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+from litestar import Litestar
 from playwright.async_api import Page, ViewportSize, expect
 
 from ollamon_alerting.service import AlertingService
@@ -29,6 +30,7 @@ from ollamon_core.events import (
 from ollamon_core.events import queries as q
 from ollamon_gateway.server import AppServer
 from tests.services.gateway.chromium import BROWSER_MARKS, DASHBOARD, UI_TIMEOUT_MS, chromium
+from tests.services.gateway.conftest import gateway_of
 from tests.services.gateway.stubs import (
     HOST,
     OLLAMA_URL,
@@ -271,8 +273,8 @@ async def test_charts_show_time_and_value_axes_and_the_range_switch_asks_storage
         assert problems == []
 
 
-async def test_loaded_now_shows_the_published_snapshot(
-    live_server: AppServer, responder: Responder, publisher: Bus
+async def test_loaded_now_shows_the_published_snapshot_and_a_new_page_gets_it_at_once(
+    live_server: AppServer, app: Litestar, responder: Responder, publisher: Bus
 ) -> None:
     await serve_dashboard_storage(responder)
     async with chromium() as browser:
@@ -291,6 +293,14 @@ async def test_loaded_now_shows_the_published_snapshot(
         await expect(small.locator("[data-field=split]")).to_have_text("all on GPU")
         await expect(page.locator("#loaded-count")).to_have_text("2 · 46.0 GB")
 
+        # A page opened later has it from the gateway's /status, before the next snapshot.
+        assert len(gateway_of(app).live.loaded_models()) == 1
+        later = await browser.new_page(viewport=DESKTOP)
+        problems += await open_live_page(later, live_server)
+        await expect(later.locator("#loaded-list li")).to_have_count(2, timeout=UI_TIMEOUT_MS)
+        await expect(later.locator("#loaded-count")).to_have_text("2 · 46.0 GB")
+
         await publisher.publish(snapshot().model_copy(update={"loaded": []}))
         await expect(loaded).to_have_text("No model is loaded.", timeout=UI_TIMEOUT_MS)
+        await expect(later.locator("#loaded-list")).to_have_text("No model is loaded.")
         assert problems == []

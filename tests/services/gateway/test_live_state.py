@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ollamon_core.events import (
+    CatalogModel,
     Heartbeat,
+    LoadedModel,
     MonitoringAction,
     MonitoringControl,
     OllamaHealth,
+    OllamaModelsSnapshot,
     ServiceName,
     utc_now,
 )
@@ -105,3 +108,29 @@ def test_ollama_health_is_kept_per_host_even_at_the_same_address() -> None:
     state.apply_health(OllamaHealth(host="vm", ollama_url=url, up=False, timestamp=late))
     assert [(h.host, h.up) for h in state.ollama_health()] == [("hostB", False), ("vm", True)]
     assert [(h.host, h.up) for h in state.ollama_health("vm")] == [("vm", True)]
+
+
+def models_snapshot(host: str, loaded: list[str], seconds_ago: float = 0.0) -> OllamaModelsSnapshot:
+    return OllamaModelsSnapshot(
+        host=host,
+        ollama_url="http://127.0.0.1:11434",
+        timestamp=utc_now() - timedelta(seconds=seconds_ago),
+        loaded=[LoadedModel(name=name, size_bytes=2**30, size_vram_bytes=2**30) for name in loaded],
+        available=[CatalogModel(name=f"catalogue-{n}") for n in range(50)],
+    )
+
+
+def test_loaded_models_keep_each_server_s_newest_snapshot_without_its_catalogue() -> None:
+    state = LiveState(default_interval_seconds=5.0, heartbeat_interval_seconds=5.0)
+    state.apply_models(models_snapshot("h1", ["qwen3:8b"], seconds_ago=5))
+    state.apply_models(models_snapshot("h2", ["llama3.2:1b", "phi4"]))
+    state.apply_models(models_snapshot("h1", [], seconds_ago=1))
+    state.apply_models(models_snapshot("h1", ["too-old"], seconds_ago=30))
+
+    snapshots = state.loaded_models()
+    assert [(s.host, [m.name for m in s.loaded]) for s in snapshots] == [
+        ("h1", []),
+        ("h2", ["llama3.2:1b", "phi4"]),
+    ]
+    assert all(snapshot.available == [] for snapshot in snapshots)
+    assert [s.host for s in state.loaded_models("h2")] == ["h2"]

@@ -253,7 +253,8 @@ class PerformanceController(Controller):
 
     @get("/status", summary="Services, NATS and the stream", responses=problem_responses(400))
     async def status(self, gateway: GatewayDep) -> StatusReply:
-        """Each service's last heartbeat, version, state and counters; NATS; the stream."""
+        """Each service's last heartbeat, version, state and counters; NATS; the stream; each
+        Ollama server's health and what it holds in memory."""
         return StatusReply(
             monitoring=gateway.live.monitoring_status,
             services=gateway.live.services(),
@@ -261,6 +262,7 @@ class PerformanceController(Controller):
             nats=gateway.nats_status(),
             stream=gateway.stream_status(),
             ollama=gateway.live.ollama_health(),
+            loaded=gateway.live.loaded_models(),
         )
 
     @post(

@@ -12,7 +12,7 @@ import {
   chosenCompareModel, chosenHost, hostKey, hostOf, noteHost, renderHostSelect, renderHosts, scoped,
   setUrlParam,
 } from "./hosts.js";
-import { activeWithLive, liveHandlers } from "./live.js";
+import { activeWithLive, applySnapshot, liveHandlers } from "./live.js";
 import { renderLoaded } from "./loaded.js";
 import { managementActions } from "./manage.js";
 import {
@@ -150,9 +150,10 @@ function applyStatus(status) {
   state.services = Object.fromEntries(status.services.map((s) => [`${s.service}@${s.host}`, s]));
   state.missingServices = status.missing_services;
   for (const entry of status.ollama) state.ollama[hostKey(entry.host, entry.ollama_url)] = entry;
+  for (const snapshot of status.loaded || []) applySnapshot(state, snapshot);
 }
 
-const loadStatus = () => load("status", "/status", applyStatus, ["status"]);
+const loadStatus = () => load("status", "/status", applyStatus, ["status", "loaded", "models"]);
 // Storage thins the range to `limit` samples (each host its share); live samples follow.
 function loadSystem() {
   const range = state.systemRangeMinutes;

@@ -31,6 +31,17 @@ export function activeWithLive(state, storedActive) {
   return active;
 }
 
+// Keep each Ollama server's newest models snapshot (from the stream, or from /status when
+// the page opens) and the loaded models by (host, model).
+export function applySnapshot(state, snapshot) {
+  const key = hostKey(snapshot.host, snapshot.ollama_url);
+  const known = state.snapshots[key];
+  if (known && new Date(known.timestamp) > new Date(snapshot.timestamp)) return;
+  state.snapshots[key] = snapshot;
+  state.loaded = Object.fromEntries(Object.values(state.snapshots).flatMap((s) =>
+    (s.loaded || []).map((m) => [hostKey(s.host, m.name), { ...m, host: s.host }])));
+}
+
 function modelRow(state, host, name) {
   return (state.models[hostKey(host, name)] ||= {
     host, model_name: name, request_count: 0, success_count: 0,
@@ -89,9 +100,7 @@ export function liveHandlers(state, mark, refreshSummary) {
     },
     models(snapshot) {
       accept(snapshot.host);
-      state.snapshots[hostKey(snapshot.host, snapshot.ollama_url)] = snapshot;
-      state.loaded = Object.fromEntries(Object.values(state.snapshots).flatMap((s) =>
-        s.loaded.map((m) => [hostKey(s.host, m.name), { ...m, host: s.host }])));
+      applySnapshot(state, snapshot);
       mark("models", "loaded");
     },
     heartbeat(beat) {
