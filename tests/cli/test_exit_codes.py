@@ -11,6 +11,7 @@ import pytest
 
 from ollamon_cli.nats_server import free_port
 from tests.cli.commands import OLLAMON, command_environment, run_ollamon
+from tests.support.nats_auth import authorized_nats_server
 
 # Commands that need NATS must say so within a few seconds (the connect deadline is 3 s).
 NATS_DEADLINE_SECONDS = 8.0
@@ -22,7 +23,7 @@ def dead_nats_url() -> str:
     return f"nats://127.0.0.1:{free_port()}"
 
 
-@pytest.mark.parametrize("command", [["backup"], ["alerts"], ["alerts", "--severity", "high"]])
+@pytest.mark.parametrize("command", [["backup"], ["alerts", "--severity", "high"]])
 def test_a_command_needing_nats_fails_fast_with_one_line_naming_the_url_and_setting(
     command: list[str], dead_nats_url: str, tmp_path: Path
 ) -> None:
@@ -94,3 +95,38 @@ def test_a_closed_pipe_ends_the_command_quietly_with_status_0(
         os.close(write_end)
     assert process.stderr == ""
     assert process.returncode == 0
+
+
+def test_a_refused_login_is_one_line_naming_the_user_and_where_its_password_came_from(
+    tmp_path: Path,
+) -> None:
+    with authorized_nats_server(tmp_path / "data") as nats_server:
+        started = time.monotonic()
+        result = run_ollamon(
+            "backup",
+            cwd=tmp_path,
+            env={
+                "OLLAMON_NATS_URL": nats_server.url,
+                "OLLAMON_NATS_USER": "cli",
+                "OLLAMON_NATS_PASSWORD": "not-the-password",
+            },
+        )
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert elapsed < NATS_DEADLINE_SECONDS
+    assert result.stderr == (
+        f"ollamon: NATS at {nats_server.url} refused the login of user 'cli' "
+        "(OLLAMON_NATS_USER, OLLAMON_NATS_PASSWORD)\n"
+    )
+
+
+def test_backup_logs_in_with_the_stacks_credentials_and_says_when_storage_is_not_there(
+    tmp_path: Path,
+) -> None:
+    # The credentials `ollamon up` keeps under the storage path (tmp_path / "data").
+    with authorized_nats_server(tmp_path / "data") as nats_server:
+        result = run_ollamon("backup", cwd=tmp_path, env={"OLLAMON_NATS_URL": nats_server.url})
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "ollamon: storage did not answer on ollamon.query.backup (no responders)"
+    )
