@@ -24,12 +24,15 @@ import sys
 import termios
 import tty
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from rich.console import CONSOLE_SVG_FORMAT, Console, RenderableType
+from rich.console import CONSOLE_SVG_FORMAT, Console, Group, RenderableType
 from rich.live import Live
+from rich.text import Text
 
+from ollamon_cli.exits import CommandError
 from ollamon_cli.gateway_api import GatewayTarget, client_for, follow_stream, take_snapshot
 from ollamon_cli.status_view import top_view
 from ollamon_cli.terminal import console_for
@@ -70,7 +73,7 @@ async def run_top(
                 console.print(view)
             return 0
         loaded: dict[tuple[str, str], OllamaModelsSnapshot] = {}
-        stream = asyncio.create_task(follow_stream(client, loaded))
+        stream = asyncio.create_task(_keep_following(client, loaded, interval))
         try:
             await _live(console, client, target, loaded, interval)
         finally:
@@ -114,10 +117,27 @@ async def _live(
                     await asyncio.wait_for(stop.wait(), interval)
                 if stop.is_set():
                     break
-                snapshot = await take_snapshot(
-                    client, target, hours=WINDOW_SECONDS / 3600, loaded=loaded
-                )
-                live.update(top_view(snapshot, target.url, WINDOW_SECONDS), refresh=True)
+                try:
+                    snapshot = await take_snapshot(
+                        client, target, hours=WINDOW_SECONDS / 3600, loaded=loaded
+                    )
+                except CommandError as error:  # the gateway went away: say so, keep trying
+                    view = Group(
+                        Text(f"{datetime.now(UTC):%H:%M:%S} {error.message}", style="bold red"),
+                        top_view(snapshot, target.url, WINDOW_SECONDS),
+                    )
+                else:
+                    view = top_view(snapshot, target.url, WINDOW_SECONDS)
+                live.update(view, refresh=True)
+
+
+async def _keep_following(
+    client: httpx.AsyncClient, loaded: dict[tuple[str, str], OllamaModelsSnapshot], pause: float
+) -> None:
+    """Follow the stream; connect again after a pause whenever it ends (a gateway restart)."""
+    while True:
+        await follow_stream(client, loaded)
+        await asyncio.sleep(pause)
 
 
 def _export(view: RenderableType, path: Path) -> None:

@@ -4,8 +4,13 @@ gateway, run as a user runs them: a child process whose stdout is a pipe."""
 from __future__ import annotations
 
 import asyncio
+import os
+import pty
 import re
+import select
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from litestar import Litestar
@@ -93,3 +98,56 @@ async def test_top_into_a_pipe_prints_the_view_once_and_exports_an_svg(
     assert LOADED_MODEL in picture
     # Nothing to fetch: rich's default template loads its font from a CDN.
     assert not re.findall(r"url\(\s*[\"']?https?:", picture)
+
+
+def top_on_a_terminal(url: str, cwd: Path, keys: bytes) -> tuple[int, bytes]:
+    """`ollamon top` with a pseudo-terminal as stdin and stdout: read until the view shows,
+    type `keys`, read until it ends; its exit status and everything it drew."""
+    controller, terminal = pty.openpty()
+    env = command_environment(cwd, {"TERM": "xterm-256color", "COLUMNS": "160", "LINES": "60"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ollamon_cli.main", "top", "--url", url, "--interval", "0.5"],
+        cwd=cwd,
+        env=env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    drawn = b""
+    try:
+        deadline = time.monotonic() + 20
+        while b"Loaded models" not in drawn and time.monotonic() < deadline:
+            if select.select([controller], [], [], 0.2)[0]:
+                drawn += os.read(controller, 65536)
+        os.write(controller, keys)
+        while True:
+            if select.select([controller], [], [], 0.2)[0]:
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                drawn += chunk
+            elif process.poll() is not None:
+                break
+        return process.wait(timeout=10), drawn
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(controller)
+
+
+async def test_top_on_a_terminal_draws_live_and_q_gives_the_terminal_back(
+    live_server: AppServer, app: Litestar, storage: Responder, publisher: Bus, tmp_path: Path
+) -> None:
+    await seen_by_the_gateway(app, publisher)
+    started = time.monotonic()
+    code, drawn = await asyncio.to_thread(top_on_a_terminal, live_server.url, tmp_path, b"q")
+    assert code == 0
+    assert time.monotonic() - started < 20
+    assert LOADED_MODEL.encode() in drawn
+    assert b"\x1b[?1049h" in drawn  # the alternate screen, as htop uses
+    assert drawn.rstrip().endswith(b"\x1b[?1049l")  # ... left, the shell's screen back
+    assert b"Traceback" not in drawn
