@@ -7,14 +7,13 @@ the dashboard and `/metrics` show one picture. It also needs no NATS login (the 
 user stays limited to its few subjects) and works from any machine that can reach the
 gateway's port.
 
-Loaded models travel only as live events (the probe's `/api/ps` snapshots): they are read
-from the stream, whose replay buffer (`Last-Event-ID: 0`) holds the recent ones.
+Loaded models are each Ollama's latest `/api/ps` snapshot, which `/status` answers as
+`loaded`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field
 
@@ -28,7 +27,6 @@ from ollamon_gateway.api_models import StatusReply, SummaryResponse
 
 API = "/api/ai/ollama/performance"
 REQUEST_TIMEOUT_SECONDS = 5.0
-STREAM_READ_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -107,77 +105,15 @@ async def read_summary(
     return SummaryResponse.model_validate_json(response.content), None
 
 
-def apply_frame(
-    event_type: str, data: str, loaded: dict[tuple[str, str], OllamaModelsSnapshot]
-) -> None:
-    """Keep the newest models snapshot of each (host, Ollama URL) from one SSE frame."""
-    if event_type != "models":
-        return
-    try:
-        snapshot = OllamaModelsSnapshot.model_validate(json.loads(data))
-    except (ValueError, ValidationError):
-        return
-    key = (snapshot.host, snapshot.ollama_url)
-    known = loaded.get(key)
-    if known is None or snapshot.timestamp >= known.timestamp:
-        loaded[key] = snapshot
-
-
-async def follow_stream(
-    client: httpx.AsyncClient,
-    loaded: dict[tuple[str, str], OllamaModelsSnapshot],
-    *,
-    seconds: float | None = None,
-) -> None:
-    """Read the live stream from the start of its replay buffer into `loaded`, for
-    `seconds` (None: until cancelled). A stream that fails ends the reading quietly."""
-
-    async def read() -> None:
-        headers = {"Last-Event-ID": "0", "Accept": "text/event-stream"}
-        timeout = httpx.Timeout(REQUEST_TIMEOUT_SECONDS, read=None)
-        async with client.stream(
-            "GET", f"{API}/stream", headers=headers, timeout=timeout
-        ) as response:
-            event_type, data = "", []
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event_type = line[6:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].strip())
-                elif not line:
-                    apply_frame(event_type, "\n".join(data), loaded)
-                    event_type, data = "", []
-
-    try:
-        if seconds is None:
-            await read()
-        else:
-            await asyncio.wait_for(read(), seconds)
-    except (TimeoutError, httpx.HTTPError):
-        return
-
-
 async def take_snapshot(
-    client: httpx.AsyncClient,
-    target: GatewayTarget,
-    *,
-    hours: float,
-    loaded: dict[tuple[str, str], OllamaModelsSnapshot] | None = None,
+    client: httpx.AsyncClient, target: GatewayTarget, *, hours: float
 ) -> Snapshot:
-    """Status and summary at once; loaded models from `loaded` (kept by a stream reader),
-    else read from the stream's replay for up to `STREAM_READ_SECONDS`."""
-    if loaded is None:
-        loaded = {}
-        status, (summary, problem), _ = await asyncio.gather(
-            read_status(client, target),
-            read_summary(client, hours),
-            follow_stream(client, loaded, seconds=STREAM_READ_SECONDS),
-        )
-    else:
-        status, (summary, problem) = await asyncio.gather(
-            read_status(client, target), read_summary(client, hours)
-        )
-    return Snapshot(status, summary, problem, dict(loaded))
+    """Status (with the loaded models) and storage's summary of the last `hours`, at once."""
+    status, (summary, problem) = await asyncio.gather(
+        read_status(client, target), read_summary(client, hours)
+    )
+    loaded = {(shot.host, shot.ollama_url): shot for shot in status.loaded}
+    return Snapshot(status, summary, problem, loaded)
 
 
 def client_for(target: GatewayTarget, token: str | None) -> httpx.AsyncClient:

@@ -254,7 +254,7 @@ def status_view(snapshot: Snapshot, gateway_url: str, now: datetime | None = Non
         _or_note(services_table(snapshot), "no heartbeat yet"),
         _or_note(ollama_table(snapshot), "no Ollama health seen yet"),
         _or_note(hosts_table(snapshot), "no host has reported"),
-        _or_note(loaded_table(snapshot, now), "none (or no /api/ps snapshot in the stream yet)"),
+        _or_note(loaded_table(snapshot, now), "none (or the probe has not read /api/ps yet)"),
         _or_note(models_table(snapshot, None), "no request in the last hour"),
         _or_note(alerts_table(snapshot, now), "none"),
         _or_note(backlog_table(snapshot), "none: nothing spooled, dropped or unsent"),
@@ -273,7 +273,7 @@ def top_view(
     parts += [
         _or_note(hosts_table(snapshot), "no host has reported"),
         _or_note(models_table(snapshot, window_seconds), "no request in the window"),
-        _or_note(loaded_table(snapshot, now), "none (or no /api/ps snapshot in the stream yet)"),
+        _or_note(loaded_table(snapshot, now), "none (or the probe has not read /api/ps yet)"),
         _or_note(alerts_table(snapshot, now), "none"),
         _or_note(backlog_table(snapshot), "none"),
     ]

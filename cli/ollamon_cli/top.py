@@ -4,8 +4,8 @@ Built on rich's `Live` (rich is already in the lock through Litestar and pygment
 textual would add a second, larger framework for a view that needs no widgets or focus:
 a redraw every `--interval` seconds and one key). Each refresh asks the gateway for its
 status and storage's summary of the last `WINDOW_SECONDS` (so requests/s, p95, TTFT and
-tokens/s are of the last minute), while one stream connection keeps the newest `/api/ps`
-snapshot of every Ollama for the loaded models.
+tokens/s are of the last minute); the status carries each Ollama's latest `/api/ps`
+snapshot, the loaded models.
 
 `q` or Ctrl-C quits and gives the terminal back as it was. When stdout is not a terminal
 (a pipe, a file, a CI log) `top` prints the view once and ends; `--export FILE` writes that
@@ -33,10 +33,9 @@ from rich.live import Live
 from rich.text import Text
 
 from ollamon_cli.exits import CommandError
-from ollamon_cli.gateway_api import GatewayTarget, client_for, follow_stream, take_snapshot
+from ollamon_cli.gateway_api import GatewayTarget, client_for, take_snapshot
 from ollamon_cli.status_view import top_view
 from ollamon_cli.terminal import console_for
-from ollamon_core.events import OllamaModelsSnapshot
 
 WINDOW_SECONDS = 60.0
 QUIT_KEYS = {"q", "Q"}
@@ -72,14 +71,7 @@ async def run_top(
             else:
                 console.print(view)
             return 0
-        loaded: dict[tuple[str, str], OllamaModelsSnapshot] = {}
-        stream = asyncio.create_task(_keep_following(client, loaded, interval))
-        try:
-            await _live(console, client, target, loaded, interval)
-        finally:
-            stream.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await stream
+        await _live(console, client, target, interval)
     return 0
 
 
@@ -87,7 +79,6 @@ async def _live(
     console: Console,
     client: httpx.AsyncClient,
     target: GatewayTarget,
-    loaded: dict[tuple[str, str], OllamaModelsSnapshot],
     interval: float,
 ) -> None:
     loop = asyncio.get_running_loop()
@@ -105,7 +96,7 @@ async def _live(
             undo.enter_context(keys_without_echo(stdin))
             loop.add_reader(stdin, key)
             undo.callback(loop.remove_reader, stdin)
-        snapshot = await take_snapshot(client, target, hours=WINDOW_SECONDS / 3600, loaded=loaded)
+        snapshot = await take_snapshot(client, target, hours=WINDOW_SECONDS / 3600)
         with Live(
             top_view(snapshot, target.url, WINDOW_SECONDS),
             console=console,
@@ -118,9 +109,7 @@ async def _live(
                 if stop.is_set():
                     break
                 try:
-                    snapshot = await take_snapshot(
-                        client, target, hours=WINDOW_SECONDS / 3600, loaded=loaded
-                    )
+                    snapshot = await take_snapshot(client, target, hours=WINDOW_SECONDS / 3600)
                 except CommandError as error:  # the gateway went away: say so, keep trying
                     view = Group(
                         Text(f"{datetime.now(UTC):%H:%M:%S} {error.message}", style="bold red"),
@@ -129,15 +118,6 @@ async def _live(
                 else:
                     view = top_view(snapshot, target.url, WINDOW_SECONDS)
                 live.update(view, refresh=True)
-
-
-async def _keep_following(
-    client: httpx.AsyncClient, loaded: dict[tuple[str, str], OllamaModelsSnapshot], pause: float
-) -> None:
-    """Follow the stream; connect again after a pause whenever it ends (a gateway restart)."""
-    while True:
-        await follow_stream(client, loaded)
-        await asyncio.sleep(pause)
 
 
 def _export(view: RenderableType, path: Path) -> None:

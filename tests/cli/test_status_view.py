@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from rich.console import RenderableType
 
-from ollamon_cli.gateway_api import Snapshot, apply_frame
+from ollamon_cli.gateway_api import Snapshot
 from ollamon_cli.status import DEGRADED_EXIT, degraded
 from ollamon_cli.status_view import status_view, top_view
 from ollamon_cli.terminal import console_for
@@ -72,7 +72,6 @@ def snapshot(*, missing: list[str] | None = None, ollama_up: bool = True) -> Sna
         **dict(reply, hours=1 / 60, hosts=[host]),
         monitoring=status.monitoring,
     )
-    loaded: dict[tuple[str, str], OllamaModelsSnapshot] = {}
     shot = OllamaModelsSnapshot(
         host=HOST,
         ollama_url=OLLAMA_URL,
@@ -87,8 +86,7 @@ def snapshot(*, missing: list[str] | None = None, ollama_up: bool = True) -> Sna
             )
         ],
     )
-    apply_frame("models", shot.model_dump_json(), loaded)
-    return Snapshot(status, summary, None, loaded)
+    return Snapshot(status, summary, None, {(HOST, OLLAMA_URL): shot})
 
 
 def text_of(renderable: RenderableType) -> str:
@@ -139,19 +137,3 @@ def test_status_is_degraded_when_a_service_is_missing_or_an_ollama_is_down() -> 
     assert degraded(snapshot(missing=["alerting"]))
     assert degraded(snapshot(ollama_up=False))
     assert DEGRADED_EXIT == 3
-
-
-def test_the_newest_models_snapshot_of_each_ollama_is_kept_from_the_stream() -> None:
-    loaded: dict[tuple[str, str], OllamaModelsSnapshot] = {}
-    newer = OllamaModelsSnapshot(host=HOST, ollama_url=OLLAMA_URL, loaded=[])
-    older = OllamaModelsSnapshot(
-        host=HOST,
-        ollama_url=OLLAMA_URL,
-        timestamp=newer.timestamp - timedelta(seconds=5),
-        loaded=[LoadedModel(name="llama3.2:1b")],
-    )
-    apply_frame("models", newer.model_dump_json(), loaded)
-    apply_frame("models", older.model_dump_json(), loaded)
-    apply_frame("request", "{}", loaded)
-    apply_frame("models", "not json", loaded)
-    assert loaded == {(HOST, OLLAMA_URL): newer}

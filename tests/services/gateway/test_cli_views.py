@@ -59,8 +59,7 @@ async def seen_by_the_gateway(app: Litestar, publisher: Bus) -> None:
     async def both() -> bool:
         await publisher.publish(snapshot)
         await publisher.publish(beat)
-        frames = gateway.fanout.replay_after(0)
-        return bool(gateway.live.services()) and any(f.event_type == "models" for f in frames)
+        return bool(gateway.live.services()) and bool(gateway.live.loaded_models())
 
     await wait_for_async(both, timeout=10, message="the gateway saw the snapshot and heartbeat")
 
