@@ -380,7 +380,7 @@ async def test_a_refused_request_is_reported_to_the_bus_and_counted(
     bus = await Bus.connect(with_streams.url, ServiceName.PROBE, login=with_streams.login("probe"))
     try:
         with pytest.raises(ServiceUnavailableError):
-            await bus.request(subjects.QUERY_CLEANUP, CleanupRequest(days_to_keep=0), timeout=0.5)
+            await bus.request(subjects.QUERY_CLEANUP, CleanupRequest(days_to_keep=30), timeout=0.5)
         await asyncio.wait_for(bus.nc.flush(), 5)
         assert bus.counters["permission_errors"] == 1
     finally:
