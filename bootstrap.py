@@ -69,7 +69,13 @@ def install_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def sync_command(with_dev: bool) -> list[str]:
+def built_from_source(root: Path = ROOT) -> list[str]:
+    """The packages uv compiles from their sdists (llama-cpp-python: minutes of C++): those
+    the root pyproject gives build variables (`[tool.uv] extra-build-variables`)."""
+    return sorted(_root_pyproject(root)["tool"]["uv"].get("extra-build-variables", {}))
+
+
+def sync_command(with_dev: bool, *options: str) -> list[str]:
     """`uv sync` of every member at the locked versions, into VENV with its interpreter."""
     groups = "--all-groups" if with_dev else "--no-dev"
     return [
@@ -85,7 +91,32 @@ def sync_command(with_dev: bool) -> list[str]:
         groups,
         "--python",
         str(venv_python()),
+        *options,
     ]
+
+
+def sync(with_dev: bool, environment: dict[str, str]) -> None:
+    """Install from uv.lock, compiling a package from source only when uv's cache has no
+    wheel built from its sdist yet.
+
+    uv keeps the wheels it builds (~/.cache/uv), but revalidates the sdist's download on
+    every sync, and where the index's answers carry no cache headers (a proxy) that counts
+    as a new revision: the package would be compiled again each time. So the packages built
+    from source wait: first everything else is synced online, then the whole set offline
+    (the cached wheel, whatever the age of its download), online only when that fails
+    (nothing built yet on this machine).
+    """
+    if not with_dev:  # the packages built from source are test tools
+        subprocess.run(sync_command(False), check=True, cwd=ROOT, env=environment)
+        return
+    skipped = [option for name in built_from_source() for option in ("--no-install-package", name)]
+    subprocess.run(sync_command(True, *skipped), check=True, cwd=ROOT, env=environment)
+    offline = subprocess.run(
+        sync_command(True, "--offline"), cwd=ROOT, env=environment, capture_output=True
+    )
+    if offline.returncode != 0:
+        print(f"building {', '.join(built_from_source())} from source (once)", flush=True)
+        subprocess.run(sync_command(True), check=True, cwd=ROOT, env=environment)
 
 
 def ensure_installed(with_dev: bool) -> None:
@@ -102,7 +133,7 @@ def ensure_installed(with_dev: bool) -> None:
     pip = [str(venv_python()), "-m", "pip", "--disable-pip-version-check", "install", "-q"]
     subprocess.run([*pip, uv_requirement()], check=True)
     environment = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)}
-    subprocess.run(sync_command(with_dev), check=True, cwd=ROOT, env=environment)
+    sync(with_dev, environment)
     stamp.write_text(wanted)
 
 
