@@ -86,7 +86,9 @@ class MetricsExporter:
     """Counters, histograms and gauges updated from events; rendered for `GET /metrics`."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        # No auto-describe: it would collect at registration, and the process collector reads
+        # /proc (blocking) on the event loop that builds the gateway.
+        self.registry = CollectorRegistry(auto_describe=False)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self._define_requests()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import anyio
 from litestar import Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
@@ -24,14 +25,27 @@ def static_folder() -> Path:
     return Path(str(resources.files("ollamon_gateway") / "static"))
 
 
+class PackageFile:
+    """A file of the package, read on first use off the event loop, then kept."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._data: bytes | None = None
+
+    async def read(self) -> bytes:
+        if self._data is None:
+            self._data = await anyio.Path(self.path).read_bytes()
+        return self._data
+
+
 def dashboard_routes() -> list[Router]:
-    """The page (read once, at app build) and its static assets."""
-    page = (static_folder() / "dashboard.html").read_bytes()
+    """The page (read once, on first use) and its static assets."""
+    page = PackageFile(static_folder() / "dashboard.html")
 
     @get(DASHBOARD_PATH, include_in_schema=False, media_type="text/html")
     async def dashboard() -> Response[bytes]:
         return Response(
-            page,
+            await page.read(),
             media_type="text/html; charset=utf-8",
             headers={
                 "Content-Security-Policy": CONTENT_SECURITY_POLICY,

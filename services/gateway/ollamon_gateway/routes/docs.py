@@ -17,7 +17,7 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, YamlRenderPlugin
 
-from ollamon_gateway.routes.dashboard import ASSETS_PATH, static_folder
+from ollamon_gateway.routes.dashboard import ASSETS_PATH, PackageFile, static_folder
 
 SWAGGER_ASSETS = f"{ASSETS_PATH}/vendor/swagger-ui-dist"
 FAVICON_PATH = "/favicon.ico"
@@ -79,13 +79,15 @@ async def with_docs_policy(response: Any) -> Any:
 
 
 def favicon_route() -> Any:
-    """`GET /favicon.ico`: the small icon in static/icons/ (read once, at app build)."""
-    icon = (static_folder() / "icons" / "favicon.ico").read_bytes()
+    """`GET /favicon.ico`: the small icon in static/icons/ (read once, on first use)."""
+    icon = PackageFile(static_folder() / "icons" / "favicon.ico")
 
     @get(FAVICON_PATH, include_in_schema=False, media_type="image/x-icon")
     async def favicon() -> Response[bytes]:
         return Response(
-            icon, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"}
+            await icon.read(),
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
         )
 
     return favicon
