@@ -50,7 +50,12 @@ from ollamon_core.events.ollama import (
     OllamaHealth,
     OllamaModelsSnapshot,
 )
-from ollamon_core.events.requests import UNKNOWN_MODEL, OllamaModelMetrics, TokenSource
+from ollamon_core.events.requests import (
+    UNKNOWN_MODEL,
+    OllamaModelMetrics,
+    RequestSource,
+    TokenSource,
+)
 from ollamon_core.events.system import (
     GpuProcessSample,
     GpuSample,
@@ -91,6 +96,7 @@ __all__ = [
     "OllamaSystemMetrics",
     "ReceiverKind",
     "Recommendation",
+    "RequestSource",
     "RuleThreshold",
     "ServiceName",
     "Severity",

@@ -29,6 +29,14 @@ class TokenSource(StrEnum):
     COUNTED = "counted"
 
 
+class RequestSource(StrEnum):
+    """Who saw a request: the probe's proxy (every field it measures) or only Ollama's own
+    server log (a request that bypassed the proxy: method, path, status, latency, client)."""
+
+    PROXY = "proxy"
+    LOG = "log"
+
+
 class OllamaModelMetrics(Event):
     """What one request to Ollama cost, seen from the proxy.
 
@@ -107,3 +115,13 @@ class OllamaModelMetrics(Event):
     )
     request_bytes: int = 0
     response_bytes: int = 0
+    source: RequestSource = Field(
+        default=RequestSource.PROXY,
+        description="proxy: measured by the probe's proxy; log: seen only in Ollama's server "
+        "log (it bypassed the proxy; no model, tokens or TTFT: the log does not give them)",
+    )
+    client_address: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The client's address as Ollama's log gives it (source log only)",
+    )
