@@ -82,6 +82,14 @@ MODEL = ("model", "host")
 GPU = ("host", "gpu")
 
 
+def request_outcome(event: OllamaModelMetrics) -> str:
+    """`cancelled` (the client went away before the reply ended: the probe records no error
+    for it, and storage counts it apart), `error` or `success`."""
+    if event.cancelled:
+        return "cancelled"
+    return "error" if event.error_occurred else "success"
+
+
 class MetricsExporter:
     """Counters, histograms and gauges updated from events; rendered for `GET /metrics`."""
 
@@ -386,7 +394,7 @@ class MetricsExporter:
 
     def _observe_request(self, event: OllamaModelMetrics) -> None:
         labels = (self._model(event.host, event.model_name), event.host)
-        outcome = "error" if event.error_occurred else "success"
+        outcome = request_outcome(event)
         self.requests.labels(*labels, outcome).inc()
         self.latency.labels(*labels).observe(event.response_time_ms / 1000)
         durations = (

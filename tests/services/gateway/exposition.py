@@ -49,6 +49,22 @@ def request(**fields: object) -> OllamaModelMetrics:
     return OllamaModelMetrics.model_validate(defaults | fields)
 
 
+def cancelled_request() -> OllamaModelMetrics:
+    """A stream its client left after a few chunks: no final chunk, so no backend durations."""
+    return request(
+        cancelled=True,
+        status_code=499,
+        tokens_generated=3,
+        tokens_input=0,
+        tokens_per_second=None,
+        inter_chunk_gap_mean_ms=None,
+        load_duration_ms=0.0,
+        prompt_eval_duration_ms=0.0,
+        eval_duration_ms=0.0,
+        context_utilization_percent=None,
+    )
+
+
 def models_snapshot(*loaded: LoadedModel) -> OllamaModelsSnapshot:
     return OllamaModelsSnapshot(
         host=HOST,
@@ -98,11 +114,12 @@ def host_sample() -> OllamaSystemMetrics:
 
 
 def full_exporter() -> MetricsExporter:
-    """Every kind of event the exporter reads, once (twice for a request: both outcomes)."""
+    """Every kind of event the exporter reads, once (a request three times: each outcome)."""
     exporter = MetricsExporter()
     events = (
         request(),
         request(error_occurred=True, tokens_generated=0),
+        cancelled_request(),
         host_sample(),
         OllamaHealth(
             host=HOST, ollama_url=OLLAMA_URL, up=True, version="0.12.6", response_time_ms=3.0

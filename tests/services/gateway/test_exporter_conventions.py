@@ -171,6 +171,14 @@ def test_each_reported_duration_is_a_histogram_of_the_model_on_its_host() -> Non
     assert value(text, "ollamon_context_usage_ratio_bucket", le="0.5", **labels) == 2
 
 
+def test_requests_are_counted_by_outcome_and_a_cancelled_one_is_not_a_success() -> None:
+    text = full_exposition()
+    labels = {"model": MODEL, "host": HOST}
+    assert value(text, "ollamon_requests_total", outcome="success", **labels) == 1
+    assert value(text, "ollamon_requests_total", outcome="error", **labels) == 1
+    assert value(text, "ollamon_requests_total", outcome="cancelled", **labels) == 1
+
+
 def test_a_backend_that_reports_no_durations_adds_no_zero_observations() -> None:
     exporter = MetricsExporter()
     exporter.observe(
