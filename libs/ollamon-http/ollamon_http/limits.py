@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import http
+import socket
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -63,6 +64,19 @@ REQUEST_TIMEOUT = _closing_reply(http.HTTPStatus.REQUEST_TIMEOUT)
 MIN_BODY_BYTES_PER_WINDOW = 1024
 
 
+def _send_at_once(transport: asyncio.Transport) -> None:
+    """TCP_NODELAY on the accepted connection, whatever socket it was accepted from.
+
+    asyncio sets it only when the listening socket's protocol says TCP (a socket made as
+    `socket.socket(AF_INET)` has protocol 0, and the gateway's was): without it a response
+    written in two sends (head, then body) waits for the client's delayed ACK, 40 ms on
+    Linux, on every request of a kept-alive connection after the first.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with `limits`; `refusals` counts and logs what it refuses.
 
@@ -88,6 +102,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     # asyncio.Protocol ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        _send_at_once(transport)
         if len(self.connections) >= self.limits.max_connections and not self._shed_one():
             self._refused = True
             self.transport = transport

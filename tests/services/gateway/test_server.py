@@ -12,6 +12,7 @@ import time
 import httpx
 
 from ollamon_gateway.server import AppServer
+from tests.support.nodelay import kept_alive_connection
 
 KEPT_ALIVE_REQUESTS = 15
 # A delayed ACK is 40 ms on Linux; a request the gateway answers alone takes a few ms.
@@ -35,3 +36,8 @@ async def test_requests_on_a_kept_alive_connection_are_answered_without_a_delaye
         timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
     assert statistics.median(timings[1:]) < AT_ONCE_MS, timings
+
+
+async def test_a_connection_the_gateway_accepted_has_tcp_nodelay(live_server: AppServer) -> None:
+    async with kept_alive_connection(live_server.url, "/metrics") as nodelay:
+        assert nodelay
