@@ -14,6 +14,7 @@ from ollama_emulator.config import (
     fast_config,
     llama_cpp_config,
 )
+from ollama_emulator.server_log import ServerLog
 
 SHUTDOWN_SECONDS = 1
 SCENARIOS = {
@@ -31,6 +32,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=11434)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="demo")
     parser.add_argument("--config", help="a JSON file holding an EmulatorConfig")
+    parser.add_argument(
+        "--server-log",
+        help="append gin's access-log line of every request to this file, as Ollama's "
+        "server.log holds them",
+    )
     args = parser.parse_args()
     if args.config:
         with open(args.config, encoding="utf-8") as file:
@@ -39,7 +45,7 @@ def main() -> None:
         config = SCENARIOS[args.scenario]()
     print(f"Ollama emulator ({args.scenario}) on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(
-        create_app(config),
+        create_app(config, server_log=ServerLog(args.server_log) if args.server_log else None),
         host=args.host,
         port=args.port,
         log_level="warning",

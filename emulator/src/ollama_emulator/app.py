@@ -22,6 +22,7 @@ from ollama_emulator.asgi import (
 )
 from ollama_emulator.config import EmulatorConfig
 from ollama_emulator.engine import Engine
+from ollama_emulator.server_log import ServerLog
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,15 @@ _POST_ROUTES: dict[str, BodyHandler] = {
 class EmulatorApp:
     """An ASGI app emulating one Ollama server; `engine` holds its state and counters."""
 
-    def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        clock: Callable[[], float] = time.time,
+        server_log: ServerLog | None = None,
+    ) -> None:
         self.config = config
         self.engine = Engine(config, clock)
+        self.server_log = server_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -53,10 +60,15 @@ class EmulatorApp:
             return
         path: str = scope["path"]
         self.engine.stats["requests"] += 1
+        if self.server_log is not None:
+            send = self.server_log.logging_send(scope, send)
         try:
             await self._route(scope["method"], path, receive, send)
         except ApiError as error:
             await self._error(path, error, send)
+        finally:
+            if self.server_log is not None:
+                await self.server_log.request_ended(scope)
 
     async def _route(self, method: str, path: str, receive: Receive, send: Send) -> None:
         if self.config.backend == "llama.cpp" and await self._llama_cpp_only(method, path, send):
@@ -145,6 +157,11 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def create_app(config: EmulatorConfig, clock: Callable[[], float] = time.time) -> EmulatorApp:
-    """Build an emulator app for `config` (inject `clock` to drive keep_alive in tests)."""
-    return EmulatorApp(config, clock)
+def create_app(
+    config: EmulatorConfig,
+    clock: Callable[[], float] = time.time,
+    server_log: ServerLog | None = None,
+) -> EmulatorApp:
+    """Build an emulator app for `config` (inject `clock` to drive keep_alive in tests;
+    `server_log` writes gin's access-log lines as Ollama's server log holds them)."""
+    return EmulatorApp(config, clock, server_log)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from ollamon_core import subjects
@@ -18,7 +19,10 @@ from ollamon_core.redaction import redact_url
 from ollamon_core.runtime import ServiceRuntime, service_runtime
 from ollamon_probe.host_samples import HostSamples
 from ollamon_probe.hosts import host_labels
+from ollamon_probe.log_follow import file_lines, journal_lines, journalctl_available
+from ollamon_probe.log_source import LogSource, ProxiedBook
 from ollamon_probe.proxy import create_proxy_app
+from ollamon_probe.request_event import Origin
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import proxy_limits, serving
 from ollamon_probe.settings import ProbeSettings
@@ -71,9 +75,11 @@ async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime
         runtime.unsubscribe_at_close(
             await bus.serve(subjects.CONTROL_HEALTH_CHECK, watcher.health_check)
         )
+        # The proxy's events pass the book: Ollama's log is matched against them.
+        book = ProxiedBook(bus)
         app = create_proxy_app(
             settings,
-            bus,
+            book,
             proxy_upstream,
             residency,
             counters=bus.counters,
@@ -90,5 +96,30 @@ async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime
         )
         log.info("Ollama proxy on %s -> %s", proxy_url, redact_url(settings.ollama_urls[0]))
         runtime.start_task(watcher.run(), name="watcher")
+        _follow_ollama_log(settings, runtime, book, app.origin)
         runtime.start_heartbeat(lambda: "running" if watcher.enabled else "paused")
         yield runtime
+
+
+LOG_POLL_SECONDS = 0.25
+
+
+def _follow_ollama_log(
+    settings: ProbeSettings, runtime: ServiceRuntime, book: ProxiedBook, origin: Origin
+) -> None:
+    """Follow Ollama's server log (the file, else the journald unit) where one is set."""
+    if settings.ollama_log_path:
+        batches = file_lines(str(Path(settings.ollama_log_path).expanduser()), LOG_POLL_SECONDS)
+        shown = settings.ollama_log_path
+    elif settings.ollama_log_unit and journalctl_available():
+        batches = journal_lines(settings.ollama_log_unit, LOG_POLL_SECONDS)
+        shown = f"journald unit {settings.ollama_log_unit}"
+    else:
+        if settings.ollama_log_unit:
+            log.warning("no journalctl here: the unit %s is not followed", settings.ollama_log_unit)
+        return
+    source = LogSource(
+        book, origin, runtime.bus.counters, grace_seconds=settings.ollama_log_grace_seconds
+    )
+    runtime.start_task(source.run(batches), name="ollama-log")
+    log.info("following Ollama's log: %s", shown)

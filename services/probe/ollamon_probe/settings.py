@@ -50,3 +50,21 @@ class ProbeSettings(SpoolingServiceSettings):
         description="Client connections the proxy keeps open at once; then the one idle for "
         "longest is closed for a new one (503 when every one has a request in flight)",
     )
+    ollama_log_path: str | None = Field(
+        default=None,
+        description="Ollama's server log to follow (e.g. ~/.ollama/logs/server.log): requests "
+        "in it that did not pass the proxy become events with source log (rotation, "
+        "truncation and a missing file handled)",
+    )
+    ollama_log_unit: str | None = Field(
+        default=None,
+        description="A journald unit to follow instead of a file (e.g. ollama), through "
+        "journalctl -f where journalctl exists",
+    )
+    ollama_log_grace_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        le=60,
+        description="How long a request line of Ollama's log waits for the proxy's event of the "
+        "same request before it counts as bypassing the proxy",
+    )
