@@ -1,0 +1,40 @@
+"""`python -m bench rest_keepalive --quick`: the gateway's `/status` and `/summary` (storage
+running) and a bare Litestar app are each timed on one kept-alive connection, and every
+figure is reported beside the bare app's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_a_quick_run_times_kept_alive_gets_of_the_gateway_beside_a_bare_app(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "rest_keepalive", "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    payload = json.loads(next(tmp_path.glob("bench-*.json")).read_text())
+    metrics = {result["metric"]: result for result in payload["results"]}
+    assert set(metrics) == {
+        "GET /status kept-alive p50 (ms)",
+        "GET /status kept-alive p99 (ms)",
+        "GET /summary kept-alive p50 (ms), storage",
+        "GET /summary kept-alive p99 (ms), storage",
+    }
+    for result in metrics.values():
+        assert result["ours"] > 0 and result["reference"] > 0
+        assert result["notes"]["samples"] >= 400
+        assert result["reference_label"].startswith("bare Litestar app")
+    assert metrics["GET /status kept-alive p50 (ms)"]["target"]
