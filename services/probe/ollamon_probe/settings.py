@@ -65,6 +65,7 @@ class ProbeSettings(SpoolingServiceSettings):
         default=3.0,
         gt=0,
         le=60,
+        validation_alias="OLLAMON_OLLAMA_LOG_GRACE",
         description="How long a request line of Ollama's log waits for the proxy's event of the "
         "same request before it counts as bypassing the proxy",
     )

@@ -28,6 +28,9 @@ ENV_NAMES = {
     "OLLAMON_PROXY_HEADER_TIMEOUT": "proxy_header_timeout_seconds",
     "OLLAMON_PROXY_BODY_IDLE_TIMEOUT": "proxy_body_idle_timeout_seconds",
     "OLLAMON_PROXY_MAX_CONNECTIONS": "proxy_max_connections",
+    "OLLAMON_OLLAMA_LOG_PATH": "ollama_log_path",
+    "OLLAMON_OLLAMA_LOG_UNIT": "ollama_log_unit",
+    "OLLAMON_OLLAMA_LOG_GRACE": "ollama_log_grace_seconds",
 }
 
 
