@@ -30,3 +30,9 @@ class CollectorSettings(SpoolingServiceSettings):
         description="Where /proc/net/snmp is missing, how long a psutil.net_connections() "
         "count of active TCP connections is reused (that call is expensive)",
     )
+    sysfs_root: Path = Field(
+        default=Path("/sys"),
+        description="Where sysfs is mounted: AMD GPUs without AMD SMI are read from "
+        "<root>/class/drm/card*/device (a container that mounts the host's /sys elsewhere "
+        "points here)",
+    )

@@ -1,14 +1,21 @@
-"""One full system sample: the host, the GPUs (where NVML is there) and the model counts."""
+"""One full system sample: the host, the GPUs (NVML, AMD SMI or amdgpu sysfs, where there)
+and the model counts."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import Protocol
 
+from ollamon_collector.amd_sysfs import AmdSysfsReader
+from ollamon_collector.amdsmi_reader import AmdSmiReader, load_amdsmi
+from ollamon_collector.apple_unified import UnifiedMemoryReader
 from ollamon_collector.connections import TcpConnectionCounter
 from ollamon_collector.gpu_detection import (
     PROC_DRIVER_NVIDIA,
+    AmdSmiLoader,
     GpuDetection,
+    GpuDetectionKind,
     NvmlLoader,
     detect_gpu,
     load_pynvml,
@@ -19,7 +26,28 @@ from ollamon_collector.models_state import ModelCounts
 from ollamon_collector.nvml_reader import NvmlReader
 from ollamon_collector.ollama_processes import OllamaProcessTracker
 from ollamon_collector.settings import CollectorSettings
-from ollamon_core.events import OllamaSystemMetrics
+from ollamon_core.events import GpuSample, OllamaSystemMetrics
+
+
+class GpuReader(Protocol):
+    """What the sampler needs of a GPU path: one sample per GPU, and a release at the end."""
+
+    def read(self, ollama_pids: Collection[int] = ()) -> list[GpuSample]: ...
+
+    def close(self) -> None: ...
+
+
+def gpu_reader_for(detection: GpuDetection) -> GpuReader | None:
+    """The reader of the path detection chose; None where it gives no per-GPU figures."""
+    if detection.nvml is not None:
+        return NvmlReader(detection.nvml, detection.gpu_count)
+    if detection.amdsmi is not None:
+        return AmdSmiReader(detection.amdsmi, list(detection.amdsmi_handles))
+    if detection.amd_cards:
+        return AmdSysfsReader(list(detection.amd_cards))
+    if detection.kind is GpuDetectionKind.APPLE_UNIFIED:
+        return UnifiedMemoryReader()
+    return None
 
 
 class SystemSampler:
@@ -28,11 +56,11 @@ class SystemSampler:
     Args:
         host: the host sampler.
         detection: the GPU detection outcome.
-        gpu_reader: the NVML reader, on the NVML path only.
+        gpu_reader: the GPU reader, on a path with per-GPU figures only.
     """
 
     def __init__(
-        self, host: HostSampler, detection: GpuDetection, gpu_reader: NvmlReader | None
+        self, host: HostSampler, detection: GpuDetection, gpu_reader: GpuReader | None
     ) -> None:
         self.host = host
         self.detection = detection
@@ -58,7 +86,7 @@ class SystemSampler:
         )
 
     def close(self) -> None:
-        """Release NVML."""
+        """Release NVML or AMD SMI."""
         if self.gpu_reader is not None:
             self.gpu_reader.close()
 
@@ -69,10 +97,13 @@ def build_system_sampler(
     load_nvml: NvmlLoader = load_pynvml,
     proc_driver_path: Path = PROC_DRIVER_NVIDIA,
     environ: Mapping[str, str] | None = None,
+    load_amd: AmdSmiLoader = load_amdsmi,
 ) -> SystemSampler:
     """Detect the GPU path and prepare every reader (blocking: NVML init, psutil priming)."""
-    detection = detect_gpu(load_nvml, proc_driver_path, environ)
-    reader = NvmlReader(detection.nvml, detection.gpu_count) if detection.nvml is not None else None
+    detection = detect_gpu(
+        load_nvml, proc_driver_path, environ, load_amd=load_amd, sysfs_root=settings.sysfs_root
+    )
+    reader = gpu_reader_for(detection)
     host = HostSampler(
         settings.storage_path,
         TcpConnectionCounter(

@@ -17,7 +17,7 @@ class GpuProcessSample(FrozenModel):
 
 
 class GpuSample(FrozenModel):
-    """One GPU at one moment (NVML)."""
+    """One GPU at one moment (NVML, AMD SMI, amdgpu sysfs, or Apple silicon's unified memory)."""
 
     index: int
     name: str = ""
@@ -79,7 +79,8 @@ class OllamaSystemMetrics(Event):
     process_count: int | None = None
     ollama_processes: list[OllamaProcessSample] = Field(default_factory=list)
     gpu_detection: str = Field(
-        default="cpu_only", description="nvml | proc_driver | cuda_env | cpu_only"
+        default="cpu_only",
+        description="nvml | amdsmi | amd_sysfs | proc_driver | cuda_env | apple_unified | cpu_only",
     )
     gpu_detection_reason: str = ""
     gpus: list[GpuSample] = Field(default_factory=list)
