@@ -6,8 +6,8 @@ is imported lazily, and a host without it falls back to the driver's sysfs files
 (`amd_sysfs.py`). The module is passed in (tests pass a fake).
 
 Per GPU: utilisation (`gfx_activity`), VRAM used/total (AMD SMI reports MiB), temperature
-(edge sensor, else hotspot: MI-series cards have no edge sensor), power (current socket
-power, else the average) and its limit, and the processes holding VRAM. AMD SMI answers
+(edge sensor, else hotspot: MI-series cards have no edge sensor), socket power and its
+limit, and the processes holding VRAM. AMD SMI answers
 "N/A" for a figure a card does not report; that field is then empty.
 """
 
@@ -24,6 +24,12 @@ from ollamon_core.events import GpuProcessSample, GpuSample
 log = logging.getLogger(__name__)
 
 MIB = 1024**2
+# Socket power in W: `socket_power` since ROCm 7.0, `current_socket_power` before (N/A on
+# some cards), `average_socket_power` (N/A on MI300 and later).
+POWER_KEYS = ("socket_power", "current_socket_power", "average_socket_power")
+# `power_limit` is in W in older releases and in microwatts in newer ones; no GPU's limit
+# reaches this many watts, so a larger figure is microwatts.
+MICROWATTS_ABOVE = 100_000
 
 
 def load_amdsmi() -> Any:
@@ -41,6 +47,14 @@ def number(value: Any) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+def power_limit_watts(value: Any) -> float | None:
+    """AMD SMI's `power_limit` in W, whichever unit the installed release reports it in."""
+    limit = number(value)
+    if limit is None or limit <= 0:
+        return None
+    return limit / 1_000_000 if limit > MICROWATTS_ABOVE else limit
 
 
 def start_amdsmi(amdsmi: Any) -> list[Any]:
@@ -104,9 +118,10 @@ class AmdSmiReader:
             return GpuSample(index=index, name=name, uuid=uuid, error=f"{error}")
         used, total = number(vram.get("vram_used")), number(vram.get("vram_total"))
         power = self._optional(lambda: amdsmi.amdsmi_get_power_info(handle)) or {}
-        draw = number(power.get("current_socket_power"))
-        if draw is None:
-            draw = number(power.get("average_socket_power"))
+        draw = next(
+            (number(power.get(key)) for key in POWER_KEYS if number(power.get(key)) is not None),
+            None,
+        )
         processes = self._optional(lambda: self._processes(handle, ollama_pids))
         return GpuSample(
             index=index,
@@ -117,7 +132,7 @@ class AmdSmiReader:
             memory_total_bytes=None if total is None else int(total * MIB),
             temperature_celsius=self._temperature(handle),
             power_draw_watts=draw,
-            power_limit_watts=number(power.get("power_limit")),
+            power_limit_watts=power_limit_watts(power.get("power_limit")),
             processes=processes or [],
         )
 

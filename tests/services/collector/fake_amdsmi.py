@@ -85,6 +85,7 @@ class FakeAmdSmi:
         self.init_error = init_error
         self.init_flags: int | None = None
         self.shutdown_calls = 0
+        self.rocm7_socket_power: int | None = None  # ROCm 7.0 added `socket_power`
 
     def amdsmi_init(self, flag: int = AmdSmiInitFlags.INIT_AMD_GPUS) -> None:
         if self.init_error is not None:
@@ -122,11 +123,14 @@ class FakeAmdSmi:
         gpu = self._alive(handle)
         if gpu.socket_power_watts is None:
             raise NOT_SUPPORTED
-        return {
+        info: dict[str, Any] = {
             "current_socket_power": gpu.socket_power_watts,
             "average_socket_power": 190,
             "power_limit": gpu.power_limit_watts,
         }
+        if self.rocm7_socket_power is not None:
+            info["socket_power"] = self.rocm7_socket_power
+        return info
 
     def amdsmi_get_gpu_process_list(self, handle: FakeAmdGpu) -> list[dict[str, Any]]:
         return list(self._alive(handle).processes)

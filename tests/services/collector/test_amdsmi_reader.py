@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ollamon_collector.amdsmi_reader import AmdSmiReader, number, start_amdsmi
+from ollamon_collector.amdsmi_reader import (
+    AmdSmiReader,
+    number,
+    power_limit_watts,
+    start_amdsmi,
+)
 from tests.services.collector.fake_amdsmi import (
     NOT_AVAILABLE,
     AmdSmiInitFlags,
@@ -113,3 +118,18 @@ def test_close_shuts_amd_smi_down() -> None:
 )
 def test_only_numbers_are_figures(value: object, expected: float | None) -> None:
     assert number(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("reported", "watts"), [(327, 327.0), (300_000_000, 300.0), (0, None), (NOT_AVAILABLE, None)]
+)
+def test_the_power_limit_is_in_watts_whichever_unit_the_release_reports(
+    reported: object, watts: float | None
+) -> None:
+    assert power_limit_watts(reported) == watts
+
+
+def test_rocm_7s_socket_power_is_read_first() -> None:
+    fake, reader = reader_of(FakeAmdGpu(socket_power_watts=NOT_AVAILABLE))
+    fake.rocm7_socket_power = 44
+    assert reader.read()[0].power_draw_watts == 44.0
