@@ -31,10 +31,12 @@ def go_duration(seconds: float) -> str:
 def gin_line(
     ended: datetime, status: int, seconds: float, client: str, method: str, path: str
 ) -> str:
-    """One access-log line in gin's default format (no colours: not a terminal)."""
+    """One access-log line in gin's default format (`LoggerWithFormatter`'s
+    `[GIN] %v |%s %3d %s| %13v | %15s |%s %-7s %s %#v`, with the colours empty: not a
+    terminal)."""
     stamp = ended.strftime("%Y/%m/%d - %H:%M:%S")
     latency = go_duration(seconds)
-    return f'[GIN] {stamp} | {status:3d} | {latency:>13} | {client:>15} | {method:<7} "{path}"\n'
+    return f'[GIN] {stamp} | {status:3d} | {latency:>13} | {client:>15} | {method:<7}  "{path}"\n'
 
 
 class ServerLog:

@@ -146,8 +146,7 @@ class LogSource:
     def take(self, lines: list[str]) -> None:
         """Read a batch of lines (an empty batch: the log was quiet; finish what waits)."""
         records = [record for line in lines for record in self.reader.feed(line)]
-        if not lines:
-            records += self.reader.flush()
+        records += self.reader.end_of_batch() if lines else self.reader.flush()
         for record in records:
             if isinstance(record, RunnerLine):
                 self._runner(record)

@@ -196,6 +196,12 @@ class LogReader:
             and _SLOG.search(line) is None
         )
 
+    def end_of_batch(self) -> list[LogRecord]:
+        """Hand out a request line at the end of a read: gin writes a request's line and
+        its `Error #` lines in one write, so they came together; a panic's stack may not
+        have (it waits for the next line or for a quiet read, `flush`)."""
+        return self.flush() if isinstance(self._pending, LogRequest) else []
+
     def flush(self) -> list[LogRecord]:
         """Hand out the record still waiting for continuation lines."""
         pending, continuation = self._pending, self._continuation

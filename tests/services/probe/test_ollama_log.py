@@ -7,6 +7,7 @@ from datetime import datetime
 
 from ollamon_probe.ollama_log import (
     LogReader,
+    LogRecord,
     LogRequest,
     RunnerChange,
     RunnerLine,
@@ -43,7 +44,7 @@ PANIC = [
 ]
 
 
-def read_all(lines: list[str]) -> list[object]:
+def read_all(lines: list[str]) -> list[LogRecord]:
     reader = LogReader()
     records = [record for line in lines for record in reader.feed(line)]
     return records + reader.flush()
@@ -81,9 +82,9 @@ def test_journald_docker_and_colour_prefixes_are_skipped() -> None:
         coloured,
     ]
     records = read_all(lines)
-    assert [(r.path, r.status_code, r.latency_ms) for r in records] == [  # type: ignore[attr-defined]
-        ("/api/show", 200, 19.7884)
-    ] * 3
+    assert [
+        (r.path, r.status_code, r.latency_ms) for r in records if isinstance(r, LogRequest)
+    ] == [("/api/show", 200, 19.7884)] * 3
 
 
 def test_error_lines_after_a_request_line_join_it() -> None:
