@@ -347,7 +347,7 @@ async def nats_part(stack: RunningStack, admin: NatsClient, heartbeats: Heartbea
     errors = ServerErrors()
     reader = await nats.connect(stack.nats_url, error_cb=errors.on_error, **reader_login)
     stop = MonitoringControl(host="hostile", action=MonitoringAction.STOP)
-    wipe = CleanupRequest(days_to_keep=0)
+    wipe = CleanupRequest(days_to_keep=0, confirm=True)  # even a confirmed wipe
     delete_stream = f"$JS.API.STREAM.DELETE.{subjects.STREAM_EVENTS}"
     try:
         await reader.publish(subjects.CONTROL_MONITORING, stop.model_dump_json().encode())
