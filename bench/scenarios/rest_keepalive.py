@@ -3,12 +3,12 @@
 The gateway runs as its own process (`python -m ollamon_gateway`) on a real nats-server, with
 storage (`python -m ollamon_storage`) behind `/summary`. The reference is a bare Litestar app
 with one route answering a small JSON object, served the way the gateway serves (uvicorn,
-httptools under `ollamon_http.limited_protocol`, a listening socket made as TCP, the same
-event loop) in a process of its own. One client connection per server sends a GET, reads the
-whole reply, then sends the next (HTTP/1.1 keep-alive); rounds alternate between the servers
-so the machine's noise falls on both. Targets (issue 18): `/status` p50 <= 1 ms and p99 <=
-5 ms, each within 2x the bare app's. Before 2746f24 every request after a connection's first
-waited for the client's delayed ACK: ~44 ms.
+httptools under `ollamon_http.limited_protocol`, a listening socket made as TCP, asyncio's
+default loop as the gateway's `run_service`) in a process of its own. One client connection
+per server sends a GET, reads the whole reply, then sends the next (HTTP/1.1 keep-alive);
+rounds alternate between the servers so the machine's noise falls on both. Targets (issue
+18): `/status` p50 <= 1 ms and p99 <= 5 ms, each within 2x the bare app's. Before 2746f24
+every request after a connection's first waited for the client's delayed ACK: ~44 ms.
 """
 
 from __future__ import annotations
