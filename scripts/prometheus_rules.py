@@ -119,6 +119,11 @@ def expression(rule: RuleName, threshold: float) -> str:
             return "ollamon_ollama_up == 0"
         case RuleName.TELEMETRY_BACKLOG:
             return f"max by (host) (ollamon_spool_oldest_age_seconds) > {number(threshold)}"
+        case RuleName.PROXY_BYPASSED:
+            window = Window().range
+            bypassed = f'sum by (host) (increase(ollamon_requests_total{{source="log"}}[{window}]))'
+            every = f"sum by (host) (increase(ollamon_requests_total[{window}]))"
+            return f"100 * {bypassed} / {every} > {number(threshold)}"
     raise ValueError(f"no Prometheus rule for {rule}")
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from ollamon_alerting import observations as obs
 from ollamon_alerting import recommendations
 from ollamon_alerting.baselines import BaselineBook
+from ollamon_alerting.bypass import BypassBook
 from ollamon_alerting.lifecycle import (
     AlertRecord,
     AlertTracker,
@@ -82,6 +83,7 @@ class AlertEngine:
         self.windows_changed: set[WindowKey] = set()  # since the last save
         self.loaded: dict[str, dict[str, float]] = {}  # host -> model -> percent offloaded
         self.backlogs: dict[str, obs.SpoolBacklog] = {}  # host -> service -> spool figures
+        self.bypass = BypassBook(settings.window_seconds)
 
     # Events ----------------------------------------------------------------------------
 
@@ -93,7 +95,8 @@ class AlertEngine:
         self.windows_changed.add(key)
         if sample.tokens_per_second is not None:
             self.baselines.add(event.host, event.model_name, sample.tokens_per_second)
-        return self._apply(self._window_observations(key, now, newest=sample), now)
+        found = self._window_observations(key, now, newest=sample)
+        return self._apply([*found, self.bypass.add(event, now)], now)
 
     def on_system(self, event: OllamaSystemMetrics, now: datetime) -> list[OllamaPerformanceAlert]:
         """A host sample: memory, CPU, GPU, disk."""
@@ -138,6 +141,7 @@ class AlertEngine:
             if not self.windows[key].samples:
                 del self.windows[key]
                 self.windows_changed.add(key)
+        found.extend(self.bypass.tick(now))
         alerts = self._apply(found, now)
         return alerts + self._to_alerts(self.tracker.tick(now), now)
 

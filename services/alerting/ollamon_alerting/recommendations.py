@@ -90,6 +90,12 @@ BACKLOG = Recommendation(
     "the spool replays them once it does, and holds up to OLLAMON_SPOOL_MAX_BYTES",
     reason="events wait on disk because NATS does not acknowledge them",
 )
+BYPASS = Recommendation(
+    setting="OLLAMA_HOST / the client's base URL",
+    action="Point the named clients at the probe's proxy (OLLAMON_PROXY_PORT, 11435) instead "
+    "of Ollama's port 11434, or bind Ollama to 127.0.0.1 so only the proxy reaches it",
+    reason="requests that bypass the proxy have no model, tokens or time to first token",
+)
 
 _FIXED: dict[RuleName, Recommendation] = {
     RuleName.MODEL_LOAD: KEEP_ALIVE,
@@ -103,6 +109,7 @@ _FIXED: dict[RuleName, Recommendation] = {
     RuleName.PARTIAL_OFFLOAD: OFFLOAD,
     RuleName.TOKENS_PER_SECOND_REGRESSION: REGRESSION,
     RuleName.TELEMETRY_BACKLOG: BACKLOG,
+    RuleName.PROXY_BYPASSED: BYPASS,
 }
 
 

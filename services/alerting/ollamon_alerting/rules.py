@@ -35,6 +35,7 @@ class RuleName(StrEnum):
     TTFT_P95 = "ttft_p95"
     TOKENS_PER_SECOND_REGRESSION = "tokens_per_second_regression"
     TELEMETRY_BACKLOG = "telemetry_backlog"
+    PROXY_BYPASSED = "proxy_bypassed"
 
 
 class Scale(StrEnum):
@@ -126,6 +127,13 @@ RULE_SPECS: dict[RuleName, RuleSpec] = {
             Scale.RATIO,
             "s",
             "telemetry waiting in a disk spool",
+        ),
+        RuleSpec(
+            RuleName.PROXY_BYPASSED,
+            "proxy_bypassed_percent",
+            Scale.PERCENT,
+            "% of requests",
+            "requests bypassing the proxy",
         ),
     )
 }

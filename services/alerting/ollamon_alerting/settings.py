@@ -89,6 +89,14 @@ class AlertingSettings(ServiceSettings):
         description="Telemetry-backlog threshold: age (s) of the oldest event waiting in a "
         "service's disk spool, from its heartbeats (NATS not acknowledging its events)",
     )
+    proxy_bypassed_percent: float = Field(
+        default=0.0,
+        ge=0,
+        lt=MAX_PERCENT,
+        description="Proxy-bypass threshold: percent of a host's requests in the window that "
+        "only Ollama's server log saw (the probe follows it: OLLAMON_OLLAMA_LOG_PATH); "
+        "the alert names the client addresses",
+    )
     window_seconds: float = Field(
         default=300.0,
         gt=0,

@@ -28,6 +28,7 @@ ENV_NAMES = {
     "OLLAMON_ALERT_TOKENS_PER_SECOND_DROP_PERCENT": "tokens_per_second_drop_percent",
     "OLLAMON_ALERT_CPU_OFFLOAD_PERCENT": "cpu_offload_percent",
     "OLLAMON_ALERT_TELEMETRY_BACKLOG_SECONDS": "telemetry_backlog_seconds",
+    "OLLAMON_ALERT_PROXY_BYPASSED_PERCENT": "proxy_bypassed_percent",
     "OLLAMON_ALERT_WINDOW_SECONDS": "window_seconds",
     "OLLAMON_ALERT_MIN_REQUESTS": "min_requests",
     "OLLAMON_ALERT_REQUEST_RULE_BREACHES": "request_rule_breaches",
