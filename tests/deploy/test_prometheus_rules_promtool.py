@@ -131,6 +131,30 @@ CASES = [
             }
         ],
     ),
+    # one request of two only in Ollama's log: it bypassed the proxy
+    case(
+        [
+            {
+                "series": f'ollamon_requests_total{{{HOST}, model="(unknown)", source="log"}}',
+                "values": "0+1x20",
+            },
+            {
+                "series": f'ollamon_requests_total{{{MODEL}, source="proxy"}}',
+                "values": "0+1x20",
+            },
+        ],
+        "proxy_bypassed",
+        [
+            {
+                "exp_labels": FIRED,
+                "exp_annotations": {
+                    "summary": "Requests bypassing the proxy: box-1",
+                    "description": "50.0 % of requests (threshold 0)",
+                    "threshold_setting": "OLLAMON_ALERT_PROXY_BYPASSED_PERCENT=0",
+                },
+            }
+        ],
+    ),
 ]
 
 
