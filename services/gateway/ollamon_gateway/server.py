@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 from collections import Counter
-from collections.abc import Iterator
 
 import uvicorn
 from litestar import Litestar
 
 from ollamon_gateway.settings import GatewaySettings
-from ollamon_http import HttpLimits, RefusalLog, limited_protocol
+from ollamon_http import EmbeddedServer, HttpLimits, RefusalLog, limited_protocol
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
 STARTUP_TIMEOUT_SECONDS = 30.0
-
-
-class _SignalFreeServer(uvicorn.Server):
-    """uvicorn leaving signals to the service runtime (which sets the stop event)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def gateway_limits(settings: GatewaySettings) -> HttpLimits:
@@ -70,7 +60,7 @@ class AppServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._host = host
         self._port = port
-        self._server = _SignalFreeServer(
+        self._server = EmbeddedServer(
             uvicorn.Config(
                 app,
                 http=limited_protocol(limits, self.refusals),

@@ -5,23 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
 
-from ollamon_http import HttpLimits, RefusalLog, limited_protocol
+from ollamon_http import EmbeddedServer, HttpLimits, RefusalLog, limited_protocol
 from ollamon_probe.settings import ProbeSettings
 
 STARTUP_TIMEOUT_SECONDS = 10.0
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to the service (`run_service`)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 def proxy_limits(settings: ProbeSettings) -> HttpLimits:
@@ -71,7 +63,7 @@ async def serving(
         date_header=False,
         timeout_keep_alive=75,
     )
-    server = _EmbeddedServer(config)
+    server = EmbeddedServer(config)
     task = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(STARTUP_TIMEOUT_SECONDS):
