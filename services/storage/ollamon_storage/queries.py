@@ -68,6 +68,11 @@ class QueryService(HostReads, PeriodReads):
         states = await self.host_states(request.host)
         active = await self.active_alerts(None, request.host)
         hosts = fleet.host_summaries(records, states, models, active, int(time.time() * 1000))
+        bypassed = await self.bypassed_by_host(request.hours, request.host)
+        hosts = [
+            host.model_copy(update={"bypassed_requests": bypassed.get(host.host, 0)})
+            for host in hosts
+        ]
         recent_sql, parameters = _where(
             "SELECT data FROM alerts WHERE 1", (("host", request.host),)
         )
@@ -81,6 +86,7 @@ class QueryService(HostReads, PeriodReads):
             hours=request.hours,
             host=request.host,
             total_requests=sum(model.request_count for model in models),
+            bypassed_requests=sum(bypassed.values()),
             models=models,
             hosts=hosts,
             fleet=fleet.fleet_rollup(hosts, models, active),
@@ -90,6 +96,18 @@ class QueryService(HostReads, PeriodReads):
             active_alerts=active,
             recommendations=aggregates.recommendations_from(list(scores.values())),
         )
+
+    async def bypassed_by_host(self, hours: float, host: str | None) -> dict[str, int]:
+        """Requests of the last `hours` that only Ollama's log saw, per host (the partial
+        index `requests_from_log` of the same condition)."""
+        since_ms = int((time.time() - hours * 3600) * 1000)
+        sql, parameters = _where(
+            "SELECT host, COUNT(*) FROM requests WHERE json_extract(data, '$.source') = 'log' "
+            "AND ts_ms >= ?",
+            (("host", host),),
+        )
+        async with self.conn.execute(f"{sql} GROUP BY host", (since_ms, *parameters)) as cursor:
+            return {row[0]: int(row[1]) for row in await cursor.fetchall()}
 
     async def model_metrics(self, request: q.ModelMetricsQuery) -> q.ModelMetricsReply:
         """One model's aggregates (merged and per host), latest requests and the host's score."""

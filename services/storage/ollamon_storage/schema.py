@@ -184,6 +184,13 @@ CREATE TABLE alert_audit (
 CREATE INDEX alert_audit_by_time ON alert_audit (ts_ms);
 """
 
+# Requests only Ollama's server log saw (they bypassed the proxy): the summary counts them
+# per host; a partial index keeps that count off the requests the proxy measured.
+_BYPASSING = """
+CREATE INDEX requests_from_log ON requests (ts_ms, host)
+    WHERE json_extract(data, '$.source') = 'log';
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw event tables, alert state, latest model snapshots", _RAW_TABLES),
     Migration(
@@ -199,6 +206,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _LOAD_SPLIT_AND_AUDIT,
     ),
     Migration(5, "the notifications' delivery log", delivery_log.SCHEMA),
+    Migration(6, "an index of the requests that bypassed the proxy", _BYPASSING),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -96,6 +96,11 @@ class HostSummary(FrozenModel):
     model_count: int = 0
     request_count: int = 0
     error_count: int = 0
+    bypassed_requests: int = Field(
+        default=0,
+        description="Requests of the period only Ollama's server log saw: they bypassed the "
+        "proxy (source log; counted in request_count too)",
+    )
     active_alert_count: int = 0
 
 
@@ -123,6 +128,10 @@ class SummaryReply(FrozenModel):
     hours: float
     host: str | None = None
     total_requests: int = 0
+    bypassed_requests: int = Field(
+        default=0,
+        description="Of total_requests, those that bypassed the proxy (each host's in hosts)",
+    )
     models: list[ModelSummary] = Field(
         default_factory=list, description="One row per (host, model), by model then host"
     )
