@@ -14,6 +14,8 @@ from ollamon_core.events import (
 from ollamon_gateway.exporter import MetricsExporter
 from tests.services.gateway.stubs import MODEL_WITH_NAMESPACE, firing_alert, system_sample
 
+PROXY = 'source="proxy"'
+
 
 def sample_value(text: str, line_start: str) -> float:
     for line in text.splitlines():
@@ -42,11 +44,26 @@ def test_requests_count_by_outcome_with_latency_and_ttft_histograms() -> None:
         )
     text = render(exporter)
     labels = f'model="{MODEL_WITH_NAMESPACE}"'
-    assert sample_value(text, f'ollamon_requests_total{{host="h",{labels},outcome="success"}}') == 2
-    assert sample_value(text, f'ollamon_requests_total{{host="h",{labels},outcome="error"}}') == 1
-    assert sample_value(text, f'ollamon_request_duration_seconds_count{{host="h",{labels}}}') == 3
     assert (
-        sample_value(text, f'ollamon_request_duration_seconds_bucket{{host="h",le="1.0",{labels}}}')
+        sample_value(
+            text, f'ollamon_requests_total{{host="h",{labels},outcome="success",source="proxy"}}'
+        )
+        == 2
+    )
+    assert (
+        sample_value(
+            text, f'ollamon_requests_total{{host="h",{labels},outcome="error",source="proxy"}}'
+        )
+        == 1
+    )
+    assert (
+        sample_value(text, f'ollamon_request_duration_seconds_count{{host="h",{labels},{PROXY}}}')
+        == 3
+    )
+    assert (
+        sample_value(
+            text, f'ollamon_request_duration_seconds_bucket{{host="h",le="1.0",{labels},{PROXY}}}'
+        )
         == 1
     )
     assert (
@@ -113,7 +130,7 @@ def test_two_hosts_are_apart_in_every_series_about_a_host() -> None:
         )
         assert (
             sample_value(
-                text, f'ollamon_request_duration_seconds_sum{{host="{host}",model="m:1b"}}'
+                text, f'ollamon_request_duration_seconds_sum{{host="{host}",model="m:1b",{PROXY}}}'
             )
             == seconds
         )

@@ -8,7 +8,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from ollamon_core.events import LifecycleChange, ModelLifecycleEvent, OllamaHealth
+from ollamon_core.events import (
+    UNKNOWN_MODEL,
+    LifecycleChange,
+    ModelLifecycleEvent,
+    OllamaHealth,
+    OllamaModelMetrics,
+    RequestSource,
+)
 from ollamon_gateway.exporter import MAX_MODELS_PER_HOST, OTHER_MODEL, MetricsExporter
 from tests.services.gateway.exposition import (
     MODEL,
@@ -177,6 +184,32 @@ def test_requests_are_counted_by_outcome_and_a_cancelled_one_is_not_a_success() 
     assert value(text, "ollamon_requests_total", outcome="success", **labels) == 1
     assert value(text, "ollamon_requests_total", outcome="error", **labels) == 1
     assert value(text, "ollamon_requests_total", outcome="cancelled", **labels) == 1
+
+
+def test_requests_only_ollamas_log_saw_are_counted_apart_with_source_log() -> None:
+    exporter = MetricsExporter()
+    exporter.observe(request())
+    bypassed = OllamaModelMetrics(
+        host=HOST,
+        model_name=UNKNOWN_MODEL,
+        model_unknown=True,
+        response_time_ms=1234.0,
+        endpoint="/api/generate",
+        source=RequestSource.LOG,
+        client_address="10.0.0.7",
+    )
+    exporter.observe(bypassed)
+    exporter.observe(bypassed.model_copy(update={"status_code": 500, "error_occurred": True}))
+    text = exporter.render(sse_clients=0, sse_dropped=0).decode()
+    log = {"model": UNKNOWN_MODEL, "host": HOST, "source": "log"}
+    assert value(text, "ollamon_requests_total", outcome="success", **log) == 1
+    assert value(text, "ollamon_requests_total", outcome="error", **log) == 1
+    assert value(text, "ollamon_request_duration_seconds_count", **log) == 2
+    assert value(text, "ollamon_request_duration_seconds_sum", **log) == pytest.approx(2.468)
+    proxied = {"model": MODEL, "host": HOST, "source": "proxy"}
+    assert value(text, "ollamon_requests_total", outcome="success", **proxied) == 1
+    # The log gives no TTFT, tokens or backend durations: nothing observed for its requests.
+    assert value(text, "ollamon_time_to_first_token_seconds_count", model=UNKNOWN_MODEL) is None
 
 
 def test_a_backend_that_reports_no_durations_adds_no_zero_observations() -> None:

@@ -342,6 +342,6 @@ async def test_metrics_exposes_prometheus_text_after_live_events(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert (
-        f'ollamon_requests_total{{host="h",model="{MODEL_WITH_TAG}",outcome="success"}} 1.0'
-        in response.text
+        f'ollamon_requests_total{{host="h",model="{MODEL_WITH_TAG}",outcome="success",'
+        'source="proxy"} 1.0' in response.text
     )

@@ -24,9 +24,11 @@ class Families:
         """A gauge with these labels."""
         return Gauge(name, text, labels, registry=self.registry)
 
-    def histogram(self, name: str, text: str, buckets: tuple[float, ...]) -> Histogram:
-        """A histogram per model and host."""
-        return Histogram(name, text, MODEL, buckets=buckets, registry=self.registry)
+    def histogram(
+        self, name: str, text: str, buckets: tuple[float, ...], labels: tuple[str, ...] = MODEL
+    ) -> Histogram:
+        """A histogram per model and host unless told."""
+        return Histogram(name, text, labels, buckets=buckets, registry=self.registry)
 
     def counter(self, name: str, text: str, labels: tuple[str, ...] = MODEL) -> Counter:
         """A counter with these labels (per model and host unless told)."""

@@ -1,10 +1,18 @@
 """Request metrics, from the probe's `OllamaModelMetrics`: counts by outcome, latency and
-the durations the backend reports as histograms, token counters; and alerting's scores."""
+the durations the backend reports as histograms, token counters; and alerting's scores.
+
+The request count and the response time also have a `source` label: `proxy` (measured by
+the probe's proxy) or `log` (seen only in Ollama's server log: a request that bypassed the
+proxy). The log gives no model, tokens or backend durations, so the other series come from
+the proxy only and carry no `source`.
+"""
 
 from __future__ import annotations
 
 from ollamon_core.events import ModelScore, OllamaModelMetrics
 from ollamon_gateway.prometheus.families import MODEL, Families, ModelLabels
+
+SOURCED = (*MODEL, "source")
 
 # Bucket bounds in seconds. deploy/prometheus/ollamon-rules.yml counts requests over a
 # threshold from a bucket: the default thresholds (30 s response, 60 s load) are bounds here.
@@ -35,12 +43,15 @@ class RequestMetrics:
     def __init__(self, families: Families, models: ModelLabels) -> None:
         self._models = models
         self.requests = families.counter(
-            "ollamon_requests", "Requests seen by the proxy", (*MODEL, "outcome")
+            "ollamon_requests",
+            "Requests seen by the proxy, or only in Ollama's log (source)",
+            (*SOURCED, "outcome"),
         )
         self.latency = families.histogram(
             "ollamon_request_duration_seconds",
-            "Response time of requests, as the proxy's client saw it",
+            "Response time of requests, as the proxy's client saw it or Ollama's log gave it",
             LATENCY_BUCKETS_SECONDS,
+            SOURCED,
         )
         self.ttft = families.histogram(
             "ollamon_time_to_first_token_seconds",
@@ -96,8 +107,9 @@ class RequestMetrics:
     def observe(self, event: OllamaModelMetrics) -> None:
         """Count one request and observe each duration it reports."""
         labels = (self._models.label(event.host, event.model_name), event.host)
-        self.requests.labels(*labels, request_outcome(event)).inc()
-        self.latency.labels(*labels).observe(event.response_time_ms / 1000)
+        source = event.source.value
+        self.requests.labels(*labels, source, request_outcome(event)).inc()
+        self.latency.labels(*labels, source).observe(event.response_time_ms / 1000)
         durations = (
             (self.ttft, event.time_to_first_token_ms),
             (self.gap, event.inter_chunk_gap_mean_ms),
