@@ -117,6 +117,24 @@ def hosts_table(snapshot: Snapshot) -> Table:
     return table
 
 
+def bypass_line(snapshot: Snapshot) -> Text | None:
+    """ "N requests bypassed the proxy" over the summary's period, per host; None when none
+    did (or no probe follows Ollama's log: OLLAMON_OLLAMA_LOG_PATH)."""
+    summary = snapshot.summary
+    if summary is None or not summary.bypassed_requests:
+        return None
+    hosts = ", ".join(
+        f"{host.host}: {host.bypassed_requests:,}"
+        for host in summary.hosts
+        if host.bypassed_requests
+    )
+    count = summary.bypassed_requests
+    text = Text(f"{count:,} request{'s' if count != 1 else ''} bypassed the proxy", style="yellow")
+    if hosts:
+        text.append(f" ({hosts})", style="dim")
+    return text
+
+
 def _expires(snapshot_time: datetime, expires_at: datetime | None, now: datetime) -> str:
     if expires_at is None:
         return NONE
@@ -256,6 +274,7 @@ def status_view(snapshot: Snapshot, gateway_url: str, now: datetime | None = Non
         _or_note(hosts_table(snapshot), "no host has reported"),
         _or_note(loaded_table(snapshot, now), "none (or the probe has not read /api/ps yet)"),
         _or_note(models_table(snapshot, None), "no request in the last hour"),
+        *filter(None, [bypass_line(snapshot)]),
         _or_note(alerts_table(snapshot, now), "none"),
         _or_note(backlog_table(snapshot), "none: nothing spooled, dropped or unsent"),
     ]

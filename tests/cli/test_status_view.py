@@ -137,3 +137,13 @@ def test_status_is_degraded_when_a_service_is_missing_or_an_ollama_is_down() -> 
     assert degraded(snapshot(missing=["alerting"]))
     assert degraded(snapshot(ollama_up=False))
     assert DEGRADED_EXIT == 3
+
+
+def test_status_says_how_many_requests_bypassed_the_proxy_per_host() -> None:
+    assert "bypassed" not in text_of(status_view(snapshot(), GATEWAY, now=NOW))
+    shot = snapshot()
+    assert shot.summary is not None
+    hosts = [host.model_copy(update={"bypassed_requests": 3}) for host in shot.summary.hosts]
+    summary = shot.summary.model_copy(update={"bypassed_requests": 3, "hosts": hosts})
+    text = text_of(status_view(Snapshot(shot.status, summary, None, shot.loaded), GATEWAY, now=NOW))
+    assert f"3 requests bypassed the proxy ({HOST}: 3)" in text
