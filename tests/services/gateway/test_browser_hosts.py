@@ -94,6 +94,7 @@ async def test_two_hosts_are_listed_charted_and_compared_apart(
         shared_rows = page.locator(f'#models-table tbody tr[data-model="{SHARED_MODEL}"]')
         await expect(shared_rows).to_have_count(2)
         await expect(page.locator("#hosts-table-body tr")).to_have_count(2)
+        await expect(page.locator("#fleet-rollup")).to_contain_text("2 requests bypassed the proxy")
         # The comparison: the shared model on both hosts, p50/p95/TTFT p95/tok/s/score.
         compare = page.locator("#compare-body tr")
         await expect(compare).to_have_count(2)

@@ -88,7 +88,10 @@ export function renderHosts(state, choose) {
   }));
   document.getElementById("hosts-fleet").hidden = rows.length === 0;
   const fleet = state.fleet;
+  // Requests only Ollama's server log saw (the probe follows it): they bypassed the proxy.
+  const bypassed = rows.reduce((sum, entry) => sum + (entry.bypassed_requests ?? 0), 0);
+  const bypassText = bypassed ? ` · ${fmt.int(bypassed)} requests bypassed the proxy` : "";
   setText("fleet-rollup", fleet
-    ? `${fleet.hosts_reporting ?? "–"}/${fleet.host_count ?? "–"} reporting · ${fmt.int(fleet.total_requests)} requests · ${fmt.int(fleet.active_alerts)} firing`
+    ? `${fleet.hosts_reporting ?? "–"}/${fleet.host_count ?? "–"} reporting · ${fmt.int(fleet.total_requests)} requests · ${fmt.int(fleet.active_alerts)} firing${bypassText}`
     : "");
 }
