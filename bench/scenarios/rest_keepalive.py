@@ -20,7 +20,6 @@ import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import uvicorn
 from litestar import Litestar, get
@@ -32,7 +31,7 @@ from ollamon_core.bus import Bus
 from ollamon_core.events import ServiceName
 from ollamon_core.stats import percentile
 from ollamon_gateway.server import DEFAULT_LIMITS
-from ollamon_http import RefusalLog, limited_protocol
+from ollamon_http import EmbeddedServer, RefusalLog, limited_protocol
 
 NAME = "rest_keepalive"
 
@@ -52,12 +51,6 @@ def _bare_status() -> dict[str, object]:
     return {"services": {}, "nats": {"connected": True}, "stream": None}
 
 
-class _SignalFreeServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def _serve_bare(port: int) -> None:
     """Serve the bare app as `ollamon_gateway.server.AppServer` serves the gateway."""
     listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -72,7 +65,7 @@ async def _serve_bare(port: int) -> None:
         access_log=False,
         backlog=4096,
     )
-    await _SignalFreeServer(config).serve(sockets=[listening])
+    await EmbeddedServer(config).serve(sockets=[listening])
 
 
 # The client -----------------------------------------------------------------------------
