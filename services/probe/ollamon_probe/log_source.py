@@ -15,6 +15,7 @@ of the log's. Each proxied request matches one log line at most; the closest lat
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +25,8 @@ from datetime import datetime
 from ollamon_core.events import (
     UNKNOWN_MODEL,
     Event,
+    LifecycleChange,
+    ModelLifecycleEvent,
     OllamaModelMetrics,
     RequestSource,
 )
@@ -40,6 +43,13 @@ LATENCY_TOLERANCE_MS = 50.0
 LATENCY_TOLERANCE_RATIO = 0.10
 KEEP_PROXIED_S = 60.0
 MAX_PROXIED = 10_000
+# One failure is told in several lines (cudaMalloc's out of memory, the runner's panic,
+# "llama runner terminated", "error loading llama server"): one event for them.
+FAILURE_QUIET_SECONDS = 5.0
+_LIFECYCLE = {
+    RunnerChange.CRASHED: LifecycleChange.CRASHED,
+    RunnerChange.OUT_OF_MEMORY: LifecycleChange.OUT_OF_MEMORY,
+}
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,8 @@ class LogSource:
         self.grace_seconds = grace_seconds
         self.clock = clock
         self.reader = LogReader()
+        self.last_model: str | None = None  # the blob of the runner started last
+        self.last_failure_at = -math.inf
         self.waiting: deque[tuple[float, float, LogRequest]] = deque()  # (due, ended, line)
 
     def take(self, lines: list[str]) -> None:
@@ -169,11 +181,30 @@ class LogSource:
             self.book.sink.emit(event)
 
     def _runner(self, record: RunnerLine) -> None:
+        """Count every runner line; a crash or an out-of-memory (which `/api/ps` cannot show:
+        the model never appears, or vanishes as if unloaded) is a lifecycle event too. Loads
+        and unloads are the watcher's (from `/api/ps`, with the model's name and sizes)."""
         self.counters[f"log_runner_{record.change.value}"] += 1
-        if record.change in (RunnerChange.CRASHED, RunnerChange.OUT_OF_MEMORY):
-            log.warning("Ollama's log: %s", record.detail)
-        else:
+        if record.model is not None:
+            self.last_model = record.model
+        change = _LIFECYCLE.get(record.change)
+        if change is None:
             log.info("Ollama's log: %s", record.detail)
+            return
+        log.warning("Ollama's log: %s", record.detail)
+        now = self.clock()
+        if now - self.last_failure_at < FAILURE_QUIET_SECONDS:
+            return  # the same failure in other words (out of memory, panic, terminated)
+        self.last_failure_at = now
+        self.book.sink.emit(
+            ModelLifecycleEvent(
+                host=self.origin.host,
+                ollama_url=self.origin.shown_url,
+                model_name=record.model or self.last_model or UNKNOWN_MODEL,
+                change=change,
+                detail=record.detail[:1000],
+            )
+        )
 
     async def run(self, batches: AsyncIterator[list[str]]) -> None:
         """Read `batches` until they end or the task is cancelled."""

@@ -36,6 +36,7 @@ _DURATION_MS |= {"m": 60e3, "h": 3600e3}
 _MSG = re.compile(r'msg=(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>\S+))')
 _ATTRIBUTE = '{name}=(?:"(?P<quoted>(?:[^"\\\\]|\\\\.)*)"|(?P<bare>\\S+))'
 _STARTED = re.compile(r"llama runner started in (?P<seconds>[0-9.]+) seconds")
+_BLOB = re.compile(r"sha256-(?P<hex>[0-9a-f]{12})[0-9a-f]*")
 MAX_DETAIL_CHARS = 500
 
 
@@ -64,6 +65,7 @@ class LogRequest:
 class RunnerChange(StrEnum):
     """What a runner line says happened to a model runner."""
 
+    LOADING = "loading"  # the scheduler starts a runner for a model ("starting llama server")
     STARTED = "started"  # a model finished loading ("llama runner started in 1.2 seconds")
     STOPPED = "stopped"  # a runner was stopped (unload, eviction, expiry)
     OUT_OF_MEMORY = "out_of_memory"
@@ -78,6 +80,13 @@ class RunnerLine:
     detail: str
     load_seconds: float | None = None
     lines: list[str] = field(default_factory=list, compare=False)
+    model: str | None = None  # the model's blob as the line names it: `sha256-` + 12 hex
+
+
+def model_blob(line: str) -> str | None:
+    """The model blob a line names (`--model .../blobs/sha256-...`, `model=...`), short."""
+    match = _BLOB.search(line)
+    return f"sha256-{match['hex']}" if match else None
 
 
 LogRecord = LogRequest | RunnerLine
@@ -129,11 +138,12 @@ def _unquote(text: str) -> str:
 def parse_runner(line: str) -> RunnerLine | None:
     """A runner or scheduler line that changes a runner's state, or None for other lines."""
     lowered = line.lower()
+    blob = model_blob(line)
     if "out of memory" in lowered or "cudamalloc failed" in lowered:
-        return RunnerLine(RunnerChange.OUT_OF_MEMORY, line[:MAX_DETAIL_CHARS])
+        return RunnerLine(RunnerChange.OUT_OF_MEMORY, line[:MAX_DETAIL_CHARS], model=blob)
     if _SLOG.search(line) is None:
         if line.startswith("panic: "):
-            return RunnerLine(RunnerChange.CRASHED, line[:MAX_DETAIL_CHARS])
+            return RunnerLine(RunnerChange.CRASHED, line[:MAX_DETAIL_CHARS], model=blob)
         return None
     message = _attribute(line, "msg") or ""
     message = _unquote(message)
@@ -143,6 +153,8 @@ def parse_runner(line: str) -> RunnerLine | None:
     started = _STARTED.search(message)
     if started is not None:
         return RunnerLine(RunnerChange.STARTED, detail, float(started["seconds"]))
+    if message == "starting llama server":
+        return RunnerLine(RunnerChange.LOADING, message, model=blob)
     if message in ("llama runner terminated", "error loading llama server") or (
         "runner process has terminated" in message or "runner process no longer running" in message
     ):
@@ -212,5 +224,7 @@ class LogReader:
             errors = tuple(line.split(":", 1)[-1].strip() for line in continuation)
             pending = LogRequest(**{**pending.__dict__, "errors": errors})
         elif isinstance(pending, RunnerLine) and continuation:
-            pending = RunnerLine(pending.change, pending.detail, pending.load_seconds, continuation)
+            pending = RunnerLine(
+                pending.change, pending.detail, pending.load_seconds, continuation, pending.model
+            )
         return [pending]

@@ -7,7 +7,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from ollamon_core.events import UNKNOWN_MODEL, OllamaModelMetrics, RequestSource
+from ollamon_core.events import (
+    UNKNOWN_MODEL,
+    LifecycleChange,
+    ModelLifecycleEvent,
+    OllamaModelMetrics,
+    RequestSource,
+)
 from ollamon_probe.log_source import LogSource, ProxiedBook
 from ollamon_probe.request_event import Origin
 from tests.services.probe.sinks import Keep
@@ -144,15 +150,65 @@ def test_requests_the_probe_does_not_measure_are_no_events() -> None:
     assert keep.events == []
 
 
-def test_runner_lines_are_counted() -> None:
-    source, _, _, counters = source_with_book()
+STARTING = (
+    'time=2025-03-07T05:36:38.116Z level=INFO source=server.go:380 msg="starting llama server" '
+    'cmd="/usr/bin/ollama runner --model /root/.ollama/models/blobs/'
+    "sha256-8934d96d3f08982e95922b2b7a2c626a1fe873d7c3b06e8e56d7bc0a1fef9246 --ctx-size 8192 "
+    '--port 33405"'
+)
+OOM_LINES = [
+    "ggml_backend_cuda_buffer_type_alloc_buffer: allocating 3257.82 MiB on device 0: "
+    "cudaMalloc failed: out of memory",
+    "llama_model_load: error loading model: unable to allocate CUDA0 buffer",
+    "panic: unable to load model: /root/.ollama/models/blobs/sha256-8934d96d3f08982e9592",
+    "",
+    "goroutine 24 [running]:",
+    'time=2025-03-07T05:36:39.884Z level=ERROR source=server.go:421 msg="llama runner terminated"'
+    ' error="exit status 2"',
+    'time=2025-03-07T05:36:40.016Z level=ERROR source=sched.go:456 msg="error loading llama '
+    'server" error="llama runner process has terminated: cudaMalloc failed: out of memory"',
+]
+
+
+def lifecycle(keep: Keep) -> list[ModelLifecycleEvent]:
+    return [event for event in keep.events if isinstance(event, ModelLifecycleEvent)]
+
+
+def test_starts_are_counted_and_left_to_the_watchers_lifecycle() -> None:
+    source, keep, _, counters = source_with_book()
     source.take(
         [
+            STARTING,
             "time=2026-02-02T12:29:02.735Z level=INFO source=server.go:1339 "
             'msg="llama runner started in 29.96 seconds"',
-            "ggml_backend_cuda_buffer_type_alloc_buffer: allocating 3257.82 MiB on device 0: "
-            "cudaMalloc failed: out of memory",
         ]
     )
     source.take([])
-    assert (counters["log_runner_started"], counters["log_runner_out_of_memory"]) == (1, 1)
+    assert (counters["log_runner_loading"], counters["log_runner_started"]) == (1, 1)
+    assert keep.events == []
+
+
+def test_an_out_of_memory_told_in_seven_lines_is_one_lifecycle_event_naming_the_blob() -> None:
+    source, keep, clock, counters = source_with_book()
+    source.take([STARTING, *OOM_LINES])
+    source.take([])
+    (event,) = lifecycle(keep)
+    assert event.change is LifecycleChange.OUT_OF_MEMORY
+    assert event.model_name == "sha256-8934d96d3f08"
+    assert event.detail is not None and "cudaMalloc failed: out of memory" in event.detail
+    assert (event.host, event.ollama_url) == ("test-host", "http://127.0.0.1:11434")
+    assert counters["log_runner_crashed"] >= 2  # still counted
+    clock.now += 10  # a later crash is a new event
+    source.take(
+        [
+            "time=2025-03-07T05:40:00.000Z level=ERROR source=server.go:421 "
+            'msg="llama runner terminated" error="signal: killed"'
+        ]
+    )
+    source.take([])
+    later = lifecycle(keep)[-1]
+    assert (later.change, later.detail) == (
+        LifecycleChange.CRASHED,
+        "llama runner terminated: signal: killed",
+    )
+    assert later.model_name == "sha256-8934d96d3f08"  # the runner started last

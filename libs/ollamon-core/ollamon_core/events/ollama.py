@@ -124,6 +124,9 @@ class LifecycleChange(StrEnum):
     LOADED = "loaded"
     UNLOADED = "unloaded"
     EVICTED = "evicted"
+    # From Ollama's server log only (the probe follows it): what /api/ps cannot show.
+    CRASHED = "crashed"  # a runner ended on its own or failed to load its model
+    OUT_OF_MEMORY = "out_of_memory"  # a runner could not allocate its model's memory
 
 
 class ModelLifecycleEvent(Event):
@@ -137,3 +140,9 @@ class ModelLifecycleEvent(Event):
     size_vram_bytes: int = 0
     partially_offloaded: bool = False
     evicted_by: str | None = None
+    detail: PublicText | None = Field(
+        default=None,
+        max_length=1000,
+        description="What Ollama's server log said (crashed, out_of_memory); model_name is "
+        "the model's blob there (sha256-...) or (unknown): the log does not name models",
+    )

@@ -175,14 +175,16 @@ export function renderFeed(state) {
 }
 
 export function renderLifecycle(state) {
-  replaceChildren("lifecycle", state.lifecycle.slice(0, 40).map((e) => h("li", { class: `life ${e.change === "evicted" ? "warn" : ""}` },
+  replaceChildren("lifecycle", state.lifecycle.slice(0, 40).map((e) => h("li", { class: `life ${["evicted", "crashed", "out_of_memory"].includes(e.change) ? "warn" : ""}` },
     h("span", { class: "muted", text: fmt.time(e.timestamp) }),
     h("b", { text: e.change }),
     h("span", { class: "model", text: e.model_name }),
     h("span", { class: "host-only muted", text: `@${e.host}` }),
     h("span", { class: "muted", text: e.size_bytes ? `${fmt.bytesGb(e.size_vram_bytes)} VRAM / ${fmt.bytesGb(e.size_bytes)}` : "" }),
     e.partially_offloaded ? h("span", { class: "tag warn", text: "CPU/GPU split" }) : null,
-    e.evicted_by ? h("span", { class: "muted", text: `by ${e.evicted_by}` }) : null)));
+    e.evicted_by ? h("span", { class: "muted", text: `by ${e.evicted_by}` }) : null,
+    // crashed / out_of_memory: what Ollama's server log said
+    e.detail ? h("span", { class: "error", text: e.detail, title: e.detail }) : null)));
   if (state.lifecycle.length === 0) replaceChildren("lifecycle", [h("li", { class: "empty", text: "No loads or unloads seen." })]);
 }
 
