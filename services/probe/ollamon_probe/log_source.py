@@ -58,13 +58,14 @@ class Proxied:
 
     ended_at: float  # epoch seconds
     path: str
-    status_code: int
+    status_code: int | None  # None: any (a cancelled request)
     latency_ms: float
 
 
-def _status_as_logged(event: OllamaModelMetrics) -> int:
-    # The proxy's 499 (client went away) is its own; Ollama logs what it answered.
-    return event.status_code
+def _status_as_logged(event: OllamaModelMetrics) -> int | None:
+    """The status Ollama logs for the request; None (any) for a cancelled one: the proxy's
+    499 (the client went away) is its own, Ollama logs what it had started to answer."""
+    return None if event.cancelled else event.status_code
 
 
 class ProxiedBook:
@@ -98,7 +99,7 @@ class ProxiedBook:
         for proxied in self.recent:
             if (
                 proxied.path == request.path
-                and proxied.status_code == request.status_code
+                and proxied.status_code in (None, request.status_code)
                 and -TIME_BEFORE_S <= proxied.ended_at - ended_at <= TIME_AFTER_S
                 and abs(proxied.latency_ms - request.latency_ms) <= tolerance
                 and (

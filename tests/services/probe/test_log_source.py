@@ -119,6 +119,16 @@ def test_a_proxied_request_matches_one_log_line_at_most() -> None:
     assert [e.source for e in keep.events] == [RequestSource.PROXY, RequestSource.LOG]  # type: ignore[attr-defined]
 
 
+def test_a_request_the_client_cancelled_matches_whatever_status_ollama_logged() -> None:
+    source, keep, clock, _ = source_with_book()
+    cancelled = proxied(ENDED, 900.0).model_copy(update={"status_code": 499, "cancelled": True})
+    source.book.emit(cancelled)
+    source.take([gin(ENDED, 200, "910ms", "127.0.0.1", "/api/generate")])
+    clock.now += 2
+    source.take([])
+    assert [e.source for e in requests(keep)] == [RequestSource.PROXY]
+
+
 def test_different_latency_status_path_or_time_do_not_match() -> None:
     source, keep, clock, _ = source_with_book()
     source.book.emit(proxied(ENDED, 100.0))
