@@ -143,6 +143,7 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             subjects.OLLAMA_HEALTH,
             subjects.OLLAMA_MODELS,
             subjects.OLLAMA_LIFECYCLE,
+            subjects.IN_FLIGHT,
         ),
         # ollamon.system: the collector's latest sample gives each request its GPU use.
         subscribe=(
@@ -236,6 +237,7 @@ LEAF_PERMISSIONS = Permissions(
         *subjects.EDGE_STREAM_SUBJECTS,  # live, for alerting and the gateway
         subjects.heartbeat_subject(ServiceName.PROBE),
         subjects.heartbeat_subject(ServiceName.COLLECTOR),
+        subjects.IN_FLIGHT,  # the probe's requests in flight, for the gateway
         f"{inbox_prefix(service_user(ServiceName.GATEWAY))}.>",  # the probe's health checks
         JS_API_REPLIES,
         JS_SOURCE_DELIVERIES,

@@ -23,6 +23,7 @@ from ollamon_core.events import (
     HealthCheckReply,
     HealthCheckRequest,
     Heartbeat,
+    InFlightRequests,
     ModelLifecycleEvent,
     ModelScore,
     MonitoringControl,
@@ -59,6 +60,8 @@ NOTIFICATIONS_ALL = f"{PREFIX}.notifications.>"
 
 # Not persisted.
 HEARTBEAT_ALL = f"{PREFIX}.heartbeat.>"
+# The probe's requests in flight now: a gauge, sent on change and while busy.
+IN_FLIGHT = f"{PREFIX}.inflight"
 CONTROL_MONITORING = f"{PREFIX}.control.monitoring"
 CONTROL_THRESHOLD = f"{PREFIX}.control.alerting.threshold"
 CONTROL_SILENCE = f"{PREFIX}.control.alerting.silence"
@@ -140,6 +143,7 @@ _FIXED_SUBJECTS: dict[type[Event], str] = {
     ThresholdUpdate: CONTROL_THRESHOLD,
     Silence: CONTROL_SILENCE,
     AlertAudit: AUDIT_ALERTING,
+    InFlightRequests: IN_FLIGHT,
 }
 
 
@@ -174,6 +178,7 @@ SUBJECT_MODELS: dict[str, type[BaseModel]] = {
     OLLAMA_MODELS: OllamaModelsSnapshot,
     OLLAMA_LIFECYCLE: ModelLifecycleEvent,
     HEARTBEAT_ALL: Heartbeat,
+    IN_FLIGHT: InFlightRequests,
     CONTROL_MONITORING: MonitoringControl,
     CONTROL_THRESHOLD: ThresholdUpdate,
     CONTROL_SILENCE: Silence,

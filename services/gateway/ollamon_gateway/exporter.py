@@ -31,6 +31,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from ollamon_core.events import (
     Event,
     Heartbeat,
+    InFlightRequests,
     ModelLifecycleEvent,
     ModelScore,
     NotificationDelivery,
@@ -83,6 +84,7 @@ HOST_EVENTS = (
     ModelScore,
     OllamaModelsSnapshot,
     ModelLifecycleEvent,
+    InFlightRequests,
 )
 
 
@@ -116,6 +118,8 @@ class MetricsExporter:
                 self.service.observe_alert(event)
             case ModelScore():
                 self.requests.observe_score(event)
+            case InFlightRequests():
+                self.requests.observe_in_flight(event)
             case OllamaHealth():
                 self.ollama.observe_health(event)
                 self.backends.observe_health(event)
@@ -136,4 +140,5 @@ class MetricsExporter:
         what it grew by since the last scrape.
         """
         self.service.update_stream(sse_clients=sse_clients, sse_dropped=sse_dropped)
+        self.requests.expire_in_flight()
         return generate_latest(self.registry)

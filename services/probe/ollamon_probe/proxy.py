@@ -32,6 +32,7 @@ from ollamon_probe.exchange import BAD_GATEWAY_STATUS, Exchange, is_measured
 from ollamon_probe.host_samples import HostSamples
 from ollamon_probe.hosts import host_labels
 from ollamon_probe.http1_pool import UpstreamError, UpstreamPool, UpstreamResponse
+from ollamon_probe.in_flight import InFlightBook
 from ollamon_probe.request_event import Origin, build_event
 from ollamon_probe.residency import Residency, ResidencyBook
 from ollamon_probe.settings import ProbeSettings
@@ -69,6 +70,7 @@ class ProxyApp:
         residency: ResidencyBook,
         counters: Counter[str] | None = None,
         host_samples: HostSamples | None = None,
+        in_flight: InFlightBook | None = None,
     ) -> None:
         self.upstream_url = upstream_url.rstrip("/")
         self.shown_url = redact_url(self.upstream_url)
@@ -78,6 +80,7 @@ class ProxyApp:
         self.residency = residency
         self.counters: Counter[str] = counters if counters is not None else Counter()
         self.host_samples = host_samples
+        self.in_flight = in_flight if in_flight is not None else InFlightBook()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -96,11 +99,14 @@ class ProxyApp:
         before = self.residency.view(self.origin.ollama_url) if exchange is not None else None
         self.counters["proxied_requests"] += 1
         watch = DisconnectWatch(asyncio.current_task())
+        if exchange is not None:
+            self.in_flight.start(exchange)
         try:
             await self._exchange(scope, receive, send, exchange, watch)
         finally:
             watch.stop()
             if exchange is not None:
+                self.in_flight.end(exchange)
                 exchange.finished_at = exchange.finished_at or time.perf_counter()
                 self._record(exchange, before)
 

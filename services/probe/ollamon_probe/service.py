@@ -19,6 +19,7 @@ from ollamon_core.redaction import redact_url
 from ollamon_core.runtime import ServiceRuntime, service_runtime
 from ollamon_probe.host_samples import HostSamples
 from ollamon_probe.hosts import host_labels
+from ollamon_probe.in_flight import publish_in_flight
 from ollamon_probe.log_follow import file_lines, journal_lines, journalctl_available
 from ollamon_probe.log_source import LogSource, ProxiedBook
 from ollamon_probe.proxy import create_proxy_app
@@ -96,6 +97,12 @@ async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime
         )
         log.info("Ollama proxy on %s -> %s", proxy_url, redact_url(settings.ollama_urls[0]))
         runtime.start_task(watcher.run(), name="watcher")
+        runtime.start_task(
+            publish_in_flight(
+                app.in_flight, app.origin, bus.publish, settings.monitoring_interval_seconds
+            ),
+            name="in-flight",
+        )
         _follow_ollama_log(settings, runtime, book, app.origin)
         runtime.start_heartbeat(lambda: "running" if watcher.enabled else "paused")
         yield runtime

@@ -10,6 +10,7 @@ from ollamon_core.events import (
     CatalogModel,
     DeliveryOutcome,
     Heartbeat,
+    InFlightRequests,
     LifecycleChange,
     LoadedModel,
     ModelLifecycleEvent,
@@ -129,6 +130,9 @@ def full_exporter() -> MetricsExporter:
             host=HOST, ollama_url=OLLAMA_URL, model_name=MODEL, change=LifecycleChange.LOADED
         ),
         ModelScore(host=HOST, model_name=MODEL, score=7.5),
+        InFlightRequests(
+            host=HOST, ollama_url=OLLAMA_URL, by_model={MODEL: 2}, interval_seconds=1.0
+        ),
         firing_alert(),
         firing_alert().model_copy(update={"fingerprint": "gone", "state": AlertState.RESOLVED}),
         heartbeat(

@@ -4,12 +4,15 @@ parser: one metric per quantity in base units, counters are counters, every host
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from ollamon_core.events import (
     UNKNOWN_MODEL,
+    InFlightRequests,
     LifecycleChange,
     ModelLifecycleEvent,
     OllamaHealth,
@@ -47,6 +50,7 @@ UNITLESS = {
     "ollamon_spool_events",
     "ollamon_model_loaded",
     "ollamon_ollama_up",
+    "ollamon_requests_in_flight",
     "ollamon_backend_requests_running",  # a llama.cpp or vLLM server's own (backend_collector)
     "ollamon_backend_requests_waiting",
 }
@@ -210,6 +214,41 @@ def test_requests_only_ollamas_log_saw_are_counted_apart_with_source_log() -> No
     assert value(text, "ollamon_requests_total", outcome="success", **proxied) == 1
     # The log gives no TTFT, tokens or backend durations: nothing observed for its requests.
     assert value(text, "ollamon_time_to_first_token_seconds_count", model=UNKNOWN_MODEL) is None
+
+
+def in_flight(host: str, interval: float = 1.0, **by_model: int) -> InFlightRequests:
+    return InFlightRequests(
+        host=host, ollama_url=OLLAMA_URL, by_model=by_model, interval_seconds=interval
+    )
+
+
+def test_requests_in_flight_follow_the_probes_count_and_drop_to_zero_when_done() -> None:
+    exporter = MetricsExporter()
+    requests = exporter.requests
+    requests.observe_in_flight(in_flight(HOST, a=2, b=1))
+    requests.observe_in_flight(in_flight("other-host", a=5))
+    text = exporter.render(sse_clients=0, sse_dropped=0).decode()
+    assert value(text, "ollamon_requests_in_flight", model="a", host=HOST) == 2
+    assert value(text, "ollamon_requests_in_flight", model="b", host=HOST) == 1
+    assert value(text, "ollamon_requests_in_flight", model="a", host="other-host") == 5
+    requests.observe_in_flight(in_flight(HOST, a=1))
+    requests.observe_in_flight(in_flight("other-host"))  # all done
+    text = exporter.render(sse_clients=0, sse_dropped=0).decode()
+    assert value(text, "ollamon_requests_in_flight", model="a", host=HOST) == 1
+    assert value(text, "ollamon_requests_in_flight", model="b", host=HOST) == 0
+    assert value(text, "ollamon_requests_in_flight", model="a", host="other-host") == 0
+
+
+def test_a_probe_that_goes_quiet_while_busy_has_its_count_zeroed() -> None:
+    exporter = MetricsExporter()
+    seen_at = time.monotonic()
+    exporter.requests.observe_in_flight(in_flight(HOST, interval=60.0, a=3), now=seen_at)
+    exporter.requests.expire_in_flight(now=seen_at + 179.9)  # within three intervals
+    text = exporter.render(sse_clients=0, sse_dropped=0).decode()
+    assert value(text, "ollamon_requests_in_flight", model="a", host=HOST) == 3
+    exporter.requests.expire_in_flight(now=seen_at + 180.1)
+    text = exporter.render(sse_clients=0, sse_dropped=0).decode()
+    assert value(text, "ollamon_requests_in_flight", model="a", host=HOST) == 0
 
 
 def test_a_backend_that_reports_no_durations_adds_no_zero_observations() -> None:

@@ -35,6 +35,11 @@ from ollamon_core.events.control import (
     Silence,
     ThresholdUpdate,
 )
+from ollamon_core.events.in_flight import (
+    IN_FLIGHT_OTHER,
+    MAX_IN_FLIGHT_MODELS,
+    InFlightRequests,
+)
 from ollamon_core.events.notifications import (
     DeliveryOutcome,
     NotificationDelivery,
@@ -64,6 +69,8 @@ from ollamon_core.events.system import (
 )
 
 __all__ = [
+    "IN_FLIGHT_OTHER",
+    "MAX_IN_FLIGHT_MODELS",
     "UNKNOWN_MODEL",
     "AlertAcknowledgement",
     "AlertAcknowledgementReply",
@@ -81,6 +88,7 @@ __all__ = [
     "HealthCheckReply",
     "HealthCheckRequest",
     "Heartbeat",
+    "InFlightRequests",
     "LifecycleChange",
     "LoadedModel",
     "ModelLifecycleEvent",

@@ -9,10 +9,15 @@ the proxy only and carry no `source`.
 
 from __future__ import annotations
 
-from ollamon_core.events import ModelScore, OllamaModelMetrics
+import time
+
+from ollamon_core.events import InFlightRequests, ModelScore, OllamaModelMetrics
 from ollamon_gateway.prometheus.families import MODEL, Families, ModelLabels
 
 SOURCED = (*MODEL, "source")
+# A host whose probe sent no in-flight count for this many of its intervals while requests
+# were in flight (the probe died, or lost NATS) is zeroed: no count stays up for good.
+IN_FLIGHT_STALE_INTERVALS = 3
 
 # Bucket bounds in seconds. deploy/prometheus/ollamon-rules.yml counts requests over a
 # threshold from a bucket: the default thresholds (30 s response, 60 s load) are bounds here.
@@ -97,6 +102,35 @@ class RequestMetrics:
         self.score = families.gauge(
             "ollamon_model_score", "Performance score 0-10 (alerting's score)", MODEL
         )
+        self.in_flight = families.gauge(
+            "ollamon_requests_in_flight", "Requests the proxy is serving now", MODEL
+        )
+        # host -> (model labels at >0, monotonic deadline after which they are stale)
+        self._in_flight: dict[str, tuple[set[str], float]] = {}
+
+    def observe_in_flight(self, event: InFlightRequests, now: float | None = None) -> None:
+        """The probe's count now: its models set, the models no longer in flight at 0."""
+        counts: dict[str, int] = {}
+        for model, count in event.by_model.items():
+            label = self._models.label(event.host, model)
+            counts[label] = counts.get(label, 0) + count
+        before, _ = self._in_flight.get(event.host, (set(), 0.0))
+        for gone in before - set(counts):
+            self.in_flight.labels(gone, event.host).set(0)
+        for label, count in counts.items():
+            self.in_flight.labels(label, event.host).set(count)
+        moment = time.monotonic() if now is None else now
+        deadline = moment + IN_FLIGHT_STALE_INTERVALS * event.interval_seconds
+        self._in_flight[event.host] = (set(counts), deadline)
+
+    def expire_in_flight(self, now: float | None = None) -> None:
+        """Zero the hosts whose probe went quiet while requests were in flight."""
+        moment = time.monotonic() if now is None else now
+        for host, (models, deadline) in list(self._in_flight.items()):
+            if models and moment > deadline:
+                for model in models:
+                    self.in_flight.labels(model, host).set(0)
+                self._in_flight[host] = (set(), deadline)
 
     def observe_score(self, event: ModelScore) -> None:
         """Alerting's latest score of a model on a host."""
