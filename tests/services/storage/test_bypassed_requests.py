@@ -3,11 +3,13 @@ all, from the period asked; the count reads the partial index of those rows."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
 from ollamon_core.events import UNKNOWN_MODEL, OllamaModelMetrics, RequestSource, utc_now
 from ollamon_core.events import queries as q
+from ollamon_storage import schema
 from ollamon_storage.database import Database
 from ollamon_storage.queries import QueryService
 from tests.services.storage import factories
@@ -60,3 +62,17 @@ async def test_the_summary_counts_bypassing_requests_per_host(tmp_path: Path) ->
         assert "requests_from_log" in plan
     finally:
         await database.close()
+
+
+def test_a_version_5_database_gains_the_index(tmp_path: Path) -> None:
+    path = tmp_path / "v5.db"
+    conn = schema.open_database(path)
+    schema.migrate(conn, schema.MIGRATIONS[:5])
+    conn.close()
+    assert schema.migrate_file(path) == [6]
+    conn = sqlite3.connect(path)
+    try:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        assert "requests_from_log" in names
+    finally:
+        conn.close()

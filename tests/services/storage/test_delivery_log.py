@@ -96,7 +96,7 @@ def test_a_version_4_database_gains_the_delivery_log(tmp_path: Path) -> None:
     migrate(conn, MIGRATIONS[:4])
     conn.close()
 
-    assert migrate_file(path) == [5]
+    assert migrate_file(path)[0] == 5  # then any later ones
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("SELECT COUNT(*) FROM notification_deliveries").fetchone()[0] == 0
