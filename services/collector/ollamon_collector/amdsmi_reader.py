@@ -1,9 +1,10 @@
 """Reading AMD GPUs through AMD SMI's Python package (`amdsmi`, from ROCm).
 
-`amdsmi` is not a dependency: its Python package must match the ROCm install's
-`libamd_smi.so` (AMD ships both together), and without that library the import fails. So it
-is imported lazily, and a host without it falls back to the driver's sysfs files
-(`amd_sysfs.py`). The module is passed in (tests pass a fake).
+`amdsmi` is an optional extra (`amd`): its Python package loads the ROCm install's
+`libamd_smi.so` and should match it (AMD ships both together); without that library the
+import fails. So it is imported lazily, and a host without it falls back to the driver's
+sysfs files (`amd_sysfs.py`). The module is passed in (tests pass a fake whose names and
+shapes are amdsmi 7.0.2's).
 
 Per GPU: utilisation (`gfx_activity`), VRAM used/total (AMD SMI reports MiB), temperature
 (edge sensor, else hotspot: MI-series cards have no edge sensor), socket power and its
