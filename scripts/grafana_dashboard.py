@@ -82,6 +82,11 @@ def request_panels() -> list[Any]:
             ),
         ),
         chart(
+            "Requests in flight",
+            "short",
+            query(f"sum by (host, model) (ollamon_requests_in_flight{{{MODELS}}})", per_model),
+        ),
+        chart(
             "Errors (share of requests)",
             "percentunit",
             query(
