@@ -16,7 +16,7 @@ class StorageSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="OLLAMON_STORAGE_")
 
     storage_path: Path = storage_path_field()
-    batch_size: int = Field(default=500, ge=1, description="Rows per SQLite transaction at most")
+    batch_size: int = Field(default=2000, ge=1, description="Rows per SQLite transaction at most")
     batch_interval_seconds: float = Field(
         default=0.05,
         gt=0,
