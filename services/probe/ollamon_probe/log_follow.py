@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
+
+log = logging.getLogger(__name__)
 
 MAX_READ_BYTES = 1024 * 1024
 MAX_LINE_BYTES = 64 * 1024
@@ -108,18 +110,18 @@ async def file_lines(path: str, poll_seconds: float) -> AsyncIterator[list[str]]
         follower.close()
 
 
-def journalctl_available() -> bool:
-    """Whether `journalctl` is on the PATH."""
-    return shutil.which("journalctl") is not None
-
-
 async def journal_lines(unit: str, poll_seconds: float) -> AsyncIterator[list[str]]:
-    """Batches of new lines of the journald unit (`journalctl -f -o cat -n 0 -u UNIT`)."""
-    process = await asyncio.create_subprocess_exec(
-        "journalctl", "-f", "-o", "cat", "-n", "0", "-u", unit,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    """Batches of new lines of the journald unit (`journalctl -f -o cat -n 0 -u UNIT`);
+    none where there is no journalctl (said once in the log)."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "journalctl", "-f", "-o", "cat", "-n", "0", "-u", unit,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+    except FileNotFoundError:
+        log.warning("no journalctl here: the unit %s is not followed", unit)
+        return
     assert process.stdout is not None
     try:
         while True:

@@ -20,7 +20,7 @@ from ollamon_core.runtime import ServiceRuntime, service_runtime
 from ollamon_probe.host_samples import HostSamples
 from ollamon_probe.hosts import host_labels
 from ollamon_probe.in_flight import publish_in_flight
-from ollamon_probe.log_follow import file_lines, journal_lines, journalctl_available
+from ollamon_probe.log_follow import file_lines, journal_lines
 from ollamon_probe.log_source import LogSource, ProxiedBook
 from ollamon_probe.proxy import create_proxy_app
 from ollamon_probe.request_event import Origin
@@ -118,12 +118,10 @@ def _follow_ollama_log(
     if settings.ollama_log_path:
         batches = file_lines(str(Path(settings.ollama_log_path).expanduser()), LOG_POLL_SECONDS)
         shown = settings.ollama_log_path
-    elif settings.ollama_log_unit and journalctl_available():
+    elif settings.ollama_log_unit:
         batches = journal_lines(settings.ollama_log_unit, LOG_POLL_SECONDS)
         shown = f"journald unit {settings.ollama_log_unit}"
     else:
-        if settings.ollama_log_unit:
-            log.warning("no journalctl here: the unit %s is not followed", settings.ollama_log_unit)
         return
     source = LogSource(
         book, origin, runtime.bus.counters, grace_seconds=settings.ollama_log_grace_seconds

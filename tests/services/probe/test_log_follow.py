@@ -4,9 +4,16 @@ and a file that is missing for a while, like `tail -F`."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
-from ollamon_probe.log_follow import FileFollower, file_lines
+import pytest
+
+from ollamon_probe.log_follow import (
+    FileFollower,
+    file_lines,
+    journal_lines,
+)
 
 
 def append(path: Path, text: str) -> None:
@@ -75,3 +82,37 @@ async def test_file_lines_yields_batches_off_the_event_loop(tmp_path: Path) -> N
         seen += await anext(batches)
     assert seen == ["one", "two"]
     await batches.aclose()  # type: ignore[attr-defined]  # an async generator
+
+
+@pytest.fixture
+def fake_journalctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A journalctl of our own first on the PATH: it notes its arguments, prints what
+    `-o cat` would, then waits."""
+    fake = tmp_path / "journalctl"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'echo "$@" > "$(dirname "$0")/args"\n'
+        "echo '[GIN] 2025/02/04 - 16:56:25 | 200 |  1.2s |  10.0.0.7 | POST     \"/api/chat\"'\n"
+        "exec sleep 30\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    return tmp_path / "args"
+
+
+async def test_the_journald_unit_is_followed_through_journalctl(fake_journalctl: Path) -> None:
+    batches = journal_lines("ollama", poll_seconds=0.05)
+    seen: list[str] = []
+    while not seen:
+        seen += await anext(batches)
+    await batches.aclose()  # type: ignore[attr-defined]  # an async generator: ends journalctl
+    assert seen[0].startswith("[GIN] 2025/02/04 - 16:56:25 | 200 |")
+    args = await asyncio.to_thread(fake_journalctl.read_text)
+    assert args.split() == ["-f", "-o", "cat", "-n", "0", "-u", "ollama"]
+
+
+async def test_without_journalctl_the_unit_gives_nothing_and_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing there
+    assert [batch async for batch in journal_lines("ollama", poll_seconds=0.05)] == []
