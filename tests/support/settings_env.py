@@ -63,7 +63,7 @@ def sample(field: FieldInfo) -> tuple[str, object]:
         return "sample-folder", Path("sample-folder")
     if annotation is float:
         return "0.5", 0.5
-    if annotation is int:
+    if annotation is int or annotation == int | None:
         return "7", 7
     if annotation is Path:
         return "sample-folder", Path("sample-folder")

@@ -20,7 +20,7 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from ollamon_core.events import (
     UNKNOWN_MODEL,
@@ -145,8 +145,13 @@ class LogSource:
         counters: Counter[str],
         grace_seconds: float = 3.0,
         clock: Callable[[], float] = time.time,
+        utc_offset_minutes: int | None = None,
     ) -> None:
         self.book = book
+        # gin writes the server's local time without a zone: the probe's own, or this one.
+        self.zone = (
+            None if utc_offset_minutes is None else timezone(timedelta(minutes=utc_offset_minutes))
+        )
         self.origin = origin
         self.counters = counters
         self.grace_seconds = grace_seconds
@@ -164,7 +169,10 @@ class LogSource:
             if isinstance(record, RunnerLine):
                 self._runner(record)
             elif is_measured(record.method, record.path):
-                ended = record.ended_at.astimezone().timestamp()
+                moment = record.ended_at
+                if self.zone is not None:
+                    moment = moment.replace(tzinfo=self.zone)
+                ended = moment.astimezone().timestamp()
                 self.counters["log_requests"] += 1
                 self.waiting.append((self.clock() + self.grace_seconds, ended, record))
         self.settle()

@@ -124,7 +124,11 @@ def _follow_ollama_log(
     else:
         return
     source = LogSource(
-        book, origin, runtime.bus.counters, grace_seconds=settings.ollama_log_grace_seconds
+        book,
+        origin,
+        runtime.bus.counters,
+        grace_seconds=settings.ollama_log_grace_seconds,
+        utc_offset_minutes=settings.ollama_log_utc_offset_minutes,
     )
     runtime.start_task(source.run(batches), name="ollama-log")
     log.info("following Ollama's log: %s", shown)

@@ -69,3 +69,11 @@ class ProbeSettings(SpoolingServiceSettings):
         description="How long a request line of Ollama's log waits for the proxy's event of the "
         "same request before it counts as bypassing the proxy",
     )
+    ollama_log_utc_offset_minutes: int | None = Field(
+        default=None,
+        ge=-14 * 60,
+        le=14 * 60,
+        validation_alias="OLLAMON_OLLAMA_LOG_UTC_OFFSET_MINUTES",
+        description="The time zone Ollama's log is written in, as minutes east of UTC (0: an "
+        "Ollama container logging UTC); unset: the probe's own",
+    )

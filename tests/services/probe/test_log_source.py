@@ -5,7 +5,7 @@ source="log"; what the probe does not measure (the watcher's polls) is no event 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from ollamon_core.events import (
     UNKNOWN_MODEL,
@@ -124,6 +124,21 @@ def test_a_request_the_client_cancelled_matches_whatever_status_ollama_logged() 
     cancelled = proxied(ENDED, 900.0).model_copy(update={"status_code": 499, "cancelled": True})
     source.book.emit(cancelled)
     source.take([gin(ENDED, 200, "910ms", "127.0.0.1", "/api/generate")])
+    clock.now += 2
+    source.take([])
+    assert [e.source for e in requests(keep)] == [RequestSource.PROXY]
+
+
+def test_a_log_in_another_time_zone_matches_with_its_utc_offset() -> None:
+    keep, clock, counters = Keep(), Clock(ENDED.timestamp()), Counter[str]()
+    book = ProxiedBook(keep, clock)
+    # An Ollama logging in UTC+02:30, whatever the probe's own zone.
+    source = LogSource(
+        book, ORIGIN, counters, grace_seconds=1.0, clock=clock, utc_offset_minutes=150
+    )
+    book.emit(proxied(ENDED, 100.0))
+    elsewhere = ENDED.astimezone(timezone(timedelta(minutes=150)))
+    source.take([gin(elsewhere, 200, "100ms", "127.0.0.1", "/api/generate")])
     clock.now += 2
     source.take([])
     assert [e.source for e in requests(keep)] == [RequestSource.PROXY]

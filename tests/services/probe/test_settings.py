@@ -31,6 +31,7 @@ ENV_NAMES = {
     "OLLAMON_OLLAMA_LOG_PATH": "ollama_log_path",
     "OLLAMON_OLLAMA_LOG_UNIT": "ollama_log_unit",
     "OLLAMON_OLLAMA_LOG_GRACE": "ollama_log_grace_seconds",
+    "OLLAMON_OLLAMA_LOG_UTC_OFFSET_MINUTES": "ollama_log_utc_offset_minutes",
 }
 
 
