@@ -10,7 +10,9 @@ system), and its largest RSS. Figures: idle % of one core (beside Glances), CPU 
 (the busy window's CPU less the idle rate, divided by the requests answered; beside the
 emulator's own CPU per request, a single Python HTTP server answering the same calls),
 and the stack's RSS (the sum of its processes' peaks, beside Glances'). The emulator and
-the load generator are not the stack and are not counted.
+the load generator are not the stack and are not counted. The notes add each process's
+PSS at the end (shared pages, such as libpython's or libcrypto's, divided among the
+processes that map them), which a sum of RSS counts once per process.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Footprint:
     idle_cpu_seconds: dict[str, float] = field(default_factory=dict)
     busy_cpu_seconds: dict[str, float] = field(default_factory=dict)
     max_rss_bytes: dict[str, int] = field(default_factory=dict)
+    pss_bytes: dict[str, int] = field(default_factory=dict)
     idle_wall_seconds: float = 0.0
     busy_wall_seconds: float = 0.0
     requests_sent: int = 0
@@ -110,6 +113,17 @@ def rss_bytes(proc: psutil.Process) -> int:
 
 def all_cpu_seconds(processes: dict[str, psutil.Process]) -> dict[str, float]:
     return {name: cpu_seconds(proc) for name, proc in processes.items()}
+
+
+def all_pss_bytes(processes: dict[str, psutil.Process]) -> dict[str, int]:
+    """Each process's proportional set size (shared pages divided among their users)."""
+    found = {}
+    for name, proc in processes.items():
+        try:
+            found[name] = int(getattr(proc.memory_full_info(), "pss", 0))
+        except psutil.Error:
+            found[name] = 0
+    return found
 
 
 def poll_rss(processes: dict[str, psutil.Process], rss: dict[str, int]) -> None:
@@ -212,6 +226,7 @@ async def measure(work_dir: Path, windows: Windows) -> Footprint:
             load = asyncio.create_task(offer_load(stack.proxy_url, windows.busy, footprint))
             footprint.busy_wall_seconds, busy = await window(processes | others, windows.busy, rss)
             await load
+            footprint.pss_bytes = await asyncio.to_thread(all_pss_bytes, processes)
         finally:
             glances.terminate()
             try:
@@ -257,6 +272,7 @@ def results(footprint: Footprint) -> list[BenchResult]:
                 3,
             ),
             "max_rss_mb": round(footprint.max_rss_bytes[name] / BYTES_PER_MB, 1),
+            "pss_mb_at_end": round(footprint.pss_bytes.get(name, 0) / BYTES_PER_MB, 1),
         }
         for name, seconds in sorted(footprint.idle_cpu_seconds.items())
     }
@@ -265,6 +281,7 @@ def results(footprint: Footprint) -> list[BenchResult]:
         "busy_window_seconds": round(footprint.busy_wall_seconds, 1),
         "requests_sent": footprint.requests_sent,
         "requests_answered": footprint.requests_ok,
+        "stack_pss_mb_at_end": round(sum(footprint.pss_bytes.values()) / BYTES_PER_MB, 1),
         "busy_cpu_percent": round(100.0 * busy_cpu / footprint.busy_wall_seconds, 3),
         "processes": per_process,
         "glances_command": " ".join(glances_command()[1:]),

@@ -45,3 +45,4 @@ async def test_a_short_run_measures_every_process_of_the_stack_and_answers_every
     assert figures["stack RSS MB (sum of peaks)"].reference is not None
     processes = figures["stack idle, % of one core"].notes["processes"]
     assert isinstance(processes, dict) and set(processes) == STACK
+    assert all(processes[name]["pss_mb_at_end"] > 0 for name in STACK)
