@@ -3,12 +3,11 @@ queries answer one host, and every figure is reported."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.bench.quick_run import quick_results
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -16,16 +15,7 @@ pytestmark = pytest.mark.timeout(120)
 def test_a_quick_fleet_run_stores_everything_offered_and_reports_each_figure(
     tmp_path: Path,
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "fleet_scale", "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    payload = json.loads(next(tmp_path.glob("bench-*.json")).read_text())
-    metrics = {result["metric"]: result for result in payload["results"]}
+    metrics = quick_results("fleet_scale", tmp_path)
     assert set(metrics) == {
         "stored events/s, 20 hosts",
         "summary p95 under load (REST)",

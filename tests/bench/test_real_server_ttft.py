@@ -3,28 +3,17 @@ llama.cpp's server is reported beside the direct figure, from the same run."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.bench.quick_run import quick_results
 
 pytestmark = pytest.mark.timeout(120)
 
 
 def test_a_quick_run_reports_direct_and_proxied_time_to_first_token(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "real_server_ttft", "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    payload = json.loads(next(tmp_path.glob("bench-*.json")).read_text())
-    assert payload["failures"] == []
-    metrics = {result["metric"]: result for result in payload["results"]}
+    metrics = quick_results("real_server_ttft", tmp_path)
     assert set(metrics) == {
         "streamed time to first token p50 (ms)",
         "streamed time to first token p99 (ms)",

@@ -4,12 +4,11 @@ figure is reported beside the bare app's."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.bench.quick_run import quick_results
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -17,16 +16,7 @@ pytestmark = pytest.mark.timeout(120)
 def test_a_quick_run_times_kept_alive_gets_of_the_gateway_beside_a_bare_app(
     tmp_path: Path,
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "rest_keepalive", "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    payload = json.loads(next(tmp_path.glob("bench-*.json")).read_text())
-    metrics = {result["metric"]: result for result in payload["results"]}
+    metrics = quick_results("rest_keepalive", tmp_path)
     assert set(metrics) == {
         "GET /status kept-alive p50 (ms)",
         "GET /status kept-alive p99 (ms)",
