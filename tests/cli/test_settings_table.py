@@ -23,7 +23,7 @@ def test_ollamon_settings_prints_each_variable_once_with_its_users(
     rows = capsys.readouterr().out.splitlines()[2:]
     names = [row.split("|")[1].strip() for row in rows]
     assert len(names) == len(set(names))
-    assert "| `OLLAMON_STORAGE_BATCH_SIZE` | `500` | storage |" in "\n".join(rows)
+    assert "| `OLLAMON_STORAGE_BATCH_SIZE` | `2000` | storage |" in "\n".join(rows)
     assert any(
         row.startswith("| `OLLAMON_NATS_URL` |")
         and "collector, probe, alerting, storage, gateway, notifier, stack" in row
