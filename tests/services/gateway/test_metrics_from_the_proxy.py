@@ -64,8 +64,10 @@ async def test_a_streaming_request_is_in_flight_then_counted_cancelled_when_its_
             async with pool, serving(app, "127.0.0.1", 0) as url, httpx.AsyncClient() as http:
                 body = {"model": MODEL, "prompt": "a long story"}
                 async with http.stream("POST", f"{url}/api/generate", json=body) as reply:
-                    async for _ in reply.aiter_lines():
-                        break
+                    # Held, not broken out of: an abandoned line iterator is closed by the
+                    # loop soon after, which closes the stream before the count is read.
+                    lines = reply.aiter_lines()
+                    await anext(lines)
                     await wait_for_metric(scrape, "ollamon_requests_in_flight", 1, labels)
                 # The client left mid-stream.
                 await wait_for_metric(
