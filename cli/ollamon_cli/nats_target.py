@@ -164,4 +164,8 @@ async def connect(
     connecting.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await connecting
-    raise CommandError(_refusal(target, errors[-1] if errors else TimeoutError()))
+    # A refused login is what to say, even when the server's close of that connection (a
+    # reset) reached the callback after it.
+    refused_login = [error for error in errors if _is_refused_login(error)]
+    error = refused_login[0] if refused_login else errors[-1] if errors else TimeoutError()
+    raise CommandError(_refusal(target, error))
