@@ -34,6 +34,7 @@ import psutil
 from nats.js.api import PubAck
 
 from bench.harness import BenchContext, BenchResult
+from bench.storage_consuming import wait_storage_consuming
 from ollamon_cli.nats_server import NatsServer, free_port
 from ollamon_core import subjects
 from ollamon_core.bus import MSG_ID_HEADER, Bus, encode
@@ -216,16 +217,7 @@ async def _start(module: str, env: dict[str, str]) -> asyncio.subprocess.Process
 
 
 async def _wait_storage_consuming(bus: Bus) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            info = await bus.js.consumer_info(subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE)
-            if info.push_bound:
-                return
-        except Exception:  # not created yet
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("storage did not start consuming")
+    await wait_storage_consuming(bus, STARTUP_TIMEOUT_SECONDS)
 
 
 async def _wait_gateway(client: httpx.AsyncClient, process: asyncio.subprocess.Process) -> None:

@@ -24,6 +24,7 @@ import nats
 import psutil
 
 from bench.harness import BenchContext, BenchResult
+from bench.storage_consuming import wait_storage_consuming
 from ollamon_cli.nats_server import NatsServer
 from ollamon_core import subjects
 from ollamon_core.bus import MSG_ID_HEADER, Bus, encode
@@ -78,16 +79,7 @@ def _count(database_path: Path) -> int:
 async def _wait_consuming(url: str, timeout: float = 30.0) -> None:
     bus = await Bus.connect(url, ServiceName.GATEWAY)
     try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                info = await bus.js.consumer_info(subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE)
-                if info.push_bound:
-                    return
-            except Exception:  # not created yet
-                pass
-            await asyncio.sleep(0.05)
-        raise RuntimeError("storage did not start consuming")
+        await wait_storage_consuming(bus, timeout)
     finally:
         await bus.close()
 
