@@ -40,3 +40,17 @@ def test_the_gateway_may_ask_alerting_what_it_manages_and_change_it() -> None:
         assert route.subject in alerting.subscribe
     assert {subjects.CONTROL_THRESHOLD, subjects.CONTROL_SILENCE} <= set(gateway)
     assert subjects.AUDIT_ALERTING in alerting.publish
+
+
+def test_the_probe_answers_benchmark_requests_and_publishes_their_progress_and_runs() -> None:
+    probe = SERVICE_PERMISSIONS[ServiceName.PROBE]
+    assert subjects.CONTROL_BENCHMARK.subject in probe.subscribe
+    assert {subjects.BENCHMARK_PROGRESS, subjects.BENCHMARK_RUNS} <= set(probe.publish)
+    for asker in (ServiceName.GATEWAY, ServiceName.CLI):
+        rules = SERVICE_PERMISSIONS[asker]
+        assert subjects.CONTROL_BENCHMARK.subject in rules.publish
+        assert {subjects.BENCHMARK_PROGRESS, subjects.BENCHMARK_RUNS} <= set(rules.subscribe)
+    # An edge's probe is asked through the leaf link and answers its progress through it.
+    assert subjects.CONTROL_BENCHMARK.subject in permissions.LEAF_PERMISSIONS.subscribe
+    assert subjects.BENCHMARK_PROGRESS in permissions.LEAF_PERMISSIONS.publish
+    assert subjects.BENCHMARK_RUNS in subjects.EDGE_STREAM_SUBJECTS

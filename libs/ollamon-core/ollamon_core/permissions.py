@@ -18,7 +18,8 @@ Each service's user may:
   alerts (delivered to its inbox) and its acks; alerting its key-value bucket; the
   collector reads the stream's last model snapshot. The rest of the API is the admin's.
 - answer requests (`allow_responses`, one reply each) only where it serves them: storage
-  (`ollamon.query.*`), the probe (`ollamon.control.health_check`) and alerting (its
+  (`ollamon.query.*`), the probe (`ollamon.control.health_check`, `ollamon.control.benchmark`)
+  and alerting (its
   management routes: acknowledgements, silences, thresholds).
 """
 
@@ -144,11 +145,14 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             subjects.OLLAMA_MODELS,
             subjects.OLLAMA_LIFECYCLE,
             subjects.IN_FLIGHT,
+            subjects.BENCHMARK_RUNS,
+            subjects.BENCHMARK_PROGRESS,
         ),
         # ollamon.system: the collector's latest sample gives each request its GPU use.
         subscribe=(
             subjects.CONTROL_MONITORING,
             subjects.CONTROL_HEALTH_CHECK.subject,
+            subjects.CONTROL_BENCHMARK.subject,
             subjects.SYSTEM,
         ),
         allow_responses=True,
@@ -184,6 +188,7 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             subjects.CONTROL_MONITORING,
             subjects.QUERY_ALL,
             subjects.CONTROL_HEALTH_CHECK.subject,
+            subjects.CONTROL_BENCHMARK.subject,
             # Alerting's management over REST: thresholds, silences, acknowledgements.
             subjects.CONTROL_THRESHOLD,
             subjects.CONTROL_SILENCE,
@@ -200,10 +205,22 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
         subscribe=(),
     ),
     # The command line asks storage for a backup (`ollamon backup`) and for the alerts
-    # firing now, then follows the alerts (`ollamon alerts`); nothing else.
+    # firing now, then follows the alerts (`ollamon alerts`); it asks the probe for a
+    # benchmark run and follows its progress and result, and asks storage for past runs
+    # (`ollamon benchmark`); nothing else.
     ServiceName.CLI: Permissions(
-        publish=(subjects.QUERY_BACKUP.subject, subjects.QUERY_ALERTS.subject),
-        subscribe=(f"{inbox_prefix(service_user(ServiceName.CLI))}.>", subjects.ALERTS_ALL),
+        publish=(
+            subjects.QUERY_BACKUP.subject,
+            subjects.QUERY_ALERTS.subject,
+            subjects.CONTROL_BENCHMARK.subject,
+            f"{subjects.PREFIX}.query.benchmarks",
+        ),
+        subscribe=(
+            f"{inbox_prefix(service_user(ServiceName.CLI))}.>",
+            subjects.ALERTS_ALL,
+            subjects.BENCHMARK_PROGRESS,
+            subjects.BENCHMARK_RUNS,
+        ),
     ),
 }
 
@@ -238,6 +255,7 @@ LEAF_PERMISSIONS = Permissions(
         subjects.heartbeat_subject(ServiceName.PROBE),
         subjects.heartbeat_subject(ServiceName.COLLECTOR),
         subjects.IN_FLIGHT,  # the probe's requests in flight, for the gateway
+        subjects.BENCHMARK_PROGRESS,  # the probe's benchmark runs, step by step
         f"{inbox_prefix(service_user(ServiceName.GATEWAY))}.>",  # the probe's health checks
         JS_API_REPLIES,
         JS_SOURCE_DELIVERIES,
@@ -245,6 +263,7 @@ LEAF_PERMISSIONS = Permissions(
     subscribe=(
         subjects.CONTROL_MONITORING,
         subjects.CONTROL_HEALTH_CHECK.subject,
+        subjects.CONTROL_BENCHMARK.subject,
         JS_DOMAIN_API_ALL,
         JS_FLOW_CONTROL,
     ),

@@ -19,6 +19,10 @@ from ollamon_core.events import (
     AlertAcknowledgement,
     AlertAcknowledgementReply,
     AlertAudit,
+    BenchmarkAccepted,
+    BenchmarkProgress,
+    BenchmarkRequest,
+    BenchmarkRun,
     Event,
     HealthCheckReply,
     HealthCheckRequest,
@@ -57,11 +61,15 @@ ALERTS_ALL = f"{PREFIX}.alerts.>"
 SCORES_ALL = f"{PREFIX}.scores.>"
 AUDIT_ALERTING = f"{PREFIX}.audit.alerting"
 NOTIFICATIONS_ALL = f"{PREFIX}.notifications.>"
+# Finished benchmark runs (the probe's; docs/decisions/0020-benchmark-runner.md).
+BENCHMARK_RUNS = f"{PREFIX}.benchmarks.runs"
 
 # Not persisted.
 HEARTBEAT_ALL = f"{PREFIX}.heartbeat.>"
 # The probe's requests in flight now: a gauge, sent on change and while busy.
 IN_FLIGHT = f"{PREFIX}.inflight"
+# A benchmark run's progress, step by step.
+BENCHMARK_PROGRESS = f"{PREFIX}.benchmarks.progress"
 CONTROL_MONITORING = f"{PREFIX}.control.monitoring"
 CONTROL_THRESHOLD = f"{PREFIX}.control.alerting.threshold"
 CONTROL_SILENCE = f"{PREFIX}.control.alerting.silence"
@@ -78,10 +86,11 @@ STREAM_EVENTS_SUBJECTS = [
     OLLAMA_ALL,
     AUDIT_ALERTING,
     NOTIFICATIONS_ALL,
+    BENCHMARK_RUNS,
 ]
 # What an edge's stream keeps (its probe's and collector's events), sourced into the hub's
 # stream; the hub's stream captures the rest itself (docs/decisions/0011-fleet-topology.md).
-EDGE_STREAM_SUBJECTS = [REQUESTS_ALL, SYSTEM, OLLAMA_ALL]
+EDGE_STREAM_SUBJECTS = [REQUESTS_ALL, SYSTEM, OLLAMA_ALL, BENCHMARK_RUNS]
 STREAM_DEADLETTER = "OLLAMON_DEADLETTER"
 STREAM_DEADLETTER_SUBJECTS = [DEADLETTER_ALL]
 STORAGE_DURABLE = "ollamon-storage"
@@ -144,6 +153,8 @@ _FIXED_SUBJECTS: dict[type[Event], str] = {
     Silence: CONTROL_SILENCE,
     AlertAudit: AUDIT_ALERTING,
     InFlightRequests: IN_FLIGHT,
+    BenchmarkRun: BENCHMARK_RUNS,
+    BenchmarkProgress: BENCHMARK_PROGRESS,
 }
 
 
@@ -179,6 +190,8 @@ SUBJECT_MODELS: dict[str, type[BaseModel]] = {
     OLLAMA_LIFECYCLE: ModelLifecycleEvent,
     HEARTBEAT_ALL: Heartbeat,
     IN_FLIGHT: InFlightRequests,
+    BENCHMARK_RUNS: BenchmarkRun,
+    BENCHMARK_PROGRESS: BenchmarkProgress,
     CONTROL_MONITORING: MonitoringControl,
     CONTROL_THRESHOLD: ThresholdUpdate,
     CONTROL_SILENCE: Silence,
@@ -227,6 +240,9 @@ CONTROL_HEALTH_CHECK = QueryRoute(
     f"{PREFIX}.control.health_check", HealthCheckRequest, HealthCheckReply
 )
 
+# Start a benchmark run on the probe (request/reply; progress and the run follow as events).
+CONTROL_BENCHMARK = QueryRoute(f"{PREFIX}.control.benchmark", BenchmarkRequest, BenchmarkAccepted)
+
 # Alerting's management (request/reply, not persisted; the changes are audited on
 # AUDIT_ALERTING): acknowledge a firing alert, list the silences in force, the thresholds.
 CONTROL_ACK = QueryRoute(
@@ -251,6 +267,7 @@ QUERY_ROUTES: dict[str, QueryRoute[Any, Any]] = {
         QUERY_CLEANUP,
         QUERY_BACKUP,
         CONTROL_HEALTH_CHECK,
+        CONTROL_BENCHMARK,
         CONTROL_ACK,
         CONTROL_SILENCES,
         CONTROL_THRESHOLDS,

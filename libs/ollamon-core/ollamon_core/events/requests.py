@@ -125,3 +125,9 @@ class OllamaModelMetrics(Event):
         max_length=64,
         description="The client's address as Ollama's log gives it (source log only)",
     )
+    benchmark_run_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The benchmark run this request belongs to (header X-Ollamon-Benchmark); "
+        "None for real traffic",
+    )
