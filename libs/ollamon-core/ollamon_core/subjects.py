@@ -46,6 +46,7 @@ from ollamon_core.events import (
     ThresholdsReply,
     ThresholdUpdate,
 )
+from ollamon_core.events import benchmark_queries as bq
 from ollamon_core.events import queries as q
 
 PREFIX = "ollamon"
@@ -232,6 +233,8 @@ QUERY_EXPORT_CHUNK = QueryRoute(
 )
 QUERY_CLEANUP = QueryRoute(f"{PREFIX}.query.cleanup", q.CleanupRequest, q.CleanupReply)
 QUERY_BACKUP = QueryRoute(f"{PREFIX}.query.backup", q.BackupRequest, q.BackupReply)
+# Stored benchmark runs with their ranking and version comparisons.
+QUERY_BENCHMARKS = QueryRoute(f"{PREFIX}.query.benchmarks", bq.BenchmarksQuery, bq.BenchmarksReply)
 # Every storage query (storage alone answers them).
 QUERY_ALL = f"{PREFIX}.query.*"
 
@@ -266,6 +269,7 @@ QUERY_ROUTES: dict[str, QueryRoute[Any, Any]] = {
         QUERY_EXPORT_CHUNK,
         QUERY_CLEANUP,
         QUERY_BACKUP,
+        QUERY_BENCHMARKS,
         CONTROL_HEALTH_CHECK,
         CONTROL_BENCHMARK,
         CONTROL_ACK,

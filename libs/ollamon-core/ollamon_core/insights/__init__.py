@@ -1,0 +1,1 @@
+"""Insights: statistics over the stored and live series (pure functions, no I/O)."""
