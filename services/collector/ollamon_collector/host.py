@@ -21,6 +21,7 @@ from ollamon_collector.connections import TcpConnectionCounter
 from ollamon_collector.ollama_processes import OllamaProcessTracker
 from ollamon_collector.rates import IoCounters, IoRates, io_rates
 from ollamon_core.events import OllamaProcessSample
+from ollamon_core.events.system import DiskUsageSample
 
 LOOPBACK_PREFIXES = ("lo",)
 DISK_TOTAL_KEY = "all"
@@ -45,6 +46,7 @@ class HostSample:
     active_connections: int | None
     process_count: int
     ollama_processes: list[OllamaProcessSample] = field(default_factory=list)
+    disks: list[DiskUsageSample] = field(default_factory=list)
 
 
 def existing_ancestor(path: Path) -> Path:
@@ -130,6 +132,7 @@ class HostSampler:
             active_connections=self.connections.count(),
             process_count=len(psutil.pids()),
             ollama_processes=self.ollama_processes.sample(),
+            disks=read_disks([self._root_path, existing_ancestor(self._storage_path)]),
         )
 
 
@@ -139,6 +142,32 @@ def _read_swap() -> tuple[float | None, int | None]:
     except (OSError, RuntimeError):  # no swap accounting (some containers)
         return None, None
     return float(swap.percent), int(swap.used)
+
+
+def mount_point(path: Path) -> Path:
+    """The mount point of the filesystem holding `path` (an existing path)."""
+    candidate = path.absolute()
+    while not candidate.is_mount() and candidate != candidate.parent:
+        candidate = candidate.parent
+    return candidate
+
+
+def read_disks(paths: list[Path]) -> list[DiskUsageSample]:
+    """Bytes used and usable (used + free, as `df` counts) of each path's filesystem, once
+    per mount point; a path that cannot be read is left out."""
+    found: dict[Path, DiskUsageSample] = {}
+    for path in paths:
+        try:
+            mount = mount_point(path)
+            if mount in found:
+                continue
+            usage = psutil.disk_usage(str(mount))
+        except OSError:
+            continue
+        found[mount] = DiskUsageSample(
+            mount=str(mount), used_bytes=usage.used, total_bytes=usage.used + usage.free
+        )
+    return list(found.values())
 
 
 def _disk_percent(path: Path) -> float | None:

@@ -75,6 +75,7 @@ def build_system_metrics(
         swap_used_gb=gib(host.swap_used_bytes),
         disk_usage_percent=host.root_disk_usage_percent,
         storage_disk_usage_percent=host.storage_disk_usage_percent,
+        disks=host.disks,
         disk_read_mbps=host.rates.disk_read_mbps,
         disk_write_mbps=host.rates.disk_write_mbps,
         network_rx_mbps=host.rates.network_rx_mbps,

@@ -7,7 +7,7 @@ from pathlib import Path
 import psutil
 
 from ollamon_collector.connections import TcpConnectionCounter
-from ollamon_collector.host import HostSampler, existing_ancestor
+from ollamon_collector.host import HostSampler, existing_ancestor, mount_point, read_disks
 from ollamon_collector.ollama_processes import OllamaProcessTracker
 
 
@@ -34,6 +34,17 @@ def test_a_host_sample_has_every_figure_in_range(tmp_path: Path) -> None:
     assert sample.storage_disk_usage_percent is not None
     assert sample.active_connections is not None
     assert sample.process_count >= 1
+
+
+def test_disks_are_measured_once_per_mount_point_in_bytes(tmp_path: Path) -> None:
+    disks = read_disks([Path("/"), tmp_path, tmp_path / "data"])
+    mounts = [disk.mount for disk in disks]
+    assert mounts[0] == "/"
+    assert len(mounts) == len(set(mounts)) == len({Path("/"), mount_point(tmp_path)})
+    for disk in disks:
+        usage = psutil.disk_usage(disk.mount)
+        assert 0 <= disk.used_bytes <= disk.total_bytes == usage.used + usage.free
+    assert make_sampler(tmp_path).sample().disks[0].mount == "/"
 
 
 def test_rates_come_from_the_counters_since_the_previous_sample(tmp_path: Path) -> None:

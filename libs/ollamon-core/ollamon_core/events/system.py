@@ -33,6 +33,15 @@ class GpuSample(FrozenModel):
     error: str | None = None
 
 
+class DiskUsageSample(FrozenModel):
+    """A mounted filesystem's use: `total_bytes` is what users may fill (used + free, the
+    root reserve left out, as `df` counts)."""
+
+    mount: str = Field(min_length=1, max_length=4096)
+    used_bytes: int = Field(ge=0)
+    total_bytes: int = Field(ge=0)
+
+
 class OllamaProcessSample(FrozenModel):
     """An Ollama server or runner process found on the host."""
 
@@ -71,6 +80,9 @@ class OllamaSystemMetrics(Event):
     swap_usage_percent: float | None = None
     swap_used_gb: float | None = None
     storage_disk_usage_percent: float | None = None
+    disks: list[DiskUsageSample] = Field(
+        default_factory=list, max_length=16, description="root's and storage's filesystems"
+    )
     disk_read_mbps: float | None = None
     disk_write_mbps: float | None = None
     network_rx_mbps: float | None = None
