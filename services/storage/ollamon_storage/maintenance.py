@@ -29,6 +29,7 @@ RAW_TABLES = (
     "health",
     "alert_audit",
     "notification_deliveries",
+    "benchmark_runs",  # their results go with them (a trigger)
 )
 
 
@@ -51,6 +52,7 @@ class RowCaps:
                 "health": settings.max_other_rows,
                 "alert_audit": settings.max_other_rows,
                 "notification_deliveries": settings.max_other_rows,
+                "benchmark_runs": settings.max_other_rows,
             }
         )
 

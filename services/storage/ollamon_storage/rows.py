@@ -15,6 +15,7 @@ from typing import Any
 
 from ollamon_core.events import (
     AlertAudit,
+    BenchmarkRun,
     Event,
     ModelLifecycleEvent,
     ModelScore,
@@ -26,7 +27,7 @@ from ollamon_core.events import (
     OllamaSystemMetrics,
 )
 from ollamon_core.redaction import redact_text, redact_url
-from ollamon_storage import delivery_log
+from ollamon_storage import benchmark_store, delivery_log
 from ollamon_storage.rollups import RequestSample
 
 INSERT_SQL: dict[str, str] = {
@@ -51,6 +52,8 @@ INSERT_SQL: dict[str, str] = {
         "VALUES (?, ?, ?, ?, ?, ?)"
     ),
     delivery_log.TABLE: delivery_log.INSERT_SQL,
+    benchmark_store.RUNS_TABLE: benchmark_store.INSERT_RUN_SQL,
+    benchmark_store.RESULTS_TABLE: benchmark_store.INSERT_RESULT_SQL,
     "alert_audit": (
         "INSERT OR IGNORE INTO alert_audit (event_id, ts_ms, host, action, author, data) "
         "VALUES (?, ?, ?, ?, ?, ?)"
@@ -217,7 +220,18 @@ def add_event(batch: BatchRows, event: Event, data: str) -> None:
             url = redact_url(event.ollama_url)
             batch.snapshots.append((event.host, url, ts, event.event_id, data))
         case _:
-            batch.skipped += 1  # not a stored kind (heartbeats and controls are live only)
+            add_other(batch, event, data)
+
+
+def add_other(batch: BatchRows, event: Event, data: str) -> None:
+    """Benchmark runs (a run row and its results); any other kind is skipped."""
+    if isinstance(event, BenchmarkRun):
+        finished = timestamp_ms(event.finished_at)
+        batch.add(benchmark_store.RUNS_TABLE, benchmark_store.run_row(event, finished, data))
+        for row in benchmark_store.result_rows(event, finished):
+            batch.add(benchmark_store.RESULTS_TABLE, row)
+    else:
+        batch.skipped += 1  # not a stored kind (heartbeats and controls are live only)
 
 
 def group_rows(events: Iterable[tuple[Event, str]]) -> BatchRows:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ollamon_storage import delivery_log, rollup_store
+from ollamon_storage import benchmark_store, delivery_log, rollup_store
 from ollamon_storage.paths import private_file, private_folder
 
 
@@ -207,6 +207,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(5, "the notifications' delivery log", delivery_log.SCHEMA),
     Migration(6, "an index of the requests that bypassed the proxy", _BYPASSING),
+    Migration(
+        7,
+        "benchmark runs and their results per model and case",
+        benchmark_store.SCHEMA,
+        backfill=benchmark_store.create_trigger,
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

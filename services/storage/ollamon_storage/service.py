@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from ollamon_core import subjects
 from ollamon_core.events import ServiceName
 from ollamon_core.runtime import ServiceRuntime, service_runtime
+from ollamon_storage.benchmark_reads import BenchmarkReads
 from ollamon_storage.commands import Commands, cleanup_loop
 from ollamon_storage.consumer import StorageConsumer
 from ollamon_storage.database import Database
@@ -46,6 +47,7 @@ async def running_storage(settings: StorageSettings) -> AsyncIterator[ServiceRun
         consumer = StorageConsumer(bus, ingestor)
         queries = QueryService(database.reader)
         commands = Commands(database, settings)
+        benchmarks = BenchmarkReads(database.reader)
         for server in [
             await bus.serve(subjects.QUERY_SUMMARY, queries.summary),
             await bus.serve(subjects.QUERY_MODEL_METRICS, queries.model_metrics),
@@ -57,6 +59,7 @@ async def running_storage(settings: StorageSettings) -> AsyncIterator[ServiceRun
             await bus.serve(subjects.QUERY_EXPORT_CHUNK, commands.export_chunk),
             await bus.serve(subjects.QUERY_CLEANUP, commands.cleanup),
             await bus.serve(subjects.QUERY_BACKUP, commands.backup),
+            await bus.serve(subjects.QUERY_BENCHMARKS, benchmarks.benchmarks),
         ]:
             runtime.unsubscribe_at_close(server)
         runtime.start_task(ingest(ingestor), name="ingest", stop=ingestor.stop)
