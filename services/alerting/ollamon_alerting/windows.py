@@ -6,8 +6,8 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ollamon_alerting.sorted_values import SortedValues
 from ollamon_core.events import OllamaModelMetrics
-from ollamon_core.stats import mean, percentile
 
 # Ollama reports a few milliseconds of load_duration for a model already in memory; more
 # than this means the model was loaded (or the request waited in the queue).
@@ -107,15 +107,32 @@ class WindowStats:
 
 
 class RequestWindow:
-    """The requests of the last `window_seconds` for one (host, model)."""
+    """The requests of the last `window_seconds` for one (host, model).
+
+    The summary is kept up to date as requests enter (`add`) and leave (`prune`): counts,
+    and each measured value in a `SortedValues`, so that `stats` costs the same for a window
+    of ten requests as for one of thousands (at 10 requests/s a 300 s window holds 3,000,
+    and sorting them again for every request cost 2 ms each). Add samples through `add`
+    only: `samples` is read by the snapshots, never written from outside.
+    """
 
     def __init__(self, window_seconds: float) -> None:
         self.window = timedelta(seconds=window_seconds)
         self.samples: deque[RequestSample] = deque()
+        self._failed = 0
+        self._overloaded = 0
+        self._cold_starts = 0
+        self._context = SortedValues()  # every request's context use, failed ones too
+        self._response_times = SortedValues()  # the rest: requests that did not fail
+        self._ttfts = SortedValues()
+        self._rates = SortedValues()
+        self._loads = SortedValues()
+        self._cached: tuple[float, WindowStats | None] | None = None
 
     def add(self, sample: RequestSample) -> None:
         """Keep a request (samples arrive in time order)."""
         self.samples.append(sample)
+        self._count(sample, 1)
 
     def last_measured(self, now: datetime, count: int) -> list[RequestSample]:
         """The newest `count` requests of the window the per-request rules judge, oldest
@@ -133,31 +150,45 @@ class RequestWindow:
     def prune(self, now: datetime) -> None:
         """Forget requests older than the window."""
         while self.samples and now - self.samples[0].at > self.window:
-            self.samples.popleft()
+            self._count(self.samples.popleft(), -1)
 
     def stats(self, now: datetime, context_full_percent: float = 90.0) -> WindowStats | None:
         """Summarise the window; None when it holds no request."""
         self.prune(now)
+        if self._cached is not None and self._cached[0] == context_full_percent:
+            return self._cached[1]
+        found = self._summary(context_full_percent)
+        self._cached = (context_full_percent, found)
+        return found
+
+    def _summary(self, context_full_percent: float) -> WindowStats | None:
         if not self.samples:
             return None
-        samples = list(self.samples)
-        ok = [sample for sample in samples if not sample.failed]
-        ttfts = [s.time_to_first_token_ms for s in ok if s.time_to_first_token_ms is not None]
-        rates = [s.tokens_per_second for s in ok if s.tokens_per_second is not None]
         return WindowStats(
-            request_count=len(samples),
-            failed_count=len(samples) - len(ok),
-            overloaded_count=sum(sample.overloaded for sample in samples),
-            cold_start_count=sum(sample.cold_start for sample in samples),
-            context_full_count=sum(
-                sample.context_utilization_percent is not None
-                and sample.context_utilization_percent >= context_full_percent
-                for sample in samples
-            ),
-            response_time_p95_ms=percentile([s.response_time_ms for s in ok], P95),
-            time_to_first_token_p95_ms=percentile(ttfts, P95),
-            time_to_first_token_count=len(ttfts),
-            tokens_per_second_mean=mean(rates),
-            tokens_per_second_count=len(rates),
-            load_duration_p95_ms=percentile([s.load_duration_ms for s in ok], P95),
+            request_count=len(self.samples),
+            failed_count=self._failed,
+            overloaded_count=self._overloaded,
+            cold_start_count=self._cold_starts,
+            context_full_count=self._context.count_at_least(context_full_percent),
+            response_time_p95_ms=self._response_times.percentile(P95),
+            time_to_first_token_p95_ms=self._ttfts.percentile(P95),
+            time_to_first_token_count=len(self._ttfts),
+            tokens_per_second_mean=self._rates.mean(),
+            tokens_per_second_count=len(self._rates),
+            load_duration_p95_ms=self._loads.percentile(P95),
         )
+
+    def _count(self, sample: RequestSample, sign: int) -> None:
+        """Take a request into the summary (sign 1) or out of it (-1)."""
+        self._cached = None
+        self._overloaded += sign * sample.overloaded
+        self._cold_starts += sign * sample.cold_start
+        change = SortedValues.add if sign > 0 else SortedValues.remove
+        change(self._context, sample.context_utilization_percent)
+        if sample.failed:
+            self._failed += sign
+            return
+        change(self._response_times, sample.response_time_ms)
+        change(self._ttfts, sample.time_to_first_token_ms)
+        change(self._rates, sample.tokens_per_second)
+        change(self._loads, sample.load_duration_ms)

@@ -51,3 +51,23 @@ def test_a_bypassing_client_is_named_and_the_alert_resolves_when_the_window_move
     clock.advance(61)
     resolved = [a for a in engine.tick(clock()) if a.alert_type == "proxy_bypassed"]
     assert [a.state for a in resolved] == [AlertState.RESOLVED]
+
+
+def test_the_clients_named_are_those_still_in_the_window_as_it_slides(
+    engine: AlertEngine, clock: FakeClock
+) -> None:
+    for _ in range(3):
+        engine.on_request(bypassing("10.0.0.1"), clock())
+    clock.advance(40)
+    engine.on_request(bypassing("10.0.0.2"), clock())
+    engine.on_request(request(), clock())
+    clock.advance(21)  # the three from 10.0.0.1 have left the window
+    (observation,) = engine.bypass.tick(clock())
+    assert observation.value == 50.0
+    assert "1 of 2 requests" in observation.detail and "10.0.0.2 (1)" in observation.detail
+    assert "10.0.0.1" not in observation.detail
+    assert engine.bypass.clients[HOST] == {"10.0.0.2": 1}
+    clock.advance(41)
+    (observation,) = engine.bypass.tick(clock())
+    assert observation.value is None
+    assert HOST not in engine.bypass.clients
