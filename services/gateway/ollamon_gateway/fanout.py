@@ -1,10 +1,12 @@
 """Fan one NATS subscription out to many SSE clients, each with a bounded queue.
 
-Every event is encoded once as an SSE frame (`id`, `event`, `data`) and numbered by a
-monotonically increasing sequence; a bounded ring buffer keeps the latest frames for
-`Last-Event-ID` replay. A slow client loses its oldest frames (counted) instead of slowing
-the others, and everything here is synchronous except waiting for the next frame, so a
-disconnecting client can be discarded in a `finally` without awaiting (Litestar #3772).
+Every event is numbered by a monotonically increasing sequence and encoded once as an SSE
+frame (`id`, `event`, `data`) when the first client needs it: with no client listening
+(most of the time) an event costs a numbered entry in the ring buffer that keeps the
+latest frames for `Last-Event-ID` replay, and no encoding. A slow client loses its oldest
+frames (counted) instead of slowing the others, and everything here is synchronous except
+waiting for the next frame, so a disconnecting client can be discarded in a `finally`
+without awaiting (Litestar #3772).
 """
 
 from __future__ import annotations
@@ -12,16 +14,30 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
 class StreamFrame:
-    """One encoded SSE event."""
+    """One SSE event, encoded the first time its `payload` is read."""
 
-    sequence: int
-    event_type: str
-    payload: bytes
+    __slots__ = ("_payload", "data", "event_type", "sequence")
+
+    def __init__(self, sequence: int, event_type: str, data: bytes) -> None:
+        self.sequence = sequence
+        self.event_type = event_type
+        self.data = data
+        self._payload: bytes | None = None
+
+    @property
+    def encoded(self) -> bool:
+        """True once the frame was encoded (a client needed it)."""
+        return self._payload is not None
+
+    @property
+    def payload(self) -> bytes:
+        """The encoded frame (`encode_frame`)."""
+        if self._payload is None:
+            self._payload = encode_frame(self.sequence, self.event_type, self.data)
+        return self._payload
 
 
 def encode_frame(sequence: int, event_type: str, data: bytes) -> bytes:
@@ -99,15 +115,17 @@ class Fanout:
         return self._next_sequence - 1
 
     def publish(self, event_type: str, data: bytes) -> StreamFrame:
-        """Number, encode, buffer and queue one event for every client."""
+        """Number, buffer and queue one event for every client (encoded if there is one)."""
         sequence = self._next_sequence
         self._next_sequence += 1
-        frame = StreamFrame(sequence, event_type, encode_frame(sequence, event_type, data))
+        frame = StreamFrame(sequence, event_type, data)
         self._buffer.append(frame)
         self.frames_published += 1
-        for client in self._clients:
-            if not client.put(frame.payload):
-                self.frames_dropped += 1
+        if self._clients:
+            payload = frame.payload
+            for client in self._clients:
+                if not client.put(payload):
+                    self.frames_dropped += 1
         return frame
 
     def replay_after(self, last_event_id: int) -> list[StreamFrame]:

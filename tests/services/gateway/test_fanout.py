@@ -110,3 +110,16 @@ async def test_close_wakes_every_client_and_new_clients_start_closed() -> None:
     assert await asyncio.wait_for(waiting, 1.0) == []
     assert client.closed
     assert fanout.connect().closed
+
+
+async def test_with_no_client_listening_a_frame_is_encoded_only_when_a_client_replays_it() -> None:
+    fanout = Fanout(buffer_size=10, client_queue_size=10)
+    frames = [fanout.publish("request", b'{"n":%d}' % n) for n in range(3)]
+    assert not any(frame.encoded for frame in frames)
+    client = fanout.connect(last_event_id=frames[0].sequence)
+    expected = [encode_frame(frame.sequence, "request", frame.data) for frame in frames[1:]]
+    assert await client.next_batch(1.0) == expected
+    assert [frame.encoded for frame in frames] == [False, True, True]
+    listened = fanout.publish("request", b'{"n":3}')
+    assert listened.encoded
+    assert await client.next_batch(1.0) == [listened.payload]

@@ -10,6 +10,9 @@ the proxy only and carry no `source`.
 from __future__ import annotations
 
 import time
+from typing import Any
+
+from prometheus_client.metrics import MetricWrapperBase
 
 from ollamon_core.events import InFlightRequests, ModelScore, OllamaModelMetrics
 from ollamon_gateway.prometheus.families import MODEL, Families, ModelLabels
@@ -107,6 +110,18 @@ class RequestMetrics:
         )
         # host -> (model labels at >0, monotonic deadline after which they are stale)
         self._in_flight: dict[str, tuple[set[str], float]] = {}
+        # (family, label values) -> its child: `labels()` validates and locks on each call
+        # (about 3 us, a dozen calls a request); the series of these families are never
+        # removed, and their number is bounded by the model labels.
+        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
+
+    def _child(self, family: MetricWrapperBase, *labels: str) -> Any:
+        """`family.labels(*labels)`, looked up once."""
+        key = (family, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(*labels)
+        return child
 
     def observe_in_flight(self, event: InFlightRequests, now: float | None = None) -> None:
         """The probe's count now: its models set, the models no longer in flight at 0."""
@@ -141,9 +156,10 @@ class RequestMetrics:
     def observe(self, event: OllamaModelMetrics) -> None:
         """Count one request and observe each duration it reports."""
         labels = (self._models.label(event.host, event.model_name), event.host)
+        child = self._child
         source = event.source.value
-        self.requests.labels(*labels, source, request_outcome(event)).inc()
-        self.latency.labels(*labels, source).observe(event.response_time_ms / 1000)
+        child(self.requests, *labels, source, request_outcome(event)).inc()
+        child(self.latency, *labels, source).observe(event.response_time_ms / 1000)
         durations = (
             (self.ttft, event.time_to_first_token_ms),
             (self.gap, event.inter_chunk_gap_mean_ms),
@@ -153,14 +169,14 @@ class RequestMetrics:
         )
         for histogram, milliseconds in durations:
             if milliseconds is not None:
-                histogram.labels(*labels).observe(milliseconds / 1000)
+                child(histogram, *labels).observe(milliseconds / 1000)
         if event.context_utilization_percent is not None:
-            self.context.labels(*labels).observe(event.context_utilization_percent / 100)
+            child(self.context, *labels).observe(event.context_utilization_percent / 100)
         if event.tokens_generated:
-            self.tokens_generated.labels(*labels).inc(event.tokens_generated)
+            child(self.tokens_generated, *labels).inc(event.tokens_generated)
             if event.tokens_per_second:
-                self.timed_tokens.labels(*labels).inc(event.tokens_generated)
+                child(self.timed_tokens, *labels).inc(event.tokens_generated)
                 seconds = event.tokens_generated / event.tokens_per_second
-                self.generation_seconds.labels(*labels).inc(seconds)
+                child(self.generation_seconds, *labels).inc(seconds)
         if event.tokens_input:
-            self.prompt_tokens.labels(*labels).inc(event.tokens_input)
+            child(self.prompt_tokens, *labels).inc(event.tokens_input)
