@@ -25,6 +25,7 @@ from ollamon_gateway.auth import BEARER_SCHEME, token_guard
 from ollamon_gateway.problems import problem_details_plugin
 from ollamon_gateway.resources import Gateway
 from ollamon_gateway.routes.alerting import AlertingController
+from ollamon_gateway.routes.benchmarks import BenchmarksController
 from ollamon_gateway.routes.dashboard import dashboard_routes
 from ollamon_gateway.routes.docs import favicon_route, render_plugins, with_docs_policy
 from ollamon_gateway.routes.exports import download_export
@@ -105,6 +106,7 @@ def create_app(settings: GatewaySettings, bus: Bus) -> Litestar:
         route_handlers=[
             PerformanceController,
             AlertingController,
+            BenchmarksController,
             stream,
             ollama_health,
             prometheus_metrics,

@@ -26,7 +26,7 @@ ALERTING_SUBJECTS = frozenset(
 
 def service_for_subject(subject: str) -> ServiceName:
     """The service that answers requests on `subject`."""
-    if subject == subjects.CONTROL_HEALTH_CHECK.subject:
+    if subject in (subjects.CONTROL_HEALTH_CHECK.subject, subjects.CONTROL_BENCHMARK.subject):
         return ServiceName.PROBE
     if subject in ALERTING_SUBJECTS:
         return ServiceName.ALERTING

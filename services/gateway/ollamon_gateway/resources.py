@@ -39,6 +39,8 @@ STREAM_TYPES: dict[str, str] = {
     "monitoring_control": "monitoring",
     "alert_audit": "audit",
     "notification_delivery": "notification",
+    "benchmark_progress": "benchmark_progress",
+    "benchmark_run": "benchmark_run",
 }
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

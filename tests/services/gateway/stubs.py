@@ -18,6 +18,7 @@ from ollamon_core import subjects
 from ollamon_core.bus import Bus, QueryFailedError
 from ollamon_core.events import (
     AlertState,
+    BenchmarkAccepted,
     GpuSample,
     HealthCheckReply,
     LifecycleChange,
@@ -31,6 +32,7 @@ from ollamon_core.events import (
     utc_now,
 )
 from ollamon_core.events import queries as q
+from ollamon_core.events.benchmark_queries import BenchmarksReply
 from ollamon_core.subjects import QueryRoute
 
 MODEL_WITH_TAG = "llama3.2:1b"
@@ -276,8 +278,13 @@ async def serve_storage(
         subjects.QUERY_CLEANUP,
         lambda request: q.CleanupReply(deleted={"requests": 0, "system": 0}),
     )
+    await responder.answer(subjects.QUERY_BENCHMARKS, lambda _: BenchmarksReply())
 
 
 async def serve_probe(responder: Responder) -> None:
-    """Answer health checks: Ollama up."""
+    """Answer health checks (Ollama up) and take every benchmark run."""
     await responder.answer(subjects.CONTROL_HEALTH_CHECK, lambda _: health_reply())
+    await responder.answer(
+        subjects.CONTROL_BENCHMARK,
+        lambda request: BenchmarkAccepted(run_id="run-1", models=request.models, total_steps=1),
+    )

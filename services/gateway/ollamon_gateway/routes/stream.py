@@ -53,7 +53,8 @@ async def stream(
     ] = None,
 ) -> Stream:
     """Typed events (`request`, `system`, `alert`, `score`, `lifecycle`, `health`, `models`,
-    `heartbeat`, `monitoring`) with increasing ids, as JSON; `: heartbeat` comments when idle.
+    `heartbeat`, `monitoring`, `audit`, `notification`, `benchmark_progress`, `benchmark_run`)
+    with increasing ids, as JSON; `: heartbeat` comments when idle.
     """
     return Stream(
         client_frames(gateway.fanout, last_event_id, gateway.settings.sse_heartbeat_seconds),
