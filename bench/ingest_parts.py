@@ -4,8 +4,9 @@ Each part of the path from JetStream to SQLite runs alone in this process on the
 events (`storage_ingest`'s payloads, already in the stream), with the storage process's
 garbage-collector settings; CPU from `getrusage`, so aiosqlite's thread counts. Prints
 microseconds of CPU per event: the push consumer's delivery without and with acks, a pull
-consumer's `fetch` with acks, validation, building rows, and `write_batch` at several batch
-sizes. docs/BENCHMARKS.md (storage_ingest, issue 18) explains the figures.
+consumer's `fetch` with acks, pydantic validation, storage's msgspec decode (what it uses),
+building rows, and `write_batch` at several batch sizes. docs/BENCHMARKS.md
+(storage_ingest, issue 18) explains the figures.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import nats
 from nats.aio.client import Client
@@ -33,6 +34,7 @@ from ollamon_core.events import Event, ServiceName
 from ollamon_storage import rows, writer
 from ollamon_storage.__main__ import tune_garbage_collector
 from ollamon_storage.database import Database
+from ollamon_storage.decoding import Decoder
 
 BATCH_SIZES = (500, 2000)
 FETCH_BATCH = 1000
@@ -111,7 +113,12 @@ def _validate(messages: list[Msg]) -> list[Event]:
     return events
 
 
-def _rows(events: list[Event], texts: list[str], size: int) -> list[rows.BatchRows]:
+def _decode(messages: list[Msg]) -> list[Any]:
+    decoder = Decoder()
+    return [decoder.decode(msg) for msg in messages]
+
+
+def _rows(events: list[Any], texts: list[str], size: int) -> list[rows.BatchRows]:
     return [
         rows.group_rows(zip(events[i : i + size], texts[i : i + size], strict=True))
         for i in range(0, len(events), size)
@@ -132,7 +139,10 @@ async def measure(count: int, work_dir: Path) -> dict[str, float]:
             messages = await _push(nc, count, acks=True)
             report["push delivery with acks"] = round((_cpu_seconds() - started) * 1e6 / count, 1)
             await _timed(report, f"pull fetch({FETCH_BATCH}) with acks", count, _pull(nc, count))
-            events = _timed_sync(report, "validation", count, _validate, messages)
+            _timed_sync(report, "validation, pydantic", count, _validate, messages)
+            events = _timed_sync(
+                report, "decode, msgspec mirror (storage)", count, _decode, messages
+            )
             texts = [m.data.decode() for m in messages]
             for size in BATCH_SIZES:
                 batches = _timed_sync(

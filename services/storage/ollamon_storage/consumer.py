@@ -21,6 +21,7 @@ from nats.js import JetStreamContext
 from ollamon_core import subjects
 from ollamon_core.bus import AckMode, Bus
 from ollamon_core.bus.consumers import ACK_WAIT_SECONDS
+from ollamon_storage.decoding import Decoder
 from ollamon_storage.ingest import Ingestor
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class StorageConsumer:
         self.stream = stream
         self.ack_wait_seconds = ack_wait_seconds
         self._subscription: JetStreamContext.PushSubscription | None = None
+        self._decoder = Decoder()
 
     async def start(self) -> None:
         """Create the consumer from the ack floor and start consuming (retrying a while)."""
@@ -86,5 +88,6 @@ class StorageConsumer:
             stream=self.stream,
             ack_wait_seconds=self.ack_wait_seconds,
             start_sequence=floor + 1,
+            decode=self._decoder.decode,  # msgspec first, pydantic when it refuses
         )
         log.info("consuming %s from stream sequence %d", self.durable, floor + 1)

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ollamon_core import events
 from ollamon_core.events import (
-    AlertAudit,
     BenchmarkRun,
     Event,
     ModelLifecycleEvent,
     ModelScore,
-    NotificationDelivery,
     OllamaHealth,
     OllamaModelMetrics,
     OllamaModelsSnapshot,
@@ -28,6 +27,7 @@ from ollamon_core.events import (
 )
 from ollamon_core.redaction import redact_text, redact_url
 from ollamon_storage import benchmark_store, delivery_log
+from ollamon_storage.decoding import model_of
 from ollamon_storage.rollups import RequestSample
 
 INSERT_SQL: dict[str, str] = {
@@ -150,14 +150,19 @@ class BatchRows:
         return [(host, first, last) for host, (first, last) in self.hosts.items()]
 
 
-def add_event(batch: BatchRows, event: Event, data: str) -> None:
-    """Sort one validated event (and its JSON, URLs redacted) into the batch."""
+def add_event(batch: BatchRows, event: Any, data: str) -> None:
+    """Sort one validated event (and its JSON, URLs redacted) into the batch.
+
+    `event` is an event model or its msgspec mirror (`decoding.py`): only its attributes are
+    read, and `model_of` says which model it is.
+    """
+    model = model_of(event)
     ts = timestamp_ms(event.timestamp)
     data = redact_text(data)  # no regex scan unless the JSON has `://` and one of `@ ? #`
-    if isinstance(event, HOST_EVENTS):
+    if issubclass(model, HOST_EVENTS):
         batch.see_host(event.host, ts)
-    match event:
-        case OllamaModelMetrics():
+    match model:
+        case events.OllamaModelMetrics:
             if event.event_id in batch.samples:
                 return
             sample = request_sample(event, ts)
@@ -178,9 +183,9 @@ def add_event(batch: BatchRows, event: Event, data: str) -> None:
                     data,
                 ),
             )
-        case OllamaSystemMetrics():
+        case events.OllamaSystemMetrics:
             batch.add("system_samples", (event.event_id, ts, event.host, data))
-        case OllamaPerformanceAlert():
+        case events.OllamaPerformanceAlert:
             fingerprint = alert_fingerprint(event)
             batch.add(
                 "alerts",
@@ -198,34 +203,34 @@ def add_event(batch: BatchRows, event: Event, data: str) -> None:
             batch.alert_states.append(
                 (fingerprint, ts, event.state.value, event.severity.value, data)
             )
-        case ModelScore():
+        case events.ModelScore:
             batch.add(
                 "scores", (event.event_id, ts, event.host, event.model_name, event.score, data)
             )
-        case ModelLifecycleEvent():
+        case events.ModelLifecycleEvent:
             batch.add(
                 "lifecycle",
                 (event.event_id, ts, event.host, event.model_name, event.change.value, data),
             )
-        case AlertAudit():
+        case events.AlertAudit:
             batch.add(
                 "alert_audit",
                 (event.event_id, ts, event.host, event.action.value, event.author, data),
             )
-        case NotificationDelivery():
+        case events.NotificationDelivery:
             batch.add(delivery_log.TABLE, delivery_log.row(event, ts, data))
-        case OllamaHealth():
+        case events.OllamaHealth:
             batch.add("health", (event.event_id, ts, event.host, int(event.up), data))
-        case OllamaModelsSnapshot():
+        case events.OllamaModelsSnapshot:
             url = redact_url(event.ollama_url)
             batch.snapshots.append((event.host, url, ts, event.event_id, data))
         case _:
             add_other(batch, event, data)
 
 
-def add_other(batch: BatchRows, event: Event, data: str) -> None:
+def add_other(batch: BatchRows, event: Any, data: str) -> None:
     """Benchmark runs (a run row and its results); any other kind is skipped."""
-    if isinstance(event, BenchmarkRun):
+    if issubclass(model_of(event), BenchmarkRun):
         finished = timestamp_ms(event.finished_at)
         batch.add(benchmark_store.RUNS_TABLE, benchmark_store.run_row(event, finished, data))
         for row in benchmark_store.result_rows(event, finished):

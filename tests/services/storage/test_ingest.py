@@ -106,6 +106,39 @@ async def test_poison_messages_are_dead_lettered_and_good_ones_stored(
     await wait_for_async(all_acked, timeout=10, message="every message acked")
 
 
+async def test_an_event_beyond_a_bound_is_dead_lettered_and_lax_input_is_stored(
+    running_storage: StorageSettings, bus_factory: BusFactory
+) -> None:
+    # Storage decodes with msgspec mirrors of the models (decoding.py): what the model
+    # refuses must still be a dead letter, and what it accepts must still be stored.
+    bus = await bus_factory(ServiceName.PROBE)
+    dead: list[Msg] = []
+
+    async def keep(msg: Msg) -> None:
+        dead.append(msg)
+
+    await bus.nc.subscribe(subjects.DEADLETTER_ALL, cb=keep)
+    body = json.loads(factories.request().model_dump_json())
+    beyond = [
+        {**body, "event_id": "negative", "response_time_ms": -1},
+        {**body, "event_id": "naive", "timestamp": "2026-01-01T00:00:00"},
+        {**body, "event_id": "newline", "kind": "request\n"},
+        {**body, "event_id": "extra", "surprise": 1},
+    ]
+    lax = {**body, "event_id": "lax", "response_time_ms": "12.5"}
+    for payload in [*beyond, lax]:
+        await bus.js.publish("ollamon.requests.box-1", json.dumps(payload).encode())
+    await _rows_reach(running_storage, "requests", 1)
+    await wait_for(lambda: len(dead) == len(beyond), timeout=10, message="dead letters")
+    assert sorted(json.loads(msg.data)["event_id"] for msg in dead) == sorted(
+        payload["event_id"] for payload in beyond
+    )
+    rows = await fetch_all_async(
+        running_storage.database_path, "SELECT event_id, response_time_ms FROM requests"
+    )
+    assert rows == [("lax", 12.5)]
+
+
 async def test_heartbeats_carry_ingest_counters(
     running_storage: StorageSettings, bus_factory: BusFactory
 ) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext, api
 from pydantic import BaseModel
@@ -22,6 +24,7 @@ from ollamon_core.bus.outbox import OUTBOX_SIZE, PERSIST_TIMEOUT_SECONDS, Outbox
 from ollamon_core.bus.requests import QueryHandler
 from ollamon_core.bus.spool import Spool, SpoolConfig
 from ollamon_core.bus.subscriptions import EventHandler
+from ollamon_core.bus.wire import parse
 from ollamon_core.events import Event, ServiceName
 from ollamon_core.subjects import QueryRoute
 
@@ -167,9 +170,10 @@ class Bus:
         max_ack_pending: int = consumers.MAX_ACK_PENDING,
         ack_wait_seconds: float = consumers.ACK_WAIT_SECONDS,
         start_sequence: int | None = None,
+        decode: Callable[[Msg], Any] = parse,
     ) -> JetStreamContext.PushSubscription:
         """Durable push consumer acked as `ack` says; invalid messages are dead-lettered and
-        settled by the rule of that mode (see consumers.py)."""
+        settled by the rule of that mode (see consumers.py); `decode` as there."""
         return await consumers.consume_durable(
             self.js,
             durable,
@@ -181,6 +185,7 @@ class Bus:
             max_ack_pending=max_ack_pending,
             ack_wait_seconds=ack_wait_seconds,
             start_sequence=start_sequence,
+            decode=decode,
         )
 
     # Request / reply (requests.py) ------------------------------------------------------

@@ -11,12 +11,16 @@ handler, which would otherwise settle it):
   it (if none comes, the server delivers it again after the ack wait).
 
 A push consumer, not a pull one: with nats-py, `fetch()` costs several times the client
-CPU per message (docs/decisions/0003-push-consumer.md).
+CPU per message (docs/decisions/0003-push-consumer.md). `decode` turns a message into its
+event (`wire.parse`, pydantic, unless the caller has a faster decoder that raises the same
+ValidationError; storage's is `ollamon_storage/decoding.py`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 
 import nats.js.errors
 from nats.aio.msg import Msg
@@ -68,6 +72,7 @@ async def consume_durable(
     max_ack_pending: int = MAX_ACK_PENDING,
     ack_wait_seconds: float = ACK_WAIT_SECONDS,
     start_sequence: int | None = None,
+    decode: Callable[[Msg], Any] = parse,
 ) -> JetStreamContext.PushSubscription:
     """Bind `handler` to the durable push consumer `durable`, creating it if missing.
 
@@ -82,7 +87,7 @@ async def consume_durable(
 
     async def callback(msg: Msg) -> None:
         try:
-            event = parse(msg)
+            event = decode(msg)
         except ValidationError as error:
             await _settle_invalid(msg, str(error), ack, dead_letters)
             return
