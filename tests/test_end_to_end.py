@@ -1,9 +1,9 @@
 """The walking skeleton, end to end, the way a user runs it.
 
-`ollamon up` (embedded NATS, five service processes) against the Ollama emulator; requests
-through the proxy with the official `ollama` client must show up in the REST summary, in the
-SQLite file and on the live SSE stream, and a slow one must raise an alert that a plain
-nats-py subscriber receives.
+`ollamon up` (embedded NATS, the six services in one process) against the Ollama emulator;
+requests through the proxy with the official `ollama` client must show up in the REST summary,
+in the SQLite file and on the live SSE stream, and a slow one must raise an alert that a
+plain nats-py subscriber receives. A crashed service process is restarted, in either mode.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from nats.aio.msg import Msg
 from ollama_emulator.config import EmulatorConfig, ModelSpec, fast_config
 from ollama_emulator.server import running_emulator
 from ollamon_core.events import AlertState, OllamaPerformanceAlert
-from tests.support.stack import RunningStack, start_stack, stop_stack
+from tests.support.stack import RunningStack, processes_by_service, start_stack, stop_stack
 from tests.support.waiting import wait_for, wait_for_async
 
 SUMMARY = "/api/ai/ollama/performance/summary"
@@ -47,7 +47,7 @@ def emulator_config() -> EmulatorConfig:
 
 
 @contextlib.asynccontextmanager
-async def stack_against_emulator(tmp_path: Path) -> AsyncIterator[RunningStack]:
+async def stack_against_emulator(tmp_path: Path, **env: str) -> AsyncIterator[RunningStack]:
     async with running_emulator(emulator_config()) as ollama_url:
         stack = await asyncio.to_thread(
             start_stack,
@@ -58,6 +58,7 @@ async def stack_against_emulator(tmp_path: Path) -> AsyncIterator[RunningStack]:
             OLLAMON_ALERT_REQUEST_RULE_BREACHES="1",  # the one slow request fires
             OLLAMON_ALERT_REQUEST_RULE_REQUESTS="1",
             OLLAMON_ALERT_EVALUATION_INTERVAL="0.2",
+            **env,
         )
         try:
             yield stack
@@ -161,27 +162,20 @@ async def test_a_request_through_the_proxy_reaches_summary_sqlite_sse_and_alerts
 
 
 async def service_children(stack: RunningStack) -> dict[str, psutil.Process]:
-    """The service processes under `ollamon up`, read off the loop (psutil reads /proc)."""
-    return await asyncio.to_thread(_service_children, stack)
+    """The process of each service under `ollamon up`, read off the loop (psutil reads /proc)."""
+    return await asyncio.to_thread(processes_by_service, stack)
 
 
-def _service_children(stack: RunningStack) -> dict[str, psutil.Process]:
-    children: dict[str, psutil.Process] = {}
-    for child in psutil.Process(stack.process.pid).children():
-        with contextlib.suppress(psutil.NoSuchProcess):
-            command = child.cmdline()
-            for service in SERVICES:
-                if f"ollamon_{service}" in command:
-                    children[service] = child
-    return children
-
-
+@pytest.mark.parametrize(("processes", "crashed"), [("one", "services"), ("separate", "collector")])
 async def test_ollamon_up_restarts_a_crashed_service_and_stops_everything_on_sigterm(
-    tmp_path: Path,
+    tmp_path: Path, processes: str, crashed: str
 ) -> None:
-    async with stack_against_emulator(tmp_path) as stack:
+    async with stack_against_emulator(tmp_path, OLLAMON_PROCESSES=processes) as stack:
         children = await service_children(stack)
         assert set(children) == SERVICES
+        assert len({child.pid for child in children.values()}) == (
+            1 if processes == "one" else len(SERVICES)
+        )
 
         async def every_service_reports() -> bool:
             async with httpx.AsyncClient() as http:
@@ -192,7 +186,7 @@ async def test_ollamon_up_restarts_a_crashed_service_and_stops_everything_on_sig
         await wait_for_async(every_service_reports, timeout=15, message="every service's heartbeat")
         await asyncio.to_thread(children["collector"].kill)
         await wait_for(
-            lambda: "service collector exited with code -9; restarting" in stack.text(),
+            lambda: f"service {crashed} exited with code -9; restarting" in stack.text(),
             timeout=10,
             message="the crash report",
         )
@@ -205,7 +199,10 @@ async def test_ollamon_up_restarts_a_crashed_service_and_stops_everything_on_sig
 
         async def collector_alive_again() -> bool:
             async with httpx.AsyncClient() as http:
-                body = (await http.get(stack.gateway_url + STATUS)).json()
+                try:
+                    body = (await http.get(stack.gateway_url + STATUS)).json()
+                except httpx.TransportError:  # one process: the gateway restarts too
+                    return False
             return any(
                 s["service"] == "collector" and s["alive"] and s["pid"] != children["collector"].pid
                 for s in body["services"]

@@ -43,6 +43,8 @@ TARGET_GLANCES_FRACTION = 0.25
 TARGET_MS_PER_REQUEST = 1.0
 TARGET_RSS_MB = 180.0
 BYTES_PER_MB = 1024**2
+# `python -m ollamon_<module>` -> the name reported; a service's own process is its name.
+PROCESS_NAMES = {"cli.main": "supervisor", "cli.services": "services"}
 
 
 @dataclass
@@ -73,7 +75,8 @@ class Footprint:
 
 
 def process_name(proc: psutil.Process) -> str:
-    """`storage` for `python -m ollamon_storage`, `nats-server`, `supervisor` for `ollamon up`."""
+    """`storage` for `python -m ollamon_storage`, `services` for the services' one process
+    (`python -m ollamon_cli.services`), `nats-server`, `supervisor` for `ollamon up`."""
     try:
         argv = proc.cmdline()
     except psutil.Error:
@@ -81,7 +84,7 @@ def process_name(proc: psutil.Process) -> str:
     for index, word in enumerate(argv[:-1]):
         if word == "-m" and argv[index + 1].startswith("ollamon_"):
             module = argv[index + 1].removeprefix("ollamon_")
-            return "supervisor" if module == "cli.main" else module
+            return PROCESS_NAMES.get(module, module)
     if argv and Path(argv[0]).name == "nats-server":
         return "nats-server"
     return Path(argv[0]).name if argv else f"pid {proc.pid}"

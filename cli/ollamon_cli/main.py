@@ -30,6 +30,8 @@ def command_up(args: argparse.Namespace) -> int:
     from ollamon_cli.topology import Role
 
     settings = StackSettings()
+    if args.processes is not None:
+        settings = settings.model_copy(update={"processes": args.processes})
     return run_stack(settings, ollama_url=settings.ollama_urls[0], role=Role(args.role))
 
 
@@ -157,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         help="all: one machine (default); edge: an Ollama host's probe, collector and leaf "
         "NATS server; hub: a hub cluster node with storage, alerting and the gateway",
+    )
+    up.add_argument(
+        "--processes",
+        choices=["one", "separate"],
+        default=None,
+        help="one: the services in one Python process (default, OLLAMON_PROCESSES); "
+        "separate: one process per service",
     )
     up.set_defaults(handler=command_up)
     demo = commands.add_parser("demo", help="the stack with an Ollama emulator and traffic")

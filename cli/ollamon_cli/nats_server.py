@@ -18,7 +18,9 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
+from ollamon_cli.children import AdoptedProcess
 from ollamon_cli.supervisor import die_with_parent
 
 LISTENING_PATTERN = re.compile(r"Listening for client connections on (\S+):(\d+)")
@@ -76,7 +78,7 @@ class NatsServer:
         self.extra_args = extra_args or []
         self.config_file = config_file
         self.die_with_parent = die_with_parent
-        self.process: subprocess.Popen[str] | None = None
+        self.process: subprocess.Popen[str] | AdoptedProcess | None = None
         self.log_lines: list[str] = []
         self._ready = threading.Event()
 
@@ -110,7 +112,8 @@ class NatsServer:
             # its main thread (`ollamon up`)
             preexec_fn=die_with_parent if self.die_with_parent else None,
         )
-        threading.Thread(target=self._read_log, daemon=True).start()
+        assert self.process.stderr is not None
+        threading.Thread(target=self._read_log, args=(self.process.stderr,), daemon=True).start()
         if not self._ready.wait(self.start_timeout_seconds):
             self.stop()
             raise RuntimeError(
@@ -118,19 +121,36 @@ class NatsServer:
             )
         return self
 
-    def _read_log(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
+    def _read_log(self, stream: IO[str]) -> None:
+        """Read the server's log until it ends (the pipe closes with the process)."""
         seen_port = False
-        for line in self.process.stderr:
-            self.log_lines.append(line.rstrip())
-            if len(self.log_lines) > 1000:
-                del self.log_lines[:500]
-            listening = LISTENING_PATTERN.search(line)
-            if listening:
-                self.port = int(listening.group(2))
-                seen_port = True
-            if seen_port and READY_PATTERN.search(line):
-                self._ready.set()
+        with stream:  # closed here, at the end of the log: never left for the collector
+            for line in stream:
+                self.log_lines.append(line.rstrip())
+                if len(self.log_lines) > 1000:
+                    del self.log_lines[:500]
+                listening = LISTENING_PATTERN.search(line)
+                if listening:
+                    self.port = int(listening.group(2))
+                    seen_port = True
+                if seen_port and READY_PATTERN.search(line):
+                    self._ready.set()
+
+    def log_fd(self) -> int | None:
+        """The descriptor of the server's log pipe, for a hand-over (`adopt`)."""
+        if self.process is None or self.process.stderr is None:
+            return None
+        return self.process.stderr.fileno()
+
+    def adopt(self, pid: int, log_fd: int) -> NatsServer:
+        """Take over the running server `pid`, a child of this process started by its
+        previous program (`ollamon up`'s hand-over to `ollamon_cli.watch`), and keep
+        reading its log from `log_fd` (a server whose log pipe closed would die writing)."""
+        stream = open(log_fd, encoding="utf-8", errors="replace")  # noqa: SIM115 - the reader closes it
+        self.process = AdoptedProcess(pid, stream)
+        self._ready.set()
+        threading.Thread(target=self._read_log, args=(stream,), daemon=True).start()
+        return self
 
     def stop(self, timeout_seconds: float = 10.0) -> None:
         """Terminate gracefully, then kill if it does not exit in time."""

@@ -14,12 +14,12 @@ import fcntl
 import os
 import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import httpx
 
+from ollamon_cli.ports import ServedPort, port_taken
 from ollamon_core.events import BackendKind
 from ollamon_core.redaction import redact_url
 from ollamon_probe.backends import Identity, NotThisKindError, ServerError, identify
@@ -59,37 +59,6 @@ def lock_storage(storage_path: Path) -> IO[str]:
     lock_file.write(f"{os.getpid()}\n")
     lock_file.flush()
     return lock_file
-
-
-@dataclass(frozen=True)
-class ServedPort:
-    """An address a service listens on, and the setting that moves it."""
-
-    what: str
-    host: str
-    port: int
-    setting: str
-
-    def taken_line(self) -> str:
-        """The one line that says another program holds this address."""
-        return (
-            f"ollamon: {self.host}:{self.port} ({self.what}) is already in use by another "
-            f"program; stop it or set {self.setting} to a free port"
-        )
-
-
-def port_taken(host: str, port: int) -> bool:
-    """True when a listener already holds host:port (a socket in TIME_WAIT does not count)."""
-    if port == 0:
-        return False
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError:
-            return True
-    return False
 
 
 def check_ports(ports: list[ServedPort]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
@@ -38,6 +39,12 @@ class StackSettings(ServiceSettings):
     gateway_host: str = Field(default="127.0.0.1", description="Address the gateway binds")
     gateway_port: int = Field(default=8000, ge=0, le=65535, description="Port of the gateway")
     api_token: OptionalText = api_token_field()
+    processes: Literal["one", "separate"] = Field(
+        default="one",
+        description="`one`: the services share one Python process (each its own lifespan, "
+        "settings and NATS user); `separate`: one process per service "
+        "(`ollamon up --processes`; docs/decisions/0022-one-process.md)",
+    )
     max_restarts: int = Field(
         default=5,
         ge=0,

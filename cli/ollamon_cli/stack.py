@@ -13,25 +13,17 @@ the embedded server is watched and restarted like a service, and stopped last.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import nats
 
-from ollamon_cli.credentials import StackCredentials, load_or_create_credentials
-from ollamon_cli.fleet_node import (
-    create_role_streams,
-    node_domain,
-    node_ports,
-    node_server,
-    prepare_external,
-)
-from ollamon_cli.nats_config import password_variable
+from ollamon_cli.banner import banner
+from ollamon_cli.credentials import load_or_create_credentials
+from ollamon_cli.fleet_node import create_role_streams, node_ports, node_server, prepare_external
+from ollamon_cli.handover import hand_over
 from ollamon_cli.nats_server import NatsServer
 from ollamon_cli.preflight import (
     PreflightError,
@@ -39,10 +31,15 @@ from ollamon_cli.preflight import (
     check_ports,
     lock_storage,
     nats_answers,
-    ollama_state,
     wait_for_gateway,
 )
 from ollamon_cli.settings import StackSettings
+from ollamon_cli.stack_services import (
+    SERVICE_ORDER,
+    StackNats,
+    service_specs,
+    stack_specs,
+)
 from ollamon_cli.supervisor import Dependency, ServiceSpec, StackFailedError, Supervisor
 from ollamon_cli.topology import Role, role_services
 from ollamon_core import subjects
@@ -50,66 +47,18 @@ from ollamon_core.bus import NatsLogin, ServiceUnavailableError
 from ollamon_core.bus.requests import request
 from ollamon_core.bus.streams import ensure_streams
 from ollamon_core.events import HealthCheckRequest
-from ollamon_core.permissions import ADMIN_USER, ALERTS_READER_USER
+from ollamon_core.permissions import ADMIN_USER
 from ollamon_core.redaction import redact_url
 from ollamon_notifier.routing import Routing, RoutingError, read_routing
 from ollamon_notifier.settings import NotifierSettings
 
-# Storage first: it sets the stream's retention before others publish.
-SERVICE_ORDER = ("storage", "alerting", "notifier", "collector", "probe", "gateway")
+# Re-exported: tests and the fleet helpers import them from here.
+__all__ = ["SERVICE_ORDER", "StackNats", "create_streams", "run_stack", "service_specs"]
+
 READY_TIMEOUT_SECONDS = 30.0
 EXTERNAL_NATS_TIMEOUT_SECONDS = 15.0
 HEALTH_CHECK_TIMEOUT_SECONDS = 10.0
-
-
-@dataclass
-class ExtraProcess:
-    """A process supervised beside the services (the demo's emulator and traffic)."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-
-
-@dataclass
-class StackNats:
-    """Where the services find NATS, and the credentials of the embedded server (if it is)."""
-
-    url: str
-    server: NatsServer | None = None
-    credentials: StackCredentials | None = None
-
-    def service_env(self, name: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-        """The login of service `name`: its own user on the embedded server; on an external
-        one, when `OLLAMON_NATS_PASSWORD_<NAME>` is set, user `name` with that password
-        (else the services inherit `OLLAMON_NATS_USER` / `OLLAMON_NATS_PASSWORD`)."""
-        if self.credentials is not None:
-            password: str | None = self.credentials.passwords[name]
-        else:
-            password = environ.get(password_variable(name))
-        if password is None:
-            return {}
-        return {"OLLAMON_NATS_USER": name, "OLLAMON_NATS_PASSWORD": password}
-
-
-def service_specs(
-    stack_nats: StackNats,
-    extra_env: dict[str, str],
-    ports: Mapping[str, ServedPort] | None = None,
-    names: Sequence[str] = SERVICE_ORDER,
-) -> list[ServiceSpec]:
-    """The services (all, or a role's `names`), each `python -m ollamon_<name>`, told where
-    NATS is and who they are (and, by name, the address each listens on)."""
-    env = {**extra_env, "OLLAMON_NATS_URL": stack_nats.url}
-    return [
-        ServiceSpec(
-            name=name,
-            argv=[sys.executable, "-m", f"ollamon_{name}"],
-            env={**env, **stack_nats.service_env(name)},
-            ports=[ports[name]] if ports and name in ports else [],
-        )
-        for name in names
-    ]
+WATCH_POLL_SECONDS = 1.0
 
 
 def wait_for_port(host: str, port: int, timeout_seconds: float) -> bool:
@@ -194,20 +143,6 @@ def start_nats(settings: StackSettings, role: Role = Role.ALL) -> StackNats:
     return StackNats(server.url, server, credentials)
 
 
-def alerts_login_lines(stack_nats: StackNats) -> list[str]:
-    """How a user's own nats-py client reads alerts (the read-only user), and where the
-    other credentials are."""
-    if stack_nats.credentials is None:
-        return []
-    user, password = ALERTS_READER_USER, stack_nats.credentials.passwords[ALERTS_READER_USER]
-    connect = f'nats.connect("{stack_nats.url}", user="{user}", password="{password}")'
-    return [
-        f"  alerts feed   await {connect}",
-        "                then subscribe to ollamon.alerts.> (read-only user)",
-        f"  NATS users    {stack_nats.credentials.file} (0600; `{ADMIN_USER}` may do anything)",
-    ]
-
-
 def check_notifier_routing() -> Routing:
     """Refuse to start when the notifier could not use its routing (the file unreadable or
     wrong): one line naming the file, the field and the problem, before anything starts."""
@@ -216,18 +151,6 @@ def check_notifier_routing() -> Routing:
         return read_routing(notifier.webhook_urls, notifier.webhook_secret, notifier.routes_file)
     except RoutingError as error:
         raise PreflightError(str(error)) from None
-
-
-def notification_lines(routing: Routing | None) -> list[str]:
-    """Where alerts go: each receiver by name, kind, and scheme, host and port."""
-    if routing is None:
-        return []
-    if not routing.receivers:
-        return [
-            "  notifications none: set OLLAMON_ALERT_WEBHOOK_URLS or OLLAMON_NOTIFIER_ROUTES_FILE"
-        ]
-    described = [f"{r.name} ({r.kind.value}, {r.public_url})" for r in routing.receivers]
-    return [f"  notifications {', '.join(described)}"]
 
 
 def stack_ports(settings: StackSettings, role: Role = Role.ALL) -> dict[str, ServedPort]:
@@ -255,66 +178,6 @@ def nats_dependency(server: NatsServer) -> Dependency:
     """The embedded server as the supervisor's dependency: restarted on the same port, store
     and configuration."""
     return Dependency("nats-server", server.exit_code, server.restart, server.stop)
-
-
-def fleet_lines(settings: StackSettings, stack_nats: StackNats, role: Role) -> list[str]:
-    """Where an edge or a hub node stands in the fleet."""
-    if role is Role.ALL or stack_nats.server is None:
-        return []
-    domain = node_domain(settings, role)
-    if role is Role.EDGE:
-        hubs = ", ".join(redact_url(url) for url in settings.hub_leaf_urls)
-        return [
-            f"  fleet         edge, JetStream domain {domain}, linked to the hub at {hubs}",
-            f"                on the hub: OLLAMON_FLEET_EDGES must name {domain}",
-        ]
-    edges = ", ".join(settings.fleet_edges) or "none yet (OLLAMON_FLEET_EDGES)"
-    return [
-        f"  fleet         hub node, JetStream domain {domain}, leaf links on "
-        f"{settings.cluster_host}:{settings.leafnode_port}; sourcing {edges}",
-    ]
-
-
-def banner(
-    settings: StackSettings,
-    stack_nats: StackNats,
-    ollama_url: str,
-    role: Role = Role.ALL,
-    routing: Routing | None = None,
-) -> str:
-    """What a user needs to know once the stack is up (what this role runs)."""
-    gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
-    proxy = f"http://{settings.proxy_host}:{settings.proxy_port}"
-    embedded = stack_nats.server is not None
-    nats_where = f"embedded, data in {settings.storage_path / 'nats'}" if embedded else "external"
-    served = role_services(role, SERVICE_ORDER)
-    gateway_lines = [
-        f"  dashboard     {gateway}/ollama-performance-dashboard",
-        f"  API           {gateway}/api/ai/ollama/performance/summary",
-        f"  OpenAPI       {gateway}/schema",
-    ]
-    proxy_lines = [
-        f"  Ollama proxy  {proxy}  ->  {redact_url(ollama_url)}",
-        f"                point clients at it: export OLLAMA_HOST={proxy}",
-        f"  Ollama        {ollama_state(ollama_url)}",
-    ]
-    return "\n".join(
-        [
-            "ollamon is up",
-            *(gateway_lines if "gateway" in served else []),
-            *(proxy_lines if "probe" in served else []),
-            f"  NATS          {stack_nats.url} ({nats_where}); alerts on ollamon.alerts.>",
-            *alerts_login_lines(stack_nats),
-            *(notification_lines(routing) if "notifier" in served else []),
-            *fleet_lines(settings, stack_nats, role),
-            *(
-                [f"  database      {settings.storage_path / 'ollamon.db'}"]
-                if "storage" in served
-                else []
-            ),
-            "Press Ctrl-C to stop.",
-        ]
-    )
 
 
 def wait_until_ready(settings: StackSettings, role: Role) -> tuple[bool, str]:
@@ -351,7 +214,8 @@ def run_stack(
         print("ollamon: stopped", flush=True)
         return 130
     env = {"OLLAMA_PERFORMANCE_STORAGE_PATH": str(settings.storage_path), **(extra_env or {})}
-    specs = service_specs(stack_nats, env, ports, role_services(role, SERVICE_ORDER))
+    names = role_services(role, SERVICE_ORDER)
+    specs = stack_specs(settings.processes, stack_nats, env, ports, names)
     if extra_processes is not None:
         specs += extra_processes(stack_nats.url)
     dependencies = [] if stack_nats.server is None else [nats_dependency(stack_nats.server)]
@@ -378,7 +242,10 @@ def run_stack(
                 f"{READY_TIMEOUT_SECONDS:.0f}s",
                 flush=True,
             )
-        supervisor.watch()
+        # From here on the slim supervisor watches, in this same process (`handover.py`);
+        # where it cannot (not Linux), this program keeps watching.
+        hand_over(supervisor, lock.fileno(), stack_nats.server)
+        supervisor.watch(poll_seconds=WATCH_POLL_SECONDS)
         print("ollamon: stopping", flush=True)
     except StackFailedError:
         exit_code = 1

@@ -20,7 +20,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from ollamon_cli.preflight import ServedPort, port_taken
+from ollamon_cli.children import ChildProcess
+from ollamon_cli.ports import ServedPort, port_taken
 
 RESTART_WINDOW_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -41,7 +42,7 @@ class ServiceSpec:
 @dataclass
 class _Running:
     spec: ServiceSpec
-    process: subprocess.Popen[bytes]
+    process: ChildProcess
     restarts: deque[float] = field(default_factory=deque)
 
 
@@ -99,12 +100,27 @@ class Supervisor:
         for spec in self.specs:
             self.running[spec.name] = _Running(spec, self._spawn(spec))
 
+    def adopt(self, spec: ServiceSpec, process: ChildProcess) -> None:
+        """Watch `process`, already running `spec` (the slim supervisor's hand-over)."""
+        self.running[spec.name] = _Running(spec, process)
+
     def request_stop(self, *_: object) -> None:
         """Ask the watch loop to return (signal-handler safe)."""
         self._stop_requested = True
 
-    def watch(self, poll_seconds: float = 0.25) -> None:
-        """Block until a stop is requested; restart crashed services or raise StackFailedError."""
+    @property
+    def stop_requested(self) -> bool:
+        """Whether a stop was asked for."""
+        return self._stop_requested
+
+    def watch(
+        self, poll_seconds: float = 0.25, wait: Callable[[float], object] = time.sleep
+    ) -> None:
+        """Block until a stop is requested; restart crashed services or raise StackFailedError.
+
+        Between looks at the children it calls `wait(poll_seconds)`, which may return sooner
+        (the slim supervisor's returns when a child ends or a signal comes: `watch.py`).
+        """
         while not self._stop_requested:
             for dependency in self.dependencies:
                 code = dependency.exit_code()
@@ -115,7 +131,8 @@ class Supervisor:
                 if code is None or self._stop_requested:
                     continue
                 self._restart_or_fail(name, running, code)
-            time.sleep(poll_seconds)
+            if not self._stop_requested:
+                wait(poll_seconds)
 
     def _count_crash(self, name: str, restarts: deque[float], code: int) -> None:
         """Record a crash within the budget and report it, or raise StackFailedError."""

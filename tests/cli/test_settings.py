@@ -26,6 +26,7 @@ ENV_NAMES = {
     "OLLAMON_GATEWAY_PORT": "gateway_port",
     "OLLAMON_API_TOKEN": "api_token",
     "OLLAMON_MAX_RESTARTS": "max_restarts",
+    "OLLAMON_PROCESSES": "processes",
     # The fleet (`ollamon up --role edge|hub`).
     "OLLAMON_JETSTREAM_DOMAIN": "jetstream_domain",
     "OLLAMON_HUB_LEAF_URLS": "hub_leaf_urls",

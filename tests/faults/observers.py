@@ -21,7 +21,7 @@ from nats.aio.msg import Msg
 from pydantic import ValidationError
 
 from ollamon_core.events import AlertState, Heartbeat, OllamaPerformanceAlert
-from tests.support.stack import RunningStack
+from tests.support.stack import RunningStack, processes_by_service
 
 SERVICES = ("collector", "probe", "alerting", "storage", "gateway", "notifier")
 
@@ -122,7 +122,8 @@ async def watch(nc: NatsClient, subject: str, log: HeartbeatLog | AlertLog) -> N
 
 
 async def service_processes(stack: RunningStack) -> dict[str, psutil.Process]:
-    """The five service processes `ollamon up` supervises, by service name (read off the loop)."""
+    """The process of each service `ollamon up` supervises, by service name (the same one
+    for all of them by default; read off the loop)."""
     return await asyncio.to_thread(_service_processes, stack)
 
 
@@ -132,14 +133,9 @@ async def service_pids(stack: RunningStack) -> dict[str, int]:
 
 
 def _service_processes(stack: RunningStack) -> dict[str, psutil.Process]:
-    children: dict[str, psutil.Process] = {}
-    for child in psutil.Process(stack.process.pid).children():
-        with contextlib.suppress(psutil.NoSuchProcess):
-            command = child.cmdline()
-            for service in SERVICES:
-                if f"ollamon_{service}" in command:
-                    children[service] = child
-    return children
+    return {
+        name: process for name, process in processes_by_service(stack).items() if name in SERVICES
+    }
 
 
 def restarts_reported(stack: RunningStack) -> list[str]:

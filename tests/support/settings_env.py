@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal, get_args, get_origin
 
 import pytest
 from pydantic import SecretStr
@@ -67,6 +68,9 @@ def sample(field: FieldInfo) -> tuple[str, object]:
         return "7", 7
     if annotation is Path:
         return "sample-folder", Path("sample-folder")
+    if get_origin(annotation) is Literal:  # a choice: one that is not the default
+        choice = next(value for value in get_args(annotation) if value != field.default)
+        return str(choice), choice
     if annotation == list[str]:
         return "http://a.example:1, http://b.example:2/", [
             "http://a.example:1",

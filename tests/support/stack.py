@@ -11,11 +11,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from ollamon_cli.credentials import load_credentials
 from ollamon_cli.nats_server import free_port
 from ollamon_core.permissions import ADMIN_USER
 
 BANNER = "ollamon is up"
+SHARED_PROCESS_MODULE = "ollamon_cli.services"
 START_TIMEOUT_SECONDS = 60.0
 
 
@@ -155,3 +158,24 @@ def stop_stack(stack: RunningStack, timeout_seconds: float = 30.0) -> int:
     while time.monotonic() < deadline and "ollamon: stopped" not in stack.text():
         time.sleep(0.05)
     return int(stack.process.returncode)
+
+
+def processes_by_service(stack: RunningStack) -> dict[str, psutil.Process]:
+    """The process that runs each service under `ollamon up`, by service name: the one
+    process of them all (`python -m ollamon_cli.services NAME...`, the default) or each
+    one's own (`python -m ollamon_<name>`, `--processes separate`). Reads /proc: call it
+    from a thread in async code."""
+    found: dict[str, psutil.Process] = {}
+    for child in psutil.Process(stack.process.pid).children():
+        try:
+            argv = child.cmdline()
+        except psutil.NoSuchProcess:
+            continue
+        if SHARED_PROCESS_MODULE in argv:
+            names = argv[argv.index(SHARED_PROCESS_MODULE) + 1 :]
+            found |= dict.fromkeys(names, child)
+            continue
+        for word in argv:
+            if word.startswith("ollamon_") and "." not in word:
+                found[word.removeprefix("ollamon_")] = child
+    return found
