@@ -238,9 +238,14 @@ def export_chunk(request: q.ExportChunkRequest) -> q.ExportChunkReply:
 
 
 async def serve_storage(
-    responder: Responder, export_folder: str = "exports", *, exports: bool = True
+    responder: Responder,
+    export_folder: str = "exports",
+    *,
+    exports: bool = True,
+    benchmarks: bool = True,
 ) -> None:
-    """Answer every storage query with the sample data above (exports too, unless told)."""
+    """Answer every storage query with the sample data above (exports and benchmarks too,
+    unless told)."""
     await responder.answer(subjects.QUERY_SUMMARY, lambda _: summary_reply())
     await responder.answer(
         subjects.QUERY_MODEL_METRICS,
@@ -278,7 +283,8 @@ async def serve_storage(
         subjects.QUERY_CLEANUP,
         lambda request: q.CleanupReply(deleted={"requests": 0, "system": 0}),
     )
-    await responder.answer(subjects.QUERY_BENCHMARKS, lambda _: BenchmarksReply())
+    if benchmarks:
+        await responder.answer(subjects.QUERY_BENCHMARKS, lambda _: BenchmarksReply())
 
 
 async def serve_probe(responder: Responder) -> None:

@@ -74,6 +74,7 @@ export function postJson(path, body) {
 
 export const EVENT_TYPES = [
   "request", "system", "alert", "score", "lifecycle", "health", "models", "heartbeat", "monitoring",
+  "benchmark_progress", "benchmark_run",
 ];
 
 // EventSource reconnects by itself and sends Last-Event-ID, so nothing is missed that the

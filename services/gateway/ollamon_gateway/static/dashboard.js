@@ -5,6 +5,7 @@
 import { renderAudit, renderDeliveries } from "./alertlog.js";
 import { renderAlerts } from "./alerts.js";
 import { EVENT_TYPES, getJson, openStream } from "./api.js";
+import { wireBenchmarks } from "./benchmarks.js";
 import { comparableModels, metricsPath, renderCompare } from "./compare.js";
 import { wireControls } from "./controls.js";
 import { h, setText } from "./dom.js";
@@ -79,6 +80,7 @@ function renderHostsPanel() {
 // Redraw each panel at most once per animation frame, however many events arrive.
 const dirty = new Set();
 let actions = null; // the management actions, once the page is wired
+let benchmarks = null; // the Benchmarks card, once wired
 const RENDERERS = {
   status: renderStatus, system: renderSystem, models: renderModels, feed: renderFeed,
   lifecycle: renderLifecycle, trends: renderTrends, compare: renderCompare, hosts: renderHostsPanel,
@@ -228,6 +230,7 @@ function loadHostScoped() {
   loadAlerts();
   loadLifecycle();
   loadTrends();
+  benchmarks?.load();
 }
 
 // Show `host` ("" = every host): the URL keeps it, every host-scoped panel starts over.
@@ -278,8 +281,9 @@ function start() {
   loadStatus();
   loadSilences();
   loadThresholds();
+  benchmarks = wireBenchmarks(state);
   loadHostScoped();
-  const handlers = liveHandlers(state, mark, refreshSummarySoon);
+  const handlers = { ...liveHandlers(state, mark, refreshSummarySoon), ...benchmarks.handlers };
   openStream((type, data, id) => {
     state.lastEventId = id;
     handlers[type]?.(data);
