@@ -15,6 +15,10 @@ Prometheus sees less than alerting does, the alert comes as close as it can:
   a host; here, the model's mean over the last day.
 - severity: alerting grades how far past the threshold a value is (low to critical); here
   each alert carries the grade at the threshold (`low`; Ollama unreachable `critical`).
+- forecasts (disk, memory, VRAM full within the lead time): `predict_linear` over the same
+  window as alerting (a day for disks, 30 minutes for memory and VRAM), full at a ratio of 1;
+  alerting also waits for an hour (5 minutes) of history, restarts the line after a cleanup
+  and needs the slope's 95 % interval above zero, which Prometheus cannot say.
 """
 
 from __future__ import annotations
@@ -103,6 +107,8 @@ def expression(rule: RuleName, threshold: float) -> str:
     """The PromQL of one rule at its threshold (in the setting's own unit)."""
     if rule in MODEL_RULES:
         return model_expression(rule, threshold)
+    if RULE_SPECS[rule].scale is Scale.LEAD:
+        return forecast_expression(rule, threshold)
     match rule:
         case RuleName.HIGH_MEMORY:
             return f"100 * ollamon_host_memory_usage_ratio > {number(threshold)}"
@@ -124,6 +130,27 @@ def expression(rule: RuleName, threshold: float) -> str:
             bypassed = f'sum by (host) (increase(ollamon_requests_total{{source="log"}}[{window}]))'
             every = f"sum by (host) (increase(ollamon_requests_total[{window}]))"
             return f"100 * {bypassed} / {every} > {number(threshold)}"
+    raise ValueError(f"no Prometheus rule for {rule}")
+
+
+def forecast_expression(rule: RuleName, threshold: float) -> str:
+    """A forecast rule: full (a ratio of 1) within the lead time at the window's rate."""
+    match rule:
+        case RuleName.DISK_FULL_FORECAST:
+            ahead = f"{number(threshold)} * 3600"
+            return (
+                f"max by (host) (predict_linear(ollamon_host_disk_usage_ratio[1d], {ahead})) >= 1"
+            )
+        case RuleName.MEMORY_PRESSURE_FORECAST:
+            ahead = f"{number(threshold)} * 60"
+            return (
+                "max by (host) (predict_linear(ollamon_host_memory_usage_ratio[30m], "
+                f"{ahead})) >= 1"
+            )
+        case RuleName.VRAM_PRESSURE_FORECAST:
+            ahead = f"{number(threshold)} * 60"
+            used = f"predict_linear(ollamon_gpu_memory_used_bytes[30m], {ahead})"
+            return f"max by (host) ({used} / ollamon_gpu_memory_total_bytes) >= 1"
     raise ValueError(f"no Prometheus rule for {rule}")
 
 
@@ -188,6 +215,11 @@ def description(spec: RuleSpec, threshold: float) -> str:
         )
     if spec.scale is Scale.BINARY:
         return "Ollama at {{ $labels.url }} did not answer its last poll"
+    if spec.scale is Scale.LEAD:
+        return (
+            f"{{{{ $value | humanizePercentage }}}} in use {number(threshold)} {spec.unit} from "
+            "now at the current rate (full at 100 %)"
+        )
     if spec.name in (RuleName.TTFT_P95, RuleName.TELEMETRY_BACKLOG):
         shown = threshold / 1000 if spec.unit == "ms" else threshold
         return f"{{{{ $value | humanizeDuration }}}} (threshold {number(shown)} s)"

@@ -16,7 +16,7 @@ import yaml
 from grafana_foundation_sdk.models.dashboard import Dashboard
 from prometheus_client.parser import text_string_to_metric_families
 
-from ollamon_alerting.rules import RULE_SPECS, RuleName
+from ollamon_alerting.rules import RULE_SPECS, RuleName, Scale
 from ollamon_alerting.settings import AlertingSettings
 from ollamon_core.events import Severity
 from scripts import observability_files
@@ -171,7 +171,10 @@ def test_each_alert_waits_alertings_pending_time_over_its_window(
         assert promql_parser.parse_duration(rule["for"]).total_seconds() == (
             fields["for_seconds"].default
         )
-        if "[" in rule["expr"] and RuleName(rule["alert"]) is not RuleName.TELEMETRY_BACKLOG:
+        spec = RULE_SPECS[RuleName(rule["alert"])]
+        if spec.scale is Scale.LEAD:  # forecasts: a day (disks) or 30 minutes, as alerting
+            assert "[1d]" in rule["expr"] or "[30m]" in rule["expr"], rule["alert"]
+        elif "[" in rule["expr"] and spec.name is not RuleName.TELEMETRY_BACKLOG:
             assert f"[{window}]" in rule["expr"], rule["alert"]
 
 

@@ -13,6 +13,7 @@ from ollamon_alerting import observations as obs
 from ollamon_alerting import recommendations
 from ollamon_alerting.baselines import BaselineBook
 from ollamon_alerting.bypass import BypassBook
+from ollamon_alerting.forecast_rules import ForecastBook
 from ollamon_alerting.lifecycle import (
     AlertRecord,
     AlertTracker,
@@ -84,6 +85,7 @@ class AlertEngine:
         self.loaded: dict[str, dict[str, float]] = {}  # host -> model -> percent offloaded
         self.backlogs: dict[str, obs.SpoolBacklog] = {}  # host -> service -> spool figures
         self.bypass = BypassBook(settings.window_seconds)
+        self.forecasts = ForecastBook(settings.hysteresis_percent / 100.0)
 
     # Events ----------------------------------------------------------------------------
 
@@ -99,8 +101,9 @@ class AlertEngine:
         return self._apply([*found, self.bypass.add(event, now)], now)
 
     def on_system(self, event: OllamaSystemMetrics, now: datetime) -> list[OllamaPerformanceAlert]:
-        """A host sample: memory, CPU, GPU, disk."""
-        return self._apply(obs.system_observations(event), now)
+        """A host sample: memory, CPU, GPU, disk, and when memory, VRAM or a disk fills up."""
+        forecasts = self.forecasts.observe(event, self.thresholds)
+        return self._apply([*obs.system_observations(event), *forecasts], now)
 
     def on_health(self, event: OllamaHealth, now: datetime) -> list[OllamaPerformanceAlert]:
         """An Ollama health poll: reachable or not."""

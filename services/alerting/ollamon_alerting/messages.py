@@ -27,6 +27,9 @@ def alert_message(notification: Notification) -> str:
         head = f"{spec.title.capitalize()} for {subject}"
     if spec.scale is Scale.BINARY:
         text = head
+    elif spec.scale is Scale.LEAD:  # the detail says it all: "disk / full in ~9 days at ..."
+        limit = f"within {_number(record.threshold)} {spec.unit}"
+        return f"{head}: {record.detail or limit} (alert {limit})"
     else:
         text = (
             f"{head}: {_number(record.value)} {spec.unit} "

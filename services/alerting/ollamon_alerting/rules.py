@@ -4,7 +4,9 @@ A rule fires when its observed value is above its threshold (at or above for an 
 rule). Every rule's value is "higher is worse" (a tokens/s regression is expressed as the
 percent drop below the baseline), so the lifecycle and the severity mapping treat all rules
 alike. The per-request rules (`PER_REQUEST_RULES`) are judged over the last requests of the
-window (`request_rules.py`).
+window (`request_rules.py`). The forecasts (`Scale.LEAD`) are the exception: their value is
+the time left until a resource is full and their threshold a lead time, so they fire at or
+below it and give their own verdict (`forecast_rules.py`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class RuleName(StrEnum):
     TOKENS_PER_SECOND_REGRESSION = "tokens_per_second_regression"
     TELEMETRY_BACKLOG = "telemetry_backlog"
     PROXY_BYPASSED = "proxy_bypassed"
+    DISK_FULL_FORECAST = "disk_full_forecast"
+    MEMORY_PRESSURE_FORECAST = "memory_pressure_forecast"
+    VRAM_PRESSURE_FORECAST = "vram_pressure_forecast"
 
 
 class Scale(StrEnum):
@@ -44,6 +49,7 @@ class Scale(StrEnum):
     RATIO = "ratio"  # unbounded values (milliseconds): value / threshold
     PERCENT = "percent"  # values capped at 100: share of the headroom above the threshold
     BINARY = "binary"  # up or down: always critical
+    LEAD = "lead"  # time left (lower is worse): the share of the lead time left
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,27 @@ RULE_SPECS: dict[RuleName, RuleSpec] = {
             Scale.PERCENT,
             "% of requests",
             "requests bypassing the proxy",
+        ),
+        RuleSpec(
+            RuleName.DISK_FULL_FORECAST,
+            "disk_full_forecast_hours",
+            Scale.LEAD,
+            "hours",
+            "disk filling up",
+        ),
+        RuleSpec(
+            RuleName.MEMORY_PRESSURE_FORECAST,
+            "memory_pressure_forecast_minutes",
+            Scale.LEAD,
+            "minutes",
+            "memory filling up",
+        ),
+        RuleSpec(
+            RuleName.VRAM_PRESSURE_FORECAST,
+            "vram_pressure_forecast_minutes",
+            Scale.LEAD,
+            "minutes",
+            "GPU memory filling up",
         ),
     )
 }

@@ -8,6 +8,8 @@ from pydantic_settings import SettingsConfigDict
 from ollamon_core.events.limits import MAX_PERCENT, MAX_THRESHOLD_MS
 from ollamon_core.settings import ServiceSettings
 
+MAX_FORECAST_HOURS = 8760.0  # a year: lead times past it say nothing
+
 
 class AlertingSettings(ServiceSettings):
     """Settings of alerting: thresholds of the specification and lifecycle timing.
@@ -96,6 +98,27 @@ class AlertingSettings(ServiceSettings):
         description="Proxy-bypass threshold: percent of a host's requests in the window that "
         "only Ollama's server log saw (the probe follows it: OLLAMON_OLLAMA_LOG_PATH); "
         "the alert names the client addresses",
+    )
+    disk_full_forecast_hours: float = Field(
+        default=168.0,
+        gt=0,
+        le=MAX_FORECAST_HOURS,
+        description="Disk-full forecast: fires when a filesystem (root's, storage's) will be "
+        "full within this many hours at its rate over the last day (critical within a sixth)",
+    )
+    memory_pressure_forecast_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        le=MAX_FORECAST_HOURS * 60,
+        description="Memory forecast: fires when host memory will be full within this many "
+        "minutes at its rate over the last 30 minutes (critical within a sixth)",
+    )
+    vram_pressure_forecast_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        le=MAX_FORECAST_HOURS * 60,
+        description="VRAM forecast: fires when a GPU's memory will be full within this many "
+        "minutes at its rate over the last 30 minutes (critical within a sixth)",
     )
     window_seconds: float = Field(
         default=300.0,

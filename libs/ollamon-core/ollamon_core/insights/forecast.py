@@ -11,7 +11,7 @@
 - The time to full runs from the fitted value at the newest point to the capacity at the
   fitted rate; `soonest` and `latest` use the ends of the slope's interval.
 
-Why a straight line and not Holt's trend: `docs/decisions/0023-forecasts.md`.
+Why a straight line and not Holt's trend: `docs/decisions/0021-forecasts.md`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,61 @@
+"""The forecast rules in the running alerting service, over a real nats-server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from ollamon_alerting.service import AlertingService, running_alerting
+from ollamon_core.events import OllamaSystemMetrics, ServiceName, utc_now
+from ollamon_core.events.system import DiskUsageSample
+from tests.conftest import BusFactory
+from tests.services.alerting.test_service import AlertInbox, fast_settings
+from tests.support.waiting import wait_for
+
+GB = 10**9
+
+
+@pytest.fixture
+async def inbox(plain_client: NatsClient) -> AlertInbox:
+    box = AlertInbox()
+    await plain_client.subscribe("ollamon.alerts.>", cb=box.on_message)
+    await plain_client.flush()
+    return box
+
+
+@pytest.fixture
+async def service(clean_nats_url: str) -> AsyncIterator[AlertingService]:
+    async with running_alerting(fast_settings(clean_nats_url)) as running:
+        yield running
+
+
+async def test_a_disk_filling_fast_fires_disk_full_forecast_with_its_lead_time(
+    service: AlertingService, bus_factory: BusFactory, inbox: AlertInbox
+) -> None:
+    collector = await bus_factory(ServiceName.COLLECTOR)
+    start = utc_now() - timedelta(minutes=90)
+    for minute in range(90):  # 100 GB free, 2 GB more used each hour: full in about 2 days
+        used = 400 * GB + 2 * GB * minute // 60
+        await collector.publish(
+            OllamaSystemMetrics(
+                host="gpu-a",
+                timestamp=start + timedelta(minutes=minute),
+                cpu_usage_percent=5.0,
+                memory_usage_percent=40.0,
+                memory_available_gb=9.6,
+                memory_total_gb=16.0,
+                disk_usage_percent=100 * used / (500 * GB),
+                disks=[DiskUsageSample(mount="/", used_bytes=used, total_bytes=500 * GB)],
+            )
+        )
+    await wait_for(lambda: inbox.states("disk_full_forecast"), 10, "disk_full_forecast firing")
+    (alert,) = [a for a in inbox.alerts if a["alert_type"] == "disk_full_forecast"]
+    assert inbox.states() == [("disk_full_forecast", "firing")]
+    assert alert["host"] == "gpu-a"
+    assert alert["severity"] == "high"  # 49 hours of a week's lead left
+    assert alert["threshold"] == 168.0
+    assert alert["metric_value"] == pytest.approx(49.0, abs=0.1)
+    assert "disk / full in ~2 days at 48.0 GB/day" in alert["message"]
