@@ -166,6 +166,18 @@ def test_a_change_below_ten_percent_is_not_flagged_even_with_tight_intervals() -
     assert not any(item.flagged for item in comparisons(runs))
 
 
+def test_a_cold_load_measured_once_is_flagged_from_a_quarter_on() -> None:
+    runs = [
+        run(0, "0.12.3", model_result("m", 100.0, load_ms=1000.0)),
+        run(1, "0.12.6", model_result("m", 100.0, load_ms=1200.0)),
+        run(2, "0.12.7", model_result("m", 100.0, load_ms=1500.0)),
+    ]
+    (first,) = [item for item in comparisons(runs[:2]) if item.metric == ComparisonMetric.LOAD]
+    assert round(first.change_percent) == 20 and first.worse and not first.flagged
+    (second,) = [item for item in comparisons(runs) if item.metric == ComparisonMetric.LOAD]
+    assert round(second.change_percent) == 25 and second.flagged
+
+
 def test_slower_ttft_and_load_are_worse_and_a_faster_eval_is_flagged_better() -> None:
     runs = [
         run(0, "0.12.3", model_result("m", 100.0, ttft_ms=40.0, load_ms=1000.0)),

@@ -68,7 +68,8 @@ class BenchmarkComparison(FrozenModel):
     """A (host, model)'s latest run against its latest earlier run on another server version.
 
     `flagged` when the change is at least 10 % and each run's mean lies outside the other
-    run's 95 % interval (a figure without interval, like the cold load, is its own interval).
+    run's 95 % interval; a figure measured once (the cold load) is its own interval and is
+    flagged from a 25 % change on.
     """
 
     host: str

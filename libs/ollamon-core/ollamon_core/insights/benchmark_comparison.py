@@ -6,8 +6,9 @@ measured eval). A comparison sets that latest run against the latest earlier run
 same (host, model) on a DIFFERENT server version (an upgrade or a downgrade), metric by
 metric: eval tokens/s, time to first token and cold load time. It is flagged when the
 change is at least `FLAG_PERCENT` and each run's mean lies outside the other run's 95 %
-interval, so noise within the intervals never flags; a figure measured once (the cold load)
-is its own interval.
+interval, so noise within the intervals never flags. A figure measured once (the cold load:
+one per run) has no interval to judge noise by: it is its own interval and needs a change of
+`SINGLE_FLAG_PERCENT`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from ollamon_core.events.benchmarks import (
 )
 
 FLAG_PERCENT = 10.0
+# A figure without interval (one sample in either run) is flagged from this change on.
+SINGLE_FLAG_PERCENT = 25.0
 # Headline cases, in order of preference.
 HEADLINE_CASES = (BenchmarkCase.STREAMED, BenchmarkCase.SHORT_CHAT, BenchmarkCase.LONG_PROMPT)
 # How a message names each metric, and whether a larger value is better.
@@ -151,6 +154,13 @@ def beyond_both(previous: Interval, current: Interval) -> bool:
     return current_outside and previous_outside
 
 
+def flagged(previous: Interval, current: Interval, change: float) -> bool:
+    """Beyond both intervals and at least 10 % (25 % when either is one sample)."""
+    single = previous.samples < 2 or current.samples < 2
+    threshold = SINGLE_FLAG_PERCENT if single else FLAG_PERCENT
+    return abs(change) >= threshold and beyond_both(previous, current)
+
+
 def message(
     previous_version: str | None,
     current_version: str | None,
@@ -199,7 +209,7 @@ def compare_pair(previous: Measured, current: Measured) -> list[BenchmarkCompari
                 current=new,
                 change_percent=change,
                 worse=worse,
-                flagged=abs(change) >= FLAG_PERCENT and beyond_both(old, new),
+                flagged=flagged(old, new, change),
                 message=message(
                     previous.run.server_version,
                     current.run.server_version,

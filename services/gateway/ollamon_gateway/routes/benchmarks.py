@@ -69,7 +69,8 @@ class BenchmarksController(Controller):
         VRAM, whether the model fits in VRAM and the server version. `comparisons`: each
         (host, model)'s latest run against its latest earlier run on another server version
         (eval tokens/s, TTFT, load time), `flagged` when the change is at least 10 % and
-        beyond both runs' intervals, with a `message` such as
+        beyond both runs' intervals (25 % for the cold load, measured once), with a `message`
+        such as
         `0.12.3 -> 0.12.6: llama3.2:1b eval -18 % on gpu-a`.
         """
         # The parameters carry the query's own bounds, so this validates.
