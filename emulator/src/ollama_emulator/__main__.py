@@ -25,6 +25,13 @@ SCENARIOS = {
 }
 
 
+def configured(config: EmulatorConfig, version: str | None, eval_speed: float) -> EmulatorConfig:
+    """The scenario's server with the version and eval speed of the command line."""
+    if version:
+        config = config.model_copy(update={"version": version})
+    return config if eval_speed == 1.0 else config.with_eval_speed(eval_speed)
+
+
 def main() -> None:
     """Serve the emulator in the foreground until interrupted."""
     parser = argparse.ArgumentParser(description="A faithful Ollama emulator")
@@ -37,12 +44,26 @@ def main() -> None:
         help="append gin's access-log line of every request to this file, as Ollama's "
         "server.log holds them",
     )
+    parser.add_argument(
+        "--ollama-version",
+        help="the version /api/version answers (default: the scenario's, 0.12.6)",
+    )
+    parser.add_argument(
+        "--eval-speed",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="multiply every model's generation speed (0.8: an upgrade 20 %% slower at eval)",
+    )
     args = parser.parse_args()
     if args.config:
         with open(args.config, encoding="utf-8") as file:
             config = EmulatorConfig.model_validate_json(file.read())
     else:
         config = SCENARIOS[args.scenario]()
+    if args.eval_speed <= 0:
+        parser.error("--eval-speed must be above 0")
+    config = configured(config, args.ollama_version, args.eval_speed)
     print(f"Ollama emulator ({args.scenario}) on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(
         create_app(config, server_log=ServerLog(args.server_log) if args.server_log else None),

@@ -88,6 +88,17 @@ class EmulatorConfig(BaseModel):
         ]
         return self.model_copy(update={"models": models})
 
+    def with_eval_speed(self, factor: float) -> EmulatorConfig:
+        """The same server with every model's generation `factor` times as fast (0.8: an
+        upgrade that slows eval by 20 %); prompt evaluation and loads are unchanged."""
+        if factor <= 0:
+            raise ValueError("the eval speed factor must be above 0")
+        models = [
+            spec.model_copy(update={"tokens_per_second": spec.tokens_per_second * factor})
+            for spec in self.models
+        ]
+        return self.model_copy(update={"models": models})
+
     def find(self, name: str) -> ModelSpec | None:
         """The model called `name`, accepting a missing `:latest` tag as Ollama does."""
         wanted = normalise_model_name(name)

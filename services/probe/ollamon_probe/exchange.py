@@ -53,6 +53,8 @@ class Exchange:
     deltas: DeltaCounter = field(default_factory=DeltaCounter)
     cancelled: bool = False
     transport_error: str | None = None
+    # The benchmark run the request belongs to (header X-Ollamon-Benchmark), None if real.
+    benchmark_run_id: str | None = None
 
     def response_started(self, status_code: int, content_type: str) -> None:
         """Upstream answered with a status and content type."""

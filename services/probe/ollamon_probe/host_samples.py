@@ -34,3 +34,14 @@ class HostSamples:
         if sample is None or now - sample.timestamp > self.max_age:
             return None
         return sample.gpu_usage_percent
+
+    def gpu_name(self, host: str) -> str | None:
+        """The GPU(s) of `host` in its latest sample, whatever its age: `NVIDIA H200`,
+        `2x NVIDIA H200`, or the names joined; None when no sample saw a named GPU."""
+        sample = self._latest.get(host)
+        names = [gpu.name for gpu in sample.gpus if gpu.name] if sample is not None else []
+        if not names:
+            return None
+        if len(set(names)) == 1:
+            return names[0] if len(names) == 1 else f"{len(names)}x {names[0]}"
+        return ", ".join(names)

@@ -52,6 +52,10 @@ class InFlightBook:
         self._names.pop(id(exchange), None)
         self.changed.set()
 
+    def real_traffic(self) -> int:
+        """Requests in flight that belong to no benchmark run."""
+        return sum(1 for exchange in self._live.values() if exchange.benchmark_run_id is None)
+
     def by_model(self) -> dict[str, int]:
         """Requests in flight per model; past the cap of names, under IN_FLIGHT_OTHER."""
         counts: Counter[str] = Counter(

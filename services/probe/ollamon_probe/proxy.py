@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from ollamon_core.events import Event, utc_now
 from ollamon_core.redaction import redact_url
+from ollamon_probe.benchmark_mark import benchmark_run_id
 from ollamon_probe.client_side import (
     ClientGoneError,
     DisconnectWatch,
@@ -100,6 +101,7 @@ class ProxyApp:
         self.counters["proxied_requests"] += 1
         watch = DisconnectWatch(asyncio.current_task())
         if exchange is not None:
+            exchange.benchmark_run_id = benchmark_run_id(scope["headers"])
             self.in_flight.start(exchange)
         try:
             await self._exchange(scope, receive, send, exchange, watch)

@@ -212,4 +212,5 @@ def build_event(
         error_message=error[:MAX_ERROR_CHARS] if error is not None else None,
         request_bytes=exchange.body.size,
         response_bytes=exchange.response_bytes,
+        benchmark_run_id=exchange.benchmark_run_id,
     )

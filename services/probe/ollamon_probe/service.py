@@ -12,17 +12,22 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from ollamon_core import subjects
 from ollamon_core.bus import SpoolConfig
 from ollamon_core.events import MonitoringControl, OllamaSystemMetrics, ServiceName
 from ollamon_core.redaction import redact_url
 from ollamon_core.runtime import ServiceRuntime, service_runtime
+from ollamon_probe.benchmark_runner import RunContext
+from ollamon_probe.benchmark_service import BenchmarkService, loopback_url
+from ollamon_probe.benchmark_tap import BenchmarkTap
 from ollamon_probe.host_samples import HostSamples
 from ollamon_probe.hosts import host_labels
 from ollamon_probe.in_flight import publish_in_flight
 from ollamon_probe.log_follow import file_lines, journal_lines
 from ollamon_probe.log_source import LogSource, ProxiedBook
-from ollamon_probe.proxy import create_proxy_app
+from ollamon_probe.proxy import ProxyApp, create_proxy_app
 from ollamon_probe.request_event import Origin
 from ollamon_probe.residency import ResidencyBook
 from ollamon_probe.server import proxy_limits, serving
@@ -96,6 +101,7 @@ async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime
             )
         )
         log.info("Ollama proxy on %s -> %s", proxy_url, redact_url(settings.ollama_urls[0]))
+        await _serve_benchmarks(settings, runtime, app, proxy_url, http_client, host_samples)
         runtime.start_task(watcher.run(), name="watcher")
         runtime.start_task(
             publish_in_flight(
@@ -106,6 +112,35 @@ async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime
         _follow_ollama_log(settings, runtime, book, app.origin)
         runtime.start_heartbeat(lambda: "running" if watcher.enabled else "paused")
         yield runtime
+
+
+async def _serve_benchmarks(
+    settings: ProbeSettings,
+    runtime: ServiceRuntime,
+    app: ProxyApp,
+    proxy_url: str,
+    http_client: httpx.AsyncClient,
+    host_samples: HostSamples,
+) -> None:
+    """Answer benchmark requests: runs through the proxy (docs/decisions/0023)."""
+    context = RunContext(
+        proxy_url=loopback_url(proxy_url),
+        upstream_url=app.upstream_url,
+        shown_url=app.origin.shown_url,
+        host=app.origin.host,
+        http=http_client,
+        tap=BenchmarkTap.attach(app),
+        publish=runtime.bus.publish,
+        gpu_name=lambda: host_samples.gpu_name(app.origin.host),
+        request_timeout_seconds=settings.upstream_timeout_seconds,
+    )
+    benchmarks = BenchmarkService(
+        context, quiet_seconds=settings.benchmark_quiet_seconds, emit=runtime.bus.emit
+    )
+    runtime.on_close(benchmarks.close)
+    runtime.unsubscribe_at_close(
+        await runtime.bus.serve(subjects.CONTROL_BENCHMARK, benchmarks.handle)
+    )
 
 
 LOG_POLL_SECONDS = 0.25

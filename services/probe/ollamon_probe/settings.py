@@ -77,3 +77,11 @@ class ProbeSettings(SpoolingServiceSettings):
         description="The time zone Ollama's log is written in, as minutes east of UTC (0: an "
         "Ollama container logging UTC); unset: the probe's own",
     )
+    benchmark_quiet_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        validation_alias="OLLAMON_BENCHMARK_QUIET",
+        description="A benchmark run (unless forced) waits until no real request went through "
+        "the proxy for this many seconds and none is in flight",
+    )

@@ -35,6 +35,11 @@ HOP_BY_HOP = frozenset(
 )
 
 
+# Ollamon's own request header: it marks a benchmark's requests and ends at the proxy.
+BENCHMARK_HEADER = b"x-ollamon-benchmark"
+NOT_FORWARDED = HOP_BY_HOP | {BENCHMARK_HEADER}
+
+
 def request_target(scope: Mapping[str, object]) -> bytes:
     """The path and query of an ASGI request exactly as the client sent them."""
     raw_path = scope.get("raw_path")
@@ -54,7 +59,7 @@ def forwarded_headers(
     for name, value in raw:
         if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
             has_body = True
-        if name not in HOP_BY_HOP:
+        if name not in NOT_FORWARDED:
             headers.append((name, value))
     return headers, has_body
 

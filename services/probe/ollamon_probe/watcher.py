@@ -5,10 +5,13 @@ Per URL and interval: which kind of server answers (`backends.identify`: Ollama'
 with its `backend` (on every change, and every `health_every_polls` polls otherwise).
 Ollama: `/api/ps` -> lifecycle events by diffing with the last poll, and the residency the
 proxy uses for cold starts; `/api/tags` with `/api/show` on the first sight of a digest
-(cached) -> `OllamaModelsSnapshot`. llama.cpp: `/props` and `/v1/models` -> the snapshot,
-with its `/metrics` (when enabled, else `/slots`) as the snapshot's `backend_load`. An
-OpenAI-compatible server: `/v1/models` -> the snapshot, with `/metrics` where it has them
-(vLLM). Only Ollama's residency feeds cold starts: the others load their model at start.
+(cached) -> `OllamaModelsSnapshot` (on a change of its contents, every `health_every_polls`
+polls otherwise, and on a health-check request: an idle server costs the bus nothing in
+between; every consumer keeps the latest snapshot). llama.cpp: `/props` and `/v1/models`
+-> the snapshot, with its `/metrics` (when enabled, else `/slots`) as the snapshot's
+`backend_load`. An OpenAI-compatible server: `/v1/models` -> the snapshot, with `/metrics`
+where it has them (vLLM). Only Ollama's residency feeds cold starts: the others load their
+model at start.
 
 The watcher polls the real URLs (httpx sends their userinfo as Basic auth); what it
 publishes and logs names each server by its redacted URL, error texts redacted too.
@@ -22,6 +25,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -65,6 +69,16 @@ async def wake_or_timeout(wake: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(wake.wait(), seconds)
 
 
+@dataclass(frozen=True)
+class SnapshotContents:
+    """What a models snapshot says of one server (all but its id and time)."""
+
+    loaded: tuple[LoadedModel, ...]
+    available: tuple[CatalogModel, ...]
+    backend: BackendKind
+    backend_load: BackendLoad | None
+
+
 class Watcher:
     """Polls each Ollama URL every interval until stopped; controllable at runtime."""
 
@@ -95,6 +109,8 @@ class Watcher:
         self._loaded: dict[str, list[LoadedModel]] = {}
         self._show_cache: dict[str, Any] = {}
         self._identities: dict[str, Identity] = {}
+        # url -> (the last published snapshot's contents, polls since it was published)
+        self._snapshots: dict[str, tuple[SnapshotContents, int]] = {}
         self._servers = ServerReader(http_client, health_every_polls, self.counters)
 
     async def run(self) -> None:
@@ -197,14 +213,24 @@ class Watcher:
         available: list[CatalogModel],
         load: BackendLoad | None,
     ) -> None:
+        contents = SnapshotContents(tuple(loaded), tuple(available), kind, load)
+        last = self._snapshots.get(url)
+        if last is not None and last[0] == contents and last[1] + 1 < self.health_every_polls:
+            self._snapshots[url] = (contents, last[1] + 1)
+            self.counters["snapshots_unchanged"] += 1
+            return
+        self._publish_snapshot(url, contents)
+
+    def _publish_snapshot(self, url: str, contents: SnapshotContents) -> None:
+        self._snapshots[url] = (contents, 0)
         self.sink.emit(
             OllamaModelsSnapshot(
                 host=self.labels[url],
                 ollama_url=redact_url(url),
-                loaded=loaded,
-                available=available,
-                backend=kind,
-                backend_load=load,
+                loaded=list(contents.loaded),
+                available=list(contents.available),
+                backend=contents.backend,
+                backend_load=contents.backend_load,
             )
         )
 
@@ -238,10 +264,13 @@ class Watcher:
         return with_show_details(model, self._show_cache[key])
 
     async def health_check(self, _request: HealthCheckRequest) -> HealthCheckReply:
-        """Answer a health-check request: check every server now and publish the results."""
+        """Answer a health-check request: check every server now and publish the results,
+        with each server's latest snapshot again (a consumer that started since has it)."""
         results = await asyncio.gather(
             *(self.check_health(url, force_publish=True) for url in self.labels)
         )
+        for url, (contents, _) in list(self._snapshots.items()):
+            self._publish_snapshot(url, contents)
         return HealthCheckReply(results=list(results))
 
     def apply(self, control: MonitoringControl) -> None:

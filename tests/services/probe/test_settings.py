@@ -32,6 +32,7 @@ ENV_NAMES = {
     "OLLAMON_OLLAMA_LOG_UNIT": "ollama_log_unit",
     "OLLAMON_OLLAMA_LOG_GRACE": "ollama_log_grace_seconds",
     "OLLAMON_OLLAMA_LOG_UTC_OFFSET_MINUTES": "ollama_log_utc_offset_minutes",
+    "OLLAMON_BENCHMARK_QUIET": "benchmark_quiet_seconds",
 }
 
 

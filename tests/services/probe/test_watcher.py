@@ -191,8 +191,8 @@ async def test_lifecycle_events_follow_loads_evictions_and_expiry(watched: Watch
 
 
 async def test_snapshots_carry_loaded_models_and_the_described_catalogue(watched: Watched) -> None:
-    await ollama.AsyncClient(host=watched.url).generate("big", "x")
     await watched.watcher.poll_all()
+    await ollama.AsyncClient(host=watched.url).generate("big", "x")
     await watched.watcher.poll_all()
     await watched.all_published()
     await wait_for(lambda: len(watched.of(OllamaModelsSnapshot)) == 2, message="2 snapshots")
@@ -206,6 +206,44 @@ async def test_snapshots_carry_loaded_models_and_the_described_catalogue(watched
     await watched.watcher.poll_all()
     # /api/show is cached by digest: a poll costs version + ps + tags only.
     assert watched.emulator.engine.stats["requests"] - show_calls == 3
+
+
+async def test_an_unchanged_snapshot_is_sent_again_only_every_few_polls_or_on_a_health_check(
+    watched: Watched,
+) -> None:
+    watcher = Watcher(
+        {watched.url: "box-1"},
+        watched.bus,
+        watched.watcher.http_client,
+        ResidencyBook(),
+        60.0,
+        health_every_polls=3,
+    )
+
+    async def poll(expected_snapshots: int) -> None:
+        await watcher.poll_all()
+        await watched.all_published()
+        await wait_for(
+            lambda: len(watched.of(OllamaModelsSnapshot)) == expected_snapshots,
+            message=f"{expected_snapshots} snapshots",
+        )
+
+    await poll(1)  # the first
+    await poll(1)  # nothing changed: nothing sent
+    await ollama.AsyncClient(host=watched.url).generate("small", "x")
+    await poll(2)  # a model loaded
+    await poll(2)
+    await poll(2)
+    await poll(3)  # the third poll since the last one sent
+    assert watcher.counters["snapshots_unchanged"] == 3
+    await watcher.health_check(HealthCheckRequest())
+    await watched.all_published()
+    await wait_for(lambda: len(watched.of(OllamaModelsSnapshot)) == 4, message="sent on request")
+    first, loaded, again, asked = watched.of(OllamaModelsSnapshot)
+    assert [m.name for m in first.loaded] == []
+    assert [m.name for m in loaded.loaded] == [m.name for m in again.loaded] == ["small:latest"]
+    assert (asked.loaded, asked.available) == (again.loaded, again.available)
+    assert len({first.event_id, loaded.event_id, again.event_id, asked.event_id}) == 4
 
 
 async def test_the_watchers_residency_decides_cold_and_warm_starts(watched: Watched) -> None:

@@ -1,7 +1,7 @@
 """Benchmarks: the command that starts a run, its progress, and the stored run.
 
 The probe runs a fixed, versioned prompt suite through its own proxy
-(docs/decisions/0020-benchmark-runner.md); `BenchmarkRequest` asks for a run
+(docs/decisions/0023-benchmark-runner.md); `BenchmarkRequest` asks for a run
 (`ollamon.control.benchmark`), `BenchmarkProgress` follows it (core NATS, not stored) and
 `BenchmarkRun` is the result (stored in the events stream). A refusal is the request helpers'
 usual error reply (`QueryError`) with the status codes below: `busy` (real traffic in flight
