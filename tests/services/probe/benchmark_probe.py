@@ -52,24 +52,35 @@ def ranked_config(version: str = "0.12.6") -> EmulatorConfig:
 
 
 @contextlib.asynccontextmanager
+async def probe_in_front_of(
+    nats_url: str, folder: Path, ollama_url: str, **settings: object
+) -> AsyncIterator[ProbeSettings]:
+    """Run a probe in front of the server at `ollama_url` until the block ends."""
+    probe_settings = ProbeSettings.model_validate(
+        {
+            "nats_url": nats_url,
+            "ollama_urls": [ollama_url],
+            "proxy_port": free_port(),
+            "host_label": HOST,
+            "monitoring_interval_seconds": 0.5,
+            "spool_path": folder / "spool",
+            **settings,
+        }
+    )
+    async with running_probe(probe_settings):
+        yield probe_settings
+
+
+@contextlib.asynccontextmanager
 async def benchmark_probe(
     nats_url: str, folder: Path, config: EmulatorConfig | None = None, **settings: object
 ) -> AsyncIterator[ProbeSettings]:
     """Serve the emulator and run a probe in front of it until the block ends."""
-    async with serve_app(create_app(config or ranked_config())) as ollama_url:
-        probe_settings = ProbeSettings.model_validate(
-            {
-                "nats_url": nats_url,
-                "ollama_urls": [ollama_url],
-                "proxy_port": free_port(),
-                "host_label": HOST,
-                "monitoring_interval_seconds": 0.5,
-                "spool_path": folder / "spool",
-                **settings,
-            }
-        )
-        async with running_probe(probe_settings):
-            yield probe_settings
+    async with (
+        serve_app(create_app(config or ranked_config())) as ollama_url,
+        probe_in_front_of(nats_url, folder, ollama_url, **settings) as probe_settings,
+    ):
+        yield probe_settings
 
 
 async def raw_request(nc: NatsClient, data: bytes) -> Msg:
