@@ -13,6 +13,9 @@ Prometheus sees less than alerting does, the alert comes as close as it can:
   window passed the severe bound. Both bounds must be histogram buckets (checked here).
 - tokens/s regression: alerting's baseline is a model's median over its first requests on
   a host; here, the model's mean over the last day.
+- performance anomalies (`performance_anomaly`) are not mirrored: alerting judges each request
+  against a median/MAD of the model's own recent requests by hour of day (decision 0020),
+  state PromQL does not keep; `tokens_per_second_regression` is the nearest rule here.
 - severity: alerting grades how far past the threshold a value is (low to critical); here
   each alert carries the grade at the threshold (`low`; Ollama unreachable `critical`).
 - forecasts (disk, memory, VRAM full within the lead time): `predict_linear` over the same
@@ -34,6 +37,8 @@ from ollamon_alerting.severity import severity_for
 from ollamon_gateway import exporter
 
 BY_MODEL = "sum by (host, model)"
+# Rules of alerting that Prometheus cannot express (see the module's docstring).
+ALERTING_ONLY = frozenset({RuleName.PERFORMANCE_ANOMALY})
 # Rules about a model on a host (the others are about a host).
 MODEL_RULES = {
     *PER_REQUEST_RULES,
@@ -261,7 +266,9 @@ def rules() -> dict[str, Any]:
         "groups": [
             {
                 "name": "ollamon",
-                "rules": [alert(spec) for spec in RULE_SPECS.values()],
+                "rules": [
+                    alert(spec) for spec in RULE_SPECS.values() if spec.name not in ALERTING_ONLY
+                ],
             }
         ]
     }

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ollamon_alerting import anomalies, recommendations
 from ollamon_alerting import observations as obs
-from ollamon_alerting import recommendations
 from ollamon_alerting.baselines import BaselineBook
 from ollamon_alerting.bypass import BypassBook
 from ollamon_alerting.forecast_rules import ForecastBook
@@ -85,6 +85,7 @@ class AlertEngine:
         self.loaded: dict[str, dict[str, float]] = {}  # host -> model -> percent offloaded
         self.backlogs: dict[str, obs.SpoolBacklog] = {}  # host -> service -> spool figures
         self.bypass = BypassBook(settings.window_seconds)
+        self.anomalies = anomalies.AnomalyBook(anomalies.policy_from_settings(settings))
         self.forecasts = ForecastBook(settings.hysteresis_percent / 100.0)
 
     # Events ----------------------------------------------------------------------------
@@ -97,6 +98,7 @@ class AlertEngine:
         self.windows_changed.add(key)
         if sample.tokens_per_second is not None:
             self.baselines.add(event.host, event.model_name, sample.tokens_per_second)
+        self.anomalies.observe(event, sample, self.baselines.digest(event.host, event.model_name))
         found = self._window_observations(key, now, newest=sample)
         return self._apply([*found, self.bypass.add(event, now)], now)
 
@@ -213,6 +215,7 @@ class AlertEngine:
             response_time_ms=self.thresholds[RuleName.SLOW_RESPONSE],
             time_to_first_token_p95_ms=self.thresholds[RuleName.TTFT_P95],
             model_load_time_ms=self.thresholds[RuleName.MODEL_LOAD],
+            anomaly_breach_share=self.policy.breaches / self.policy.requests,
         )
         found = []
         for (host, model_name), window in sorted(self.windows.items()):
@@ -225,7 +228,19 @@ class AlertEngine:
                 self._memory_pressure(host),
             )
             baseline = self.baselines.baseline(host, model_name)
-            found.append(build_score(host, model_name, stats, thresholds, baseline, advice, now))
+            outside = self._anomaly_book_args(host, model_name, now)
+            found.append(
+                build_score(
+                    host,
+                    model_name,
+                    stats,
+                    thresholds,
+                    baseline,
+                    advice,
+                    now,
+                    self.anomalies.outside_share(*outside),
+                )
+            )
         return found
 
     # Internals -------------------------------------------------------------------------
@@ -245,13 +260,24 @@ class AlertEngine:
         per_request = request_rule_observations(
             host, model_name, recent, self.thresholds, self.policy, newest
         )
-        return per_request + obs.window_observations(
-            host,
-            model_name,
-            self._stats(key, now),
-            self.baselines.baseline(host, model_name),
-            self.settings.min_requests,
-        )
+        return [
+            *per_request,
+            *obs.window_observations(
+                host,
+                model_name,
+                self._stats(key, now),
+                self.baselines.baseline(host, model_name),
+                self.settings.min_requests,
+            ),
+            self.anomalies.observation(*self._anomaly_book_args(host, model_name, now)),
+        ]
+
+    def _anomaly_book_args(
+        self, host: str, model_name: str, now: datetime
+    ) -> tuple[str, str, str, datetime, float]:
+        """(host, model, current digest, now, threshold): what the anomaly book is asked with."""
+        digest = self.baselines.digest(host, model_name)
+        return host, model_name, digest, now, self.thresholds[RuleName.PERFORMANCE_ANOMALY]
 
     def _apply(self, found: list[obs.Observation], now: datetime) -> list[OllamaPerformanceAlert]:
         notifications = []

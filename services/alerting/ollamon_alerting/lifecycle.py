@@ -28,7 +28,7 @@ from ollamon_alerting.observations import Observation, Verdict
 from ollamon_alerting.rules import RULE_SPECS, RuleName
 from ollamon_alerting.severity import severity_for
 from ollamon_alerting.silences import SilenceBook
-from ollamon_core.events import AlertState, Severity
+from ollamon_core.events import AlertState, AnomalyEvidence, Severity
 
 
 class RecordStatus(StrEnum):
@@ -59,6 +59,7 @@ class AlertRecord(BaseModel):
     notification_count: int = 0
     acknowledged_by: str | None = None
     acknowledged_at: AwareDatetime | None = None
+    evidence: AnomalyEvidence | None = None  # of the latest breach (performance_anomaly)
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ class AlertTracker:
             record.value = value
         if verdict is Verdict.BREACH and value is not None:
             self._on_breach(record, value, observation.detail)
+            if observation.evidence is not None:
+                record.evidence = observation.evidence
             if observation.immediate and record.status is RecordStatus.PENDING:
                 self._fire(record, now)
         elif record.status is RecordStatus.PENDING:

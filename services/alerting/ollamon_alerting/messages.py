@@ -65,6 +65,7 @@ def build_alert(
         notification_count=record.notification_count,
         acknowledged_by=record.acknowledged_by,
         acknowledged_at=record.acknowledged_at,
+        evidence=record.evidence,
     )
 
 
@@ -76,9 +77,10 @@ def build_score(
     baseline_tokens_per_second: float | None,
     advice: list[Recommendation],
     now: datetime,
+    anomaly_share: float | None = None,
 ) -> ModelScore:
-    """The `ModelScore` of a model's window."""
-    parts = scoring.components(stats, thresholds, baseline_tokens_per_second)
+    """The `ModelScore` of a model's window (`anomaly_share`: see `scoring.components`)."""
+    parts = scoring.components(stats, thresholds, baseline_tokens_per_second, anomaly_share)
     return ModelScore(
         timestamp=now,
         host=host,

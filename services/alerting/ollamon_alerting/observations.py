@@ -13,6 +13,7 @@ from ollamon_alerting.baselines import drop_percent
 from ollamon_alerting.rules import RuleName
 from ollamon_alerting.windows import WindowStats
 from ollamon_core.events import (
+    AnomalyEvidence,
     BackendKind,
     Heartbeat,
     LifecycleChange,
@@ -37,7 +38,8 @@ class Observation:
 
     Without a `verdict` the lifecycle compares `value` with the threshold; the per-request
     rules give theirs (k of the last n requests). `immediate` fires the alert without its
-    pending time (one severe breach).
+    pending time (one severe breach). `evidence` is what the alert shows of a breach beyond
+    its value (performance_anomaly).
     """
 
     rule: RuleName
@@ -47,6 +49,7 @@ class Observation:
     detail: str = ""
     verdict: Verdict | None = None
     immediate: bool = False
+    evidence: AnomalyEvidence | None = None
 
 
 def window_observations(

@@ -96,6 +96,13 @@ BYPASS = Recommendation(
     "of Ollama's port 11434, or bind Ollama to 127.0.0.1 so only the proxy reaches it",
     reason="requests that bypass the proxy have no model, tokens or time to first token",
 )
+ANOMALY = Recommendation(
+    setting="OLLAMA_NUM_PARALLEL / OLLAMA_MAX_LOADED_MODELS / Ollama version",
+    action="Check what changed when it began: other models loaded on the GPU, parallel load, "
+    "an Ollama or driver upgrade, GPU clocks (thermal throttling); a lasting change is "
+    "learned as the new normal and the alert resolves",
+    reason="the model is slower than its own recent requests at this hour",
+)
 
 _FIXED: dict[RuleName, Recommendation] = {
     RuleName.MODEL_LOAD: KEEP_ALIVE,
@@ -110,6 +117,7 @@ _FIXED: dict[RuleName, Recommendation] = {
     RuleName.TOKENS_PER_SECOND_REGRESSION: REGRESSION,
     RuleName.TELEMETRY_BACKLOG: BACKLOG,
     RuleName.PROXY_BYPASSED: BYPASS,
+    RuleName.PERFORMANCE_ANOMALY: ANOMALY,
 }
 
 

@@ -38,6 +38,7 @@ class RuleName(StrEnum):
     TOKENS_PER_SECOND_REGRESSION = "tokens_per_second_regression"
     TELEMETRY_BACKLOG = "telemetry_backlog"
     PROXY_BYPASSED = "proxy_bypassed"
+    PERFORMANCE_ANOMALY = "performance_anomaly"
     DISK_FULL_FORECAST = "disk_full_forecast"
     MEMORY_PRESSURE_FORECAST = "memory_pressure_forecast"
     VRAM_PRESSURE_FORECAST = "vram_pressure_forecast"
@@ -140,6 +141,14 @@ RULE_SPECS: dict[RuleName, RuleSpec] = {
             Scale.PERCENT,
             "% of requests",
             "requests bypassing the proxy",
+        ),
+        RuleSpec(
+            RuleName.PERFORMANCE_ANOMALY,
+            "anomaly_deviations",
+            Scale.RATIO,
+            "robust SD",
+            "performance unlike the model's own baseline",
+            inhibited_by_unreachable=True,
         ),
         RuleSpec(
             RuleName.DISK_FULL_FORECAST,

@@ -6,6 +6,8 @@ Each component is in 0..1:
 - ttft       = 1 - p95 time to first token / (2 x TTFT threshold)   (streamed requests only)
 - throughput = mean tokens/s / baseline tokens/s                 (once a baseline exists)
 - load       = (1 - p95 load_duration / (2 x load threshold)) x (1 - cold fraction / 2)
+- consistency = 1 - share of the last n judged requests outside the model's anomaly band /
+               (2 x k/n)                                         (once a baseline judges)
 each clamped to 0..1. The score is 10 x the weighted mean of the components that have data
 (weights below), so a missing one neither helps nor hurts.
 """
@@ -17,11 +19,12 @@ from dataclasses import dataclass
 from ollamon_alerting.windows import WindowStats
 
 WEIGHTS: dict[str, float] = {
-    "success": 0.35,
+    "success": 0.30,
     "latency": 0.20,
     "ttft": 0.15,
-    "throughput": 0.15,
+    "throughput": 0.10,
     "load": 0.15,
+    "consistency": 0.10,  # issue 19: 0.05 each from success and throughput (decision 0020)
 }
 MAX_SCORE = 10.0
 
@@ -34,6 +37,7 @@ class ScoreThresholds:
     response_time_ms: float
     time_to_first_token_p95_ms: float
     model_load_time_ms: float
+    anomaly_breach_share: float = 0.3  # k/n of the performance_anomaly rule
 
 
 def clamp_unit(value: float) -> float:
@@ -47,9 +51,13 @@ def headroom(value: float, threshold: float) -> float:
 
 
 def components(
-    stats: WindowStats, thresholds: ScoreThresholds, baseline_tokens_per_second: float | None
+    stats: WindowStats,
+    thresholds: ScoreThresholds,
+    baseline_tokens_per_second: float | None,
+    anomaly_share: float | None = None,
 ) -> dict[str, float]:
-    """The score's components that have data."""
+    """The score's components that have data (`anomaly_share`: of the last n judged requests,
+    the share outside the model's anomaly band; None while its baseline learns)."""
     found = {"success": headroom(stats.error_rate_percent, thresholds.error_rate_percent)}
     if stats.response_time_p95_ms is not None:
         found["latency"] = headroom(stats.response_time_p95_ms, thresholds.response_time_ms)
@@ -64,6 +72,8 @@ def components(
         found["load"] = headroom(stats.load_duration_p95_ms, thresholds.model_load_time_ms) * (
             1.0 - cold_fraction / 2.0
         )
+    if anomaly_share is not None:
+        found["consistency"] = headroom(anomaly_share, thresholds.anomaly_breach_share)
     return found
 
 

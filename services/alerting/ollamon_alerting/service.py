@@ -20,11 +20,13 @@ from nats.aio.subscription import Subscription
 from pydantic import ValidationError
 
 from ollamon_alerting import snapshots
+from ollamon_alerting.anomalies import AnomalySnapshot
 from ollamon_alerting.clock import Clock
 from ollamon_alerting.commands import Commands
 from ollamon_alerting.engine import AlertEngine
 from ollamon_alerting.settings import AlertingSettings
 from ollamon_alerting.state_store import (
+    ANOMALY_PREFIX,
     BASELINE_PREFIX,
     WINDOW_PREFIX,
     AlertStateStore,
@@ -117,9 +119,16 @@ class AlertingService:
                 snapshots.restore_baselines(self.engine.baselines, raw)
             except ValidationError:
                 unusable.append(key)
+        for key, raw in stored.anomalies.items():
+            try:
+                self.engine.anomalies.restore(AnomalySnapshot.model_validate_json(raw))
+            except ValidationError:
+                unusable.append(key)
         self.engine.baselines.take_changes()  # what was just read needs no writing back
+        self.engine.anomalies.take_changes()
         self.bus.counters["windows_restored"] = len(self.engine.windows)
         self.bus.counters["baselines_restored"] = len(self.engine.baselines.baselines)
+        self.bus.counters["anomaly_baselines_restored"] = len(self.engine.anomalies.detectors)
         dropped = (
             stored.unreadable
             + unusable
@@ -244,6 +253,13 @@ class AlertingService:
         for host, model_name in engine.baselines.take_changes():
             key = snapshots.state_key(BASELINE_PREFIX, host, model_name)
             changed.append((key, snapshots.baseline_bytes(engine.baselines, host, model_name)))
+        for host, model_name in engine.anomalies.take_changes():
+            key = snapshots.state_key(ANOMALY_PREFIX, host, model_name)
+            kept = engine.anomalies.snapshot(host, model_name)
+            if kept.digests:
+                changed.append((key, kept.model_dump_json().encode()))
+            else:
+                removed.append(key)
         if changed or removed:
             await self.guard(self.store.save_learned(changed, removed))
             self.bus.counters["state_saves"] += 1

@@ -120,6 +120,35 @@ class AlertingSettings(ServiceSettings):
         description="VRAM forecast: fires when a GPU's memory will be full within this many "
         "minutes at its rate over the last 30 minutes (critical within a sixth)",
     )
+    anomaly_deviations: float = Field(
+        default=4.0,
+        gt=0,
+        le=100,
+        description="Performance-anomaly threshold: robust standard deviations (MAD x 1.4826 "
+        "of the logarithm) beyond a model's own median latency, TTFT or tokens/s, by hour of "
+        "day once learned, on k of the last n requests (OLLAMON_ALERT_REQUEST_RULE_*)",
+    )
+    anomaly_min_samples: int = Field(
+        default=30,
+        ge=5,
+        le=128,
+        description="Performance anomalies: requests a (host, model, digest) baseline learns "
+        "before it judges (its hour of day takes over at 20)",
+    )
+    anomaly_learn_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Performance anomalies: the baseline learns at most one request per metric "
+        "this often (a sample that covers hours at any request rate)",
+    )
+    anomaly_spread_floor_percent: float = Field(
+        default=5.0,
+        gt=0,
+        le=MAX_PERCENT,
+        description="Performance anomalies: the least spread a baseline assumes (percent), so a "
+        "very steady model does not call a small change an anomaly",
+    )
     window_seconds: float = Field(
         default=300.0,
         gt=0,

@@ -3,7 +3,8 @@
 Keys: `alert.<fingerprint>` (an `AlertRecord`), `silence.<hash of id>` (a `Silence`),
 `threshold.<rule>` (a runtime threshold with who set it and when; a bare number from an
 older version is read too), `window.<hash of host, model>` (the newest requests of a window)
-and `baseline.<hash of host, model>` (a model's tokens/s baselines on a host). A resolved
+and `baseline.<hash of host, model>` (a model's tokens/s baselines on a host) and
+`anomaly.<hash of host, model>` (its anomaly baselines by digest, `anomalies.py`). A resolved
 alert, a lifted silence or an emptied window is purged, so what the bucket holds is exactly
 the state to restore.
 """
@@ -32,6 +33,7 @@ SILENCE_PREFIX = "silence."
 THRESHOLD_PREFIX = "threshold."
 WINDOW_PREFIX = "window."
 BASELINE_PREFIX = "baseline."
+ANOMALY_PREFIX = "anomaly."
 
 
 @dataclass
@@ -43,6 +45,7 @@ class StoredState:
     thresholds: dict[RuleName, ThresholdChange] = field(default_factory=dict)
     windows: dict[str, bytes] = field(default_factory=dict)  # key -> kept window
     baselines: dict[str, bytes] = field(default_factory=dict)  # key -> kept baselines
+    anomalies: dict[str, bytes] = field(default_factory=dict)  # key -> anomaly baselines
     unreadable: list[str] = field(default_factory=list)  # keys whose entry did not parse
 
 
@@ -106,6 +109,8 @@ class AlertStateStore:
                     state.windows[key] = raw  # parsed by the engine, which knows the time
                 elif key.startswith(BASELINE_PREFIX):
                     state.baselines[key] = raw
+                elif key.startswith(ANOMALY_PREFIX):
+                    state.anomalies[key] = raw
             except (ValidationError, ValueError) as error:
                 log.warning("skipping unreadable alert state %s: %s", key, error)
                 state.unreadable.append(key)

@@ -77,3 +77,10 @@ def test_missing_components_neither_help_nor_hurt() -> None:
 
 def test_the_weights_sum_to_one() -> None:
     assert sum(WEIGHTS.values()) == pytest.approx(1.0)
+
+
+def test_consistency_is_half_when_k_of_n_requests_are_outside_the_anomaly_band() -> None:
+    assert components(stats(), THRESHOLDS, None, anomaly_share=0.0)["consistency"] == 1.0
+    assert components(stats(), THRESHOLDS, None, anomaly_share=0.3)["consistency"] == 0.5
+    assert components(stats(), THRESHOLDS, None, anomaly_share=0.8)["consistency"] == 0.0
+    assert "consistency" not in components(stats(), THRESHOLDS, None)

@@ -13,6 +13,7 @@ from ollamon_core.events.alert_management import (
 )
 from ollamon_core.events.alerts import (
     AlertState,
+    AnomalyEvidence,
     ModelScore,
     OllamaPerformanceAlert,
     Recommendation,
@@ -87,6 +88,7 @@ __all__ = [
     "AlertAcknowledgementReply",
     "AlertAudit",
     "AlertState",
+    "AnomalyEvidence",
     "AuditAction",
     "BackendKind",
     "BackendLoad",

@@ -16,6 +16,25 @@ class AlertState(StrEnum):
     RESOLVED = "resolved"
 
 
+class AnomalyEvidence(FrozenModel):
+    """Why a `performance_anomaly` alert fires: one metric against the model's own baseline
+    (median/MAD of its recent requests, by hour of day once learned)."""
+
+    metric: str = Field(max_length=64, description="latency_ms, time_to_first_token_ms, ...")
+    unit: str = Field(max_length=16)
+    observed: float = Field(description="Median of the last requests outside the band")
+    expected: float = Field(description="The baseline's median")
+    band_low: float
+    band_high: float
+    deviations: float = Field(
+        ge=0, description="Robust standard deviations beyond the median of the k-th worst request"
+    )
+    outside: int = Field(ge=0, description="Requests outside the band among the last `judged`")
+    judged: int = Field(ge=0)
+    baseline: str = Field(max_length=32, description="'hour 14 UTC' or 'overall'")
+    baseline_samples: int = Field(ge=0)
+
+
 class OllamaPerformanceAlert(Event):
     """An alert, firing or resolved.
 
@@ -41,6 +60,9 @@ class OllamaPerformanceAlert(Event):
     # Management: who acknowledged a firing alert, and when (kept on its resolved event).
     acknowledged_by: str | None = None
     acknowledged_at: AwareDatetime | None = None
+
+    # What the rule saw, where it says more than a value (performance_anomaly).
+    evidence: AnomalyEvidence | None = None
 
 
 class Recommendation(FrozenModel):

@@ -160,14 +160,15 @@ class SeasonalBaseline:
         return True
 
     def band(self, at: datetime) -> Band | None:
-        """The baseline that judges a value at `at`: its hour's once that hour holds enough
-        values, else the overall one; None while the overall one is still learning."""
+        """The baseline that judges a value at `at`: None while the overall one is still
+        learning (fewer than `min_samples`), then its hour's once that hour holds enough
+        values, else the overall one."""
+        if len(self.overall) < self.policy.min_samples:
+            return None
         hour_ring = self.hours.get(at.hour)
         if hour_ring is not None and len(hour_ring) >= self.policy.min_hour_samples:
             return self._band(at.hour, hour_ring)
-        if len(self.overall) >= self.policy.min_samples:
-            return self._band(None, self.overall)
-        return None
+        return self._band(None, self.overall)
 
     def _band(self, hour: int | None, ring: Ring) -> Band:
         band = self._bands.get(hour)
