@@ -135,12 +135,14 @@ class AnomalyBook:
     def observation(
         self, host: str, model_name: str, digest: str, now: datetime, threshold: float
     ) -> Observation:
-        """The rule's observation: the worst metric's k-th largest deviation, with evidence;
-        no value while nothing was judged within the horizon."""
+        """The rule's observation: the worst metric's k-th largest deviation, with evidence
+        when it is over the threshold; no value while nothing was judged within the horizon."""
         worst = self._worst(host, model_name, digest, now, threshold)
         if worst is None:
             return Observation(RuleName.PERFORMANCE_ANOMALY, host, model_name, None)
         metric, finding = worst
+        if finding.value <= threshold:  # the lifecycle reads the evidence of a breach only
+            return Observation(RuleName.PERFORMANCE_ANOMALY, host, model_name, finding.value)
         evidence = _evidence(metric, finding, threshold)
         return Observation(
             RuleName.PERFORMANCE_ANOMALY,

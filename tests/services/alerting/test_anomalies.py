@@ -85,6 +85,7 @@ def test_a_normal_series_stays_under_the_threshold() -> None:
     observation = book.observation(HOST, MODEL, "sha256:a", at, THRESHOLD)
     assert observation.value is not None
     assert observation.value < THRESHOLD
+    assert observation.evidence is None  # built for a breach only
     assert book.outside_share(HOST, MODEL, "sha256:a", at, THRESHOLD) == 0.0
 
 
