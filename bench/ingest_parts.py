@@ -5,8 +5,8 @@ events (`storage_ingest`'s payloads, already in the stream), with the storage pr
 garbage-collector settings; CPU from `getrusage`, so aiosqlite's thread counts. Prints
 microseconds of CPU per event: the push consumer's delivery without and with acks, a pull
 consumer's `fetch` with acks, pydantic validation, storage's msgspec decode (what it uses),
-building rows, and `write_batch` at several batch sizes. docs/BENCHMARKS.md
-(storage_ingest, issue 18) explains the figures.
+the compact JSON it stores, building rows, and `write_batch` at several batch sizes (and
+with the JSON as received). docs/BENCHMARKS.md (storage_ingest, issue 18) explains them.
 """
 
 from __future__ import annotations
@@ -118,6 +118,10 @@ def _decode(messages: list[Msg]) -> list[Any]:
     return [decoder.decode(msg) for msg in messages]
 
 
+def _stored(events: list[Any], messages: list[Msg]) -> list[str]:
+    return [rows.stored_json(event, msg.data) for event, msg in zip(events, messages, strict=True)]
+
+
 def _rows(events: list[Any], texts: list[str], size: int) -> list[rows.BatchRows]:
     return [
         rows.group_rows(zip(events[i : i + size], texts[i : i + size], strict=True))
@@ -143,18 +147,19 @@ async def measure(count: int, work_dir: Path) -> dict[str, float]:
             events = _timed_sync(
                 report, "decode, msgspec mirror (storage)", count, _decode, messages
             )
-            texts = [m.data.decode() for m in messages]
-            for size in BATCH_SIZES:
-                batches = _timed_sync(
-                    report, f"rows, batches of {size}", count, _rows, events, texts, size
-                )
-                database = await Database.open(work_dir / f"parts-{size}.db")
+            received = [m.data.decode() for m in messages]
+            texts = _timed_sync(report, "stored JSON (compact)", count, _stored, events, messages)
+            for size, data, label in [
+                *((size, texts, "") for size in BATCH_SIZES),
+                (BATCH_SIZES[-1], received, ", JSON as received"),
+            ]:
+                name = f"batches of {size}{label}"
+                batches = _timed_sync(report, f"rows, {name}", count, _rows, events, data, size)
+                database = await Database.open(work_dir / f"parts-{size}{bool(label)}.db")
                 started = _cpu_seconds()
                 for batch in batches:
                     await writer.write_batch(database, batch)
-                report[f"write_batch, batches of {size}"] = round(
-                    (_cpu_seconds() - started) * 1e6 / count, 1
-                )
+                report[f"write_batch, {name}"] = round((_cpu_seconds() - started) * 1e6 / count, 1)
                 await database.close()
         finally:
             await nc.close()

@@ -188,6 +188,7 @@ class _Builder:
             namespace=namespace,
             forbid_unknown_fields=model.model_config.get("extra") == "forbid",
             gc=False,  # scalars, lists and nested structs: no reference cycles
+            omit_defaults=True,  # `compact_json`
             kw_only=True,  # required and optional fields in the model's order
         )
         self.structs[model] = struct
@@ -299,3 +300,17 @@ class Decoder:
             except (msgspec.ValidationError, msgspec.DecodeError, ValueError):
                 pass  # stricter than the model: pydantic decides
         return model.model_validate_json(data)
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def compact_json(event: object, data: bytes) -> str:
+    """The JSON to store for a decoded event: a struct's without the fields that hold their
+    default (its model fills them in again when the row is read), else `data` as it came.
+
+    msgspec leaves out a value that is its default object (None, small integers, False,
+    "", an enum member, empty lists); an equal copy such as a decoded "POST" stays."""
+    if isinstance(event, msgspec.Struct):
+        return _ENCODER.encode(event).decode()
+    return data.decode()

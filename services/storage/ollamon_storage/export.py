@@ -20,13 +20,14 @@ import csv
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from ollamon_core.events import (
     ModelLifecycleEvent,
@@ -41,6 +42,7 @@ from ollamon_core.events import (
 from ollamon_core.events.queries import ExportFormat
 from ollamon_core.redaction import redact_text
 from ollamon_storage.paths import open_new_file
+from ollamon_storage.rows import COMPACT_TABLES
 
 EXPORT_TABLES: dict[str, type[BaseModel]] = {
     "requests": OllamaModelMetrics,
@@ -145,10 +147,30 @@ def default_file_name(export_format: ExportFormat, now: datetime | None = None) 
 
 def _table_rows(conn: sqlite3.Connection, table: str, quota: _Quota) -> Iterator[str]:
     cursor = conn.execute(f"SELECT data FROM {table} ORDER BY ts_ms")  # noqa: S608 (fixed names)
+    full = _full_json(EXPORT_TABLES[table]) if table in COMPACT_TABLES else None
     while rows := cursor.fetchmany(FETCH_ROWS):
         quota.check()
         for row in rows:
-            yield redact_text(row[0])
+            yield redact_text(row[0] if full is None else full(row[0]))
+
+
+def _full_json(model: type[BaseModel]) -> Callable[[str], str]:
+    """Rows stored without their default fields (`COMPACT_TABLES`) get them back, in the
+    model's order, so an export holds every field whenever the row was written."""
+    defaults = {
+        name: info.default
+        for name, info in model.model_fields.items()
+        if info.default is not PydanticUndefined and info.default_factory is None
+    }
+
+    def full(data: str) -> str:
+        record = json.loads(data)
+        if len(record) == len(model.model_fields):
+            return data
+        ordered = {name: record.get(name, defaults.get(name)) for name in model.model_fields}
+        return json.dumps(ordered, separators=(",", ":"), ensure_ascii=False)
+
+    return full
 
 
 def _cell(value: Any) -> Any:

@@ -89,7 +89,9 @@ class Ingestor:
         batch = self._take_batch()
         if not batch:
             return 0
-        grouped = rows.group_rows((event, msg.data.decode()) for event, msg in batch)
+        grouped = rows.group_rows(
+            (event, rows.stored_json(event, msg.data)) for event, msg in batch
+        )
         try:
             new_requests = await writer.write_batch(self.database, grouped)
         except Exception:

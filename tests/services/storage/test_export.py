@@ -13,7 +13,7 @@ import pytest
 
 from ollamon_core import subjects
 from ollamon_core.bus import QueryFailedError
-from ollamon_core.events import ServiceName
+from ollamon_core.events import OllamaModelMetrics, ServiceName
 from ollamon_core.events.queries import ExportFormat, ExportRequest
 from ollamon_storage import schema
 from ollamon_storage.export import EXPORT_TABLES, export_database
@@ -97,6 +97,10 @@ async def test_a_json_export_holds_every_table_with_row_counts(
     document = json.loads(await asyncio.to_thread(target.read_text))
     assert len(document["tables"]["requests"]) == 10
     assert document["tables"]["alerts"][0]["alert_type"] == "slow_response"
+    # Request rows are stored without their default fields; the export has them all.
+    first = document["tables"]["requests"][0]
+    assert list(first) == list(OllamaModelMetrics.model_fields)
+    assert (first["method"], first["tokens_generated"], first["done_reason"]) == ("POST", 0, None)
 
 
 async def test_a_csv_export_writes_one_file_per_table_with_event_columns(
@@ -113,6 +117,7 @@ async def test_a_csv_export_writes_one_file_per_table_with_event_columns(
     assert len(records) == 10
     assert {record["model_name"] for record in records} == {"m0", "m1"}
     assert "response_time_ms" in records[0]
+    assert (records[0]["method"], records[0]["status_code"]) == ("POST", "200")  # defaults
 
 
 @pytest.mark.parametrize(

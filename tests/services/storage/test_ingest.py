@@ -9,7 +9,7 @@ from nats.aio.msg import Msg
 
 from ollamon_core import subjects
 from ollamon_core.bus import ERROR_HEADER, Bus
-from ollamon_core.events import Heartbeat, ServiceName
+from ollamon_core.events import Heartbeat, OllamaModelMetrics, ServiceName
 from ollamon_storage.service import running_storage
 from ollamon_storage.settings import StorageSettings
 from tests.conftest import BusFactory
@@ -137,6 +137,23 @@ async def test_an_event_beyond_a_bound_is_dead_lettered_and_lax_input_is_stored(
         running_storage.database_path, "SELECT event_id, response_time_ms FROM requests"
     )
     assert rows == [("lax", 12.5)]
+
+
+async def test_a_request_row_keeps_only_the_fields_off_their_default_and_reads_back_whole(
+    running_storage: StorageSettings, bus_factory: BusFactory
+) -> None:
+    bus = await bus_factory(ServiceName.PROBE)
+    event = factories.request(tokens_per_second=33.5, streamed=True)
+    await bus.publish_persistent(event)
+    await _rows_reach(running_storage, "requests", 1)
+    [(data,)] = await fetch_all_async(running_storage.database_path, "SELECT data FROM requests")
+    stored = json.loads(data)
+    assert "memory_usage_mb" not in stored  # None, the default
+    assert "tokens_input" not in stored  # 0, the default
+    assert "source" not in stored  # RequestSource.PROXY, the default
+    assert (stored["streamed"], stored["tokens_per_second"]) == (True, 33.5)
+    assert len(data) < len(event.model_dump_json()) / 2
+    assert OllamaModelMetrics.model_validate_json(data) == event
 
 
 async def test_heartbeats_carry_ingest_counters(
