@@ -62,8 +62,8 @@ def sample(field: FieldInfo) -> tuple[str, object]:
         return "sample-secret", SecretStr("sample-secret")
     if annotation == Path | None:
         return "sample-folder", Path("sample-folder")
-    if annotation is float:
-        return "0.5", 0.5
+    if annotation is float:  # no float setting defaults to this
+        return "0.75", 0.75
     if annotation is int or annotation == int | None:
         return "7", 7
     if annotation is Path:

@@ -18,10 +18,11 @@ class StorageSettings(ServiceSettings):
     storage_path: Path = storage_path_field()
     batch_size: int = Field(default=2000, ge=1, description="Rows per SQLite transaction at most")
     batch_interval_seconds: float = Field(
-        default=0.05,
+        default=0.5,
         gt=0,
         validation_alias="OLLAMON_STORAGE_BATCH_INTERVAL",
-        description="Longest a received event waits before its batch commits",
+        description="Longest a received event waits before its batch commits (group commit: "
+        "at low rates one transaction per interval instead of one per event)",
     )
     retention_days: int = Field(
         default=30,

@@ -180,6 +180,29 @@ async def test_heartbeats_carry_ingest_counters(
     assert counters["dead_lettered"] == 1
 
 
+async def test_events_within_the_linger_share_one_commit_and_none_is_acked_before_it(
+    tmp_path: Path, bus_factory: BusFactory, clean_nats_url: str
+) -> None:
+    # Group commit: at a low rate the batch waits up to batch_interval_seconds for more.
+    settings = make_settings(tmp_path / "data", clean_nats_url, batch_interval_seconds=2.0)
+    async with running_storage(settings) as runtime:
+        await wait_for_ready(settings)
+        bus = await bus_factory(ServiceName.PROBE)
+        events = [factories.request(response_time_ms=float(index)) for index in range(3)]
+        for event in events:
+            await bus.publish_persistent(event)
+
+        async def unacked(count: int) -> bool:
+            info = await bus.js.consumer_info(subjects.STREAM_EVENTS, subjects.STORAGE_DURABLE)
+            return info.num_ack_pending == count and info.num_pending == 0
+
+        await wait_for_async(lambda: unacked(3), timeout=5, message="3 delivered, unacked")
+        assert await count_rows_async(settings.database_path, "requests") == 0
+        await _rows_reach(settings, "requests", 3)
+        assert runtime.bus.counters["batches"] == 1
+        await wait_for_async(lambda: unacked(0), timeout=5, message="acked after the commit")
+
+
 async def test_storage_sets_the_stream_max_age_to_its_retention(
     tmp_path: Path, bus_factory: BusFactory, clean_nats_url: str
 ) -> None:
