@@ -1,22 +1,28 @@
 """The dashboard's Benchmarks card in a real Chromium: the ranking with its intervals, "Run
 benchmark" with its progress bar fed by the stream, and the upgrade's flagged comparison.
 
-Storage and the probe are stand-ins here (the run itself is the probe's, tested with the
-emulator in tests/services/probe and end to end in tests/test_benchmark_upgrade.py).
-Set OLLAMON_SCREENSHOT_DIR to keep the card's screenshot.
+First with storage and the probe as stand-ins (every step under the test's control), then
+through the real storage, probe and gateway in front of the emulator, twice: as Ollama
+0.12.3, then restarted as 0.12.6 with eval 20 % slower. Set OLLAMON_SCREENSHOT_DIR to keep
+the card's screenshots (docs/screenshots/dashboard-benchmarks.png is the second test's).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
+from ollama_emulator.app import create_app as create_emulator
+from ollama_emulator.config import ModelSpec
+from ollama_emulator.server import serve_app
+from ollamon_cli.nats_server import free_port
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
 from ollamon_core.events import (
@@ -35,11 +41,13 @@ from tests.conftest import BusFactory
 from tests.services.gateway.chromium import BROWSER_MARKS, DASHBOARD, UI_TIMEOUT_MS, chromium
 from tests.services.gateway.stubs import Responder, serve_storage
 from tests.support.benchmark_runs import benchmark_run, model_result
+from tests.support.benchmark_stack import benchmark_stack, ollama
 
 pytestmark = BROWSER_MARKS
 
 MODEL = "llama3.2:1b"
 STEPS = 4
+RUN_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
@@ -142,7 +150,9 @@ async def test_a_run_from_the_card_shows_progress_then_the_ranking_and_the_flag(
         assert page_errors == []
     keep = os.environ.get("OLLAMON_SCREENSHOT_DIR")
     if keep:
-        await asyncio.to_thread(shutil.copy, card, Path(keep) / card.name)
+        await asyncio.to_thread(
+            shutil.copy, card, Path(keep) / "dashboard-benchmarks-stand-ins.png"
+        )
 
 
 async def test_a_refused_run_says_why_and_frees_the_button(
@@ -161,3 +171,74 @@ async def test_a_refused_run_says_why_and_frees_the_button(
         await expect(result).to_have_class("result bad")
         await expect(page.locator("#form-benchmark button")).to_be_enabled()
         await expect(page.locator("#benchmark-progress")).to_be_hidden()
+
+
+FAST = ModelSpec(name="swift:1b", tokens_per_second=900.0, load_time_ms=60.0)
+SLOW = ModelSpec(
+    name="steady:7b",
+    parameter_size="7.6B",
+    tokens_per_second=300.0,
+    load_time_ms=120.0,
+    size_bytes=6_000_000_000,
+    size_vram_bytes=4_000_000_000,
+)
+
+
+async def _run_from_the_card(page: Page) -> None:
+    """Run every model from the card and wait for the run to be done."""
+    await page.locator("#form-benchmark button").click()
+    await expect(page.locator("#benchmark-progress")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    await expect(page.locator("#benchmark-result")).to_contain_text(
+        "done: 2 models measured", timeout=RUN_TIMEOUT_MS
+    )
+    await expect(page.locator("#benchmark-progress")).to_be_hidden()
+
+
+async def test_runs_through_the_stack_rank_the_emulator_s_models_and_flag_the_upgrade(
+    clean_nats_url: str, bus_factory: BusFactory, tmp_path: Path
+) -> None:
+    port = free_port()
+    async with contextlib.AsyncExitStack() as first_ollama:
+        await first_ollama.enter_async_context(
+            serve_app(create_emulator(ollama("0.12.3", FAST, SLOW)), port=port)
+        )
+        async with (
+            benchmark_stack(
+                clean_nats_url, bus_factory, tmp_path, ollama_port=port, host="gpu-a"
+            ) as stack,
+            chromium() as browser,
+        ):
+            page = await browser.new_page(viewport={"width": 1440, "height": 1000})
+            page_errors: list[str] = []
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            await page.goto(f"{stack.gateway_url}{DASHBOARD}")
+            await expect(page.locator("#pill-stream")).to_have_text("live", timeout=UI_TIMEOUT_MS)
+            await expect(page.locator("#benchmarks-empty")).to_be_visible()
+            await page.locator("#benchmark-repetitions").fill("2")
+
+            await _run_from_the_card(page)
+            rows = page.locator("#benchmarks-body tr")
+            await expect(rows).to_have_count(2, timeout=UI_TIMEOUT_MS)
+            assert await rows.evaluate_all("rows => rows.map(r => r.dataset.model)") == [
+                "swift:1b",
+                "steady:7b",
+            ]
+            await expect(rows.first).to_contain_text("0.12.3")
+            await expect(rows.nth(1).locator("td").nth(7)).to_have_text("no")  # partly on CPU
+
+            await first_ollama.aclose()
+            upgraded = create_emulator(ollama("0.12.6", FAST, SLOW, eval_speed=0.8))
+            async with serve_app(upgraded, port=port):
+                await _run_from_the_card(page)
+                flags = page.locator("#benchmark-flags li")
+                await expect(flags.filter(has_text="eval -20 %")).to_have_count(
+                    2, timeout=UI_TIMEOUT_MS
+                )
+                await expect(flags.first).to_contain_text("0.12.3 -> 0.12.6:")
+                await expect(rows.first).to_contain_text("0.12.6")
+                card = tmp_path / "dashboard-benchmarks.png"
+                await page.locator("#benchmarks-card").screenshot(path=str(card))
+            assert page_errors == []
+    keep = os.environ.get("OLLAMON_SCREENSHOT_DIR")
+    if keep:
+        await asyncio.to_thread(shutil.copy, card, Path(keep) / card.name)
