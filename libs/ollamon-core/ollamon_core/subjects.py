@@ -47,6 +47,7 @@ from ollamon_core.events import (
     ThresholdUpdate,
 )
 from ollamon_core.events import benchmark_queries as bq
+from ollamon_core.events import forecast_queries as fq
 from ollamon_core.events import queries as q
 
 PREFIX = "ollamon"
@@ -235,6 +236,7 @@ QUERY_CLEANUP = QueryRoute(f"{PREFIX}.query.cleanup", q.CleanupRequest, q.Cleanu
 QUERY_BACKUP = QueryRoute(f"{PREFIX}.query.backup", q.BackupRequest, q.BackupReply)
 # Stored benchmark runs with their ranking and version comparisons.
 QUERY_BENCHMARKS = QueryRoute(f"{PREFIX}.query.benchmarks", bq.BenchmarksQuery, bq.BenchmarksReply)
+QUERY_FORECASTS = QueryRoute(f"{PREFIX}.query.forecasts", fq.ForecastsQuery, fq.ForecastsReply)
 # Every storage query (storage alone answers them).
 QUERY_ALL = f"{PREFIX}.query.*"
 
@@ -270,6 +272,7 @@ QUERY_ROUTES: dict[str, QueryRoute[Any, Any]] = {
         QUERY_CLEANUP,
         QUERY_BACKUP,
         QUERY_BENCHMARKS,
+        QUERY_FORECASTS,
         CONTROL_HEALTH_CHECK,
         CONTROL_BENCHMARK,
         CONTROL_ACK,

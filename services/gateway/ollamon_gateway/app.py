@@ -29,6 +29,7 @@ from ollamon_gateway.routes.benchmarks import BenchmarksController
 from ollamon_gateway.routes.dashboard import dashboard_routes
 from ollamon_gateway.routes.docs import favicon_route, render_plugins, with_docs_policy
 from ollamon_gateway.routes.exports import download_export
+from ollamon_gateway.routes.forecasts import ForecastsController
 from ollamon_gateway.routes.health import HealthChecks, ollama_health
 from ollamon_gateway.routes.metrics import prometheus_metrics
 from ollamon_gateway.routes.performance import PerformanceController
@@ -107,6 +108,7 @@ def create_app(settings: GatewaySettings, bus: Bus) -> Litestar:
             PerformanceController,
             AlertingController,
             BenchmarksController,
+            ForecastsController,
             stream,
             ollama_health,
             prometheus_metrics,

@@ -19,6 +19,7 @@ from ollamon_storage.benchmark_reads import BenchmarkReads
 from ollamon_storage.commands import Commands, cleanup_loop
 from ollamon_storage.consumer import StorageConsumer
 from ollamon_storage.database import Database
+from ollamon_storage.forecast_reads import ForecastReads
 from ollamon_storage.ingest import Ingestor
 from ollamon_storage.queries import QueryService
 from ollamon_storage.settings import StorageSettings
@@ -48,6 +49,7 @@ async def running_storage(settings: StorageSettings) -> AsyncIterator[ServiceRun
         queries = QueryService(database.reader)
         commands = Commands(database, settings)
         benchmarks = BenchmarkReads(database.reader)
+        forecasts = ForecastReads(database.reader)
         for server in [
             await bus.serve(subjects.QUERY_SUMMARY, queries.summary),
             await bus.serve(subjects.QUERY_MODEL_METRICS, queries.model_metrics),
@@ -60,6 +62,7 @@ async def running_storage(settings: StorageSettings) -> AsyncIterator[ServiceRun
             await bus.serve(subjects.QUERY_CLEANUP, commands.cleanup),
             await bus.serve(subjects.QUERY_BACKUP, commands.backup),
             await bus.serve(subjects.QUERY_BENCHMARKS, benchmarks.benchmarks),
+            await bus.serve(subjects.QUERY_FORECASTS, forecasts.forecasts),
         ]:
             runtime.unsubscribe_at_close(server)
         runtime.start_task(ingest(ingestor), name="ingest", stop=ingestor.stop)

@@ -34,6 +34,7 @@ from ollamon_core.events import (
 from ollamon_core.events import queries as q
 from ollamon_core.events.benchmark_queries import BenchmarksReply
 from ollamon_core.subjects import QueryRoute
+from tests.services.gateway.forecast_stubs import forecasts_reply
 
 MODEL_WITH_TAG = "llama3.2:1b"
 MODEL_WITH_NAMESPACE = "hf.co/bartowski/Qwen2.5-7B-Instruct-GGUF:Q4_K_M"
@@ -285,6 +286,7 @@ async def serve_storage(
     )
     if benchmarks:
         await responder.answer(subjects.QUERY_BENCHMARKS, lambda _: BenchmarksReply())
+    await responder.answer(subjects.QUERY_FORECASTS, forecasts_reply)
 
 
 async def serve_probe(responder: Responder) -> None:
