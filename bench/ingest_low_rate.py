@@ -98,7 +98,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--linger", type=float, nargs="+", default=[0.05, 0.5])
+    parser.add_argument(
+        "--heartbeat", type=float, default=5.0, help="storage's heartbeat interval (its default)"
+    )
     args = parser.parse_args()
+    os.environ["OLLAMON_HEARTBEAT_INTERVAL"] = str(args.heartbeat)  # commits are read from it
     for linger in args.linger:
         with tempfile.TemporaryDirectory() as work_dir:
             report = asyncio.run(measure(linger, args.rate, args.seconds, Path(work_dir)))

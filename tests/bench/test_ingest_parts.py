@@ -32,9 +32,13 @@ def test_every_part_of_ingest_is_measured_on_the_same_events() -> None:
         "push delivery, no acks",
         "push delivery with acks",
         f"pull fetch({FETCH_BATCH}) with acks",
-        "validation",
+        "validation, pydantic",
+        "decode, msgspec mirror (storage)",
+        "stored JSON (compact)",
         *(f"rows, batches of {size}" for size in BATCH_SIZES),
         *(f"write_batch, batches of {size}" for size in BATCH_SIZES),
+        f"rows, batches of {BATCH_SIZES[-1]}, JSON as received",
+        f"write_batch, batches of {BATCH_SIZES[-1]}, JSON as received",
     }
     assert all(microseconds > 0 for microseconds in figures.values())
     assert "(1000 events," in done.stdout
