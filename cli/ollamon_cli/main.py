@@ -8,6 +8,7 @@ ollamon top        the same, live, in the spirit of htop/nvitop (q quits)
 ollamon alerts     the alerts firing now, then each one as it fires and resolves
 ollamon selftest   call every endpoint of a running stack, save the results (exit 1 on a failure)
 ollamon backup     ask storage for a consistent online copy of the database
+ollamon benchmark  run the benchmark suite on the probe's server and rank its models
 ollamon settings   every setting's value in effect and where it came from (--reference: the table)
 ollamon nats-config  print the NATS users and permissions for your own nats-server
 """
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from ollamon_cli.exits import CommandError, run_command
 from ollamon_cli.settings import StackSettings
@@ -83,6 +85,34 @@ def command_backup(_: argparse.Namespace) -> int:
 
     target = nats_target(StackSettings(), ServiceName.CLI.value)
     print(asyncio.run(request_backup(target)))
+    return 0
+
+
+def command_benchmark(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from ollamon_cli.benchmark import run_benchmark
+    from ollamon_cli.nats_target import nats_target
+    from ollamon_core.events import BenchmarkRequest, ServiceName
+
+    try:
+        benchmark = BenchmarkRequest(
+            models=args.models,
+            cases=args.cases or [],
+            repetitions=args.repetitions,
+            num_ctx=args.num_ctx,
+            force=args.force,
+            cold=not args.no_cold,
+            requested_by="ollamon benchmark",
+        )
+    except ValidationError as error:
+        reasons = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise CommandError(f"benchmark: {reasons}") from None
+    target = nats_target(StackSettings(), ServiceName.CLI.value)
+    asyncio.run(run_benchmark(target, benchmark, sys.stdout, as_json=args.json))
     return 0
 
 
@@ -206,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("backup", help="online backup of the database").set_defaults(
         handler=command_backup
     )
+    _benchmark_parser(commands)
     settings = commands.add_parser(
         "settings",
         help="every setting's value in effect here and where it came from (secrets hidden)",
@@ -228,6 +259,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nats_config.set_defaults(handler=command_nats_config)
     return parser
+
+
+def _benchmark_parser(commands: Any) -> None:
+    from ollamon_core.events.benchmarks import (
+        DEFAULT_NUM_CTX,
+        DEFAULT_REPETITIONS,
+        BenchmarkCase,
+    )
+
+    benchmark = commands.add_parser(
+        "benchmark",
+        help="run the benchmark suite through the probe and rank the models (cold, then warm)",
+    )
+    benchmark.add_argument("models", nargs="*", metavar="MODEL", help="default: every model")
+    benchmark.add_argument(
+        "--repetitions", type=int, default=DEFAULT_REPETITIONS, help="warm runs per case (1-20)"
+    )
+    benchmark.add_argument(
+        "--num-ctx", type=int, default=DEFAULT_NUM_CTX, help="context size (256-131072)"
+    )
+    benchmark.add_argument(
+        "--case",
+        dest="cases",
+        action="append",
+        choices=[case.value for case in BenchmarkCase],
+        help="only this case (repeatable; default: every case)",
+    )
+    benchmark.add_argument(
+        "--force", action="store_true", help="run even while real traffic goes through"
+    )
+    benchmark.add_argument(
+        "--no-cold", action="store_true", help="skip the unload and the cold load"
+    )
+    benchmark.add_argument("--json", action="store_true", help="the run as JSON on stdout")
+    benchmark.set_defaults(handler=command_benchmark)
 
 
 def main(argv: list[str] | None = None) -> int:

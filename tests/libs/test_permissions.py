@@ -54,3 +54,9 @@ def test_the_probe_answers_benchmark_requests_and_publishes_their_progress_and_r
     assert subjects.CONTROL_BENCHMARK.subject in permissions.LEAF_PERMISSIONS.subscribe
     assert subjects.BENCHMARK_PROGRESS in permissions.LEAF_PERMISSIONS.publish
     assert subjects.BENCHMARK_RUNS in subjects.EDGE_STREAM_SUBJECTS
+
+
+def test_the_command_line_may_ask_storage_for_the_stored_benchmarks() -> None:
+    cli = SERVICE_PERMISSIONS[ServiceName.CLI]
+    assert subjects.QUERY_BENCHMARKS.subject in cli.publish
+    assert subjects.QUERY_BENCHMARKS.subject.startswith(subjects.QUERY_ALL[:-1])

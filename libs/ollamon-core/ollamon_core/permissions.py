@@ -213,7 +213,7 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             subjects.QUERY_BACKUP.subject,
             subjects.QUERY_ALERTS.subject,
             subjects.CONTROL_BENCHMARK.subject,
-            f"{subjects.PREFIX}.query.benchmarks",
+            subjects.QUERY_BENCHMARKS.subject,
         ),
         subscribe=(
             f"{inbox_prefix(service_user(ServiceName.CLI))}.>",
