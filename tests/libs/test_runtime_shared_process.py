@@ -6,8 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +25,7 @@ from ollamon_core.settings import ServiceSettings
 from tests.conftest import BusFactory
 from tests.support.waiting import wait_for
 
+TOY_SERVICES = Path(__file__).with_name("toy_services.py")
 log = logging.getLogger("tests.shared_process")
 Lifespan = Callable[[ServiceSettings], AbstractAsyncContextManager[object]]
 
@@ -145,3 +151,37 @@ async def test_services_sharing_a_process_each_keep_their_own_nats_connection(
     stop.set()
     await asyncio.wait_for(running, 10)
     assert len(set(clients.values())) == 2
+
+
+def run_toys(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(TOY_SERVICES)],
+        env={**os.environ, **env},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_the_process_names_each_service_on_its_log_lines_and_stops_with_status_0() -> None:
+    toys = run_toys({})
+    assert toys.stderr is not None
+    lines = [toys.stderr.readline(), toys.stderr.readline()]
+    toys.send_signal(signal.SIGTERM)
+    _, rest = toys.communicate(timeout=20)
+    assert toys.returncode == 0, rest
+    started = sorted(line.split(" ", 3)[2] for line in lines)
+    assert started == ["alerting", "storage"]
+    assert all("started as" in line for line in lines)
+    stopped = [line for line in rest.splitlines() if line.endswith("toy: stopped")]
+    assert sorted(line.split(" ", 3)[2] for line in stopped) == ["alerting", "storage"]
+
+
+def test_a_service_whose_start_fails_makes_the_process_exit_1_after_stopping_the_other() -> None:
+    toys = run_toys({"TOY_FAIL": "alerting"})
+    _, output = toys.communicate(timeout=20)
+    assert toys.returncode == 1
+    assert "services CRITICAL" in output
+    assert "the toy's start failed" in output
+    assert [line.split(" ", 3)[2] for line in output.splitlines() if "toy: stopped" in line] == [
+        "storage"
+    ]
