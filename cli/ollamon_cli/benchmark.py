@@ -128,6 +128,8 @@ async def _follow(
         if progress.run_id != accepted.run_id:
             continue
         view.update(progress)
+        if progress.state == BenchmarkState.DONE and progress.message != "done":
+            view.note(progress.message)
         if progress.state == BenchmarkState.FAILED:
             raise CommandError(f"benchmark {accepted.run_id[:12]} failed: {progress.message}")
 

@@ -130,6 +130,12 @@ class ProgressView:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
 
+    def note(self, message: str) -> None:
+        """Something to keep in view once the bar has gone (a terminal only: a pipe had the
+        line already)."""
+        if self.bar is not None:
+            self.console.print(message, style="yellow")
+
     def update(self, progress: BenchmarkProgress) -> None:
         """Show one progress event."""
         if self.bar is not None:

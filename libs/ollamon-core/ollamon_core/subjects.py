@@ -63,7 +63,7 @@ ALERTS_ALL = f"{PREFIX}.alerts.>"
 SCORES_ALL = f"{PREFIX}.scores.>"
 AUDIT_ALERTING = f"{PREFIX}.audit.alerting"
 NOTIFICATIONS_ALL = f"{PREFIX}.notifications.>"
-# Finished benchmark runs (the probe's; docs/decisions/0020-benchmark-runner.md).
+# Finished benchmark runs (the probe's; docs/decisions/0023-benchmark-runner.md).
 BENCHMARK_RUNS = f"{PREFIX}.benchmarks.runs"
 
 # Not persisted.

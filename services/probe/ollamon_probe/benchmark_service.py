@@ -140,6 +140,8 @@ class BenchmarkService:
 
     async def _run(self, plan: RunPlan) -> None:
         runner = Runner(plan, self.context)
+        tap = self.context.tap
+        started = tap.clock()
         try:
             run = await runner.run()
         except Exception as error:
@@ -147,8 +149,14 @@ class BenchmarkService:
             await self._final(plan, runner.step, BenchmarkState.FAILED, type(error).__name__)
             return
         self.last_run = run
+        message = "done"
+        if tap.last_real_at is not None and tap.last_real_at >= started:
+            message = (
+                "done; real traffic went through the proxy during the run: "
+                "its figures may be skewed"
+            )
+        await self._final(plan, plan.total_steps, BenchmarkState.DONE, message)
         self.emit(run)
-        await self._final(plan, plan.total_steps, BenchmarkState.DONE, "done")
 
     async def _final(self, plan: RunPlan, step: int, state: BenchmarkState, message: str) -> None:
         with contextlib.suppress(Exception):

@@ -115,25 +115,28 @@ async def test_a_benchmark_waits_for_quiet_unless_forced_and_runs_one_at_a_time(
     bus, seen = await _listener(bus_factory)
     async with benchmark_probe(clean_nats_url, tmp_path) as settings:
         proxy = f"http://127.0.0.1:{settings.proxy_port}"
+        real_request = {"model": "swift:1b", "prompt": "hi", "stream": False}
         async with httpx.AsyncClient(base_url=proxy) as http:
-            real = await http.post(
-                "/api/generate", json={"model": "swift:1b", "prompt": "hi", "stream": False}
-            )
-        assert real.status_code == 200
-        one_model = BenchmarkRequest(models=["swift:1b"], cases=["short_chat"], repetitions=1)
-        with pytest.raises(QueryFailedError) as refused:
-            await ask(bus, one_model)
-        assert refused.value.error.status_code == 409
-        assert refused.value.error.error.startswith("busy: real traffic: a request went")
-        forced = one_model.model_copy(update={"force": True})
-        accepted = await ask(bus, forced)
-        assert accepted.models == ["swift:1b"]
-        with pytest.raises(QueryFailedError) as again:
-            await ask(bus, forced)
-        assert again.value.error.status_code == 409
-        assert "going on" in again.value.error.error
+            assert (await http.post("/api/generate", json=real_request)).status_code == 200
+            one_model = BenchmarkRequest(models=["swift:1b"], repetitions=3)
+            with pytest.raises(QueryFailedError) as refused:
+                await ask(bus, one_model)
+            assert refused.value.error.status_code == 409
+            assert refused.value.error.error.startswith("busy: real traffic: a request went")
+            forced = one_model.model_copy(update={"force": True})
+            accepted = await ask(bus, forced)
+            assert accepted.models == ["swift:1b"]
+            with pytest.raises(QueryFailedError) as again:
+                await ask(bus, forced)
+            assert again.value.error.status_code == 409
+            assert "going on" in again.value.error.error
+            # Real traffic while it runs: the run ends with a warning.
+            assert (await http.post("/api/generate", json=real_request)).status_code == 200
         run = await seen.run(accepted.run_id)
     assert run.forced and [r.model for r in run.models] == ["swift:1b"]
+    final = [p for p in seen.progress if p.run_id == run.run_id][-1]
+    assert final.state == BenchmarkState.DONE
+    assert "real traffic went through the proxy during the run" in final.message
 
 
 @pytest.mark.parametrize(
