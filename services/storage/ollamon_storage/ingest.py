@@ -1,9 +1,13 @@
 """Batching the durable consumer's messages into SQLite, acking each only after the commit.
 
 The consumer callback only queues (event, message). One flusher task commits a batch when
-it holds `batch_size` events or its oldest has waited `batch_interval_seconds`, then acks
+it holds `batch_size` events or its oldest has waited `batch_interval_seconds` (the linger:
+at a few events per second, one transaction per linger instead of one per event), then acks
 every message of it: the consumer's ack policy is `AckPolicy.EXPLICIT`, so each ack settles
-its own message only, and an ack is a publish that does not wait for a reply.
+its own message only, and an ack is a publish that does not wait for a reply. The linger is
+for low rates: a batch of `BUSY_BATCH_EVENTS` or more, and any batch begun within a linger
+of such a batch, commits once its oldest has waited `BUSY_INTERVAL_SECONDS` (if the linger
+is longer), so the end of a burst is not held back.
 
 A batch whose commit fails is not acked: the server delivers its messages again once the
 consumer's ack wait has passed, and they are stored then, once (`INSERT OR IGNORE`).
@@ -13,7 +17,6 @@ docs/decisions/0002-storage-acks.md records why acks are per message.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -28,6 +31,10 @@ from ollamon_storage.database import Database
 log = logging.getLogger(__name__)
 
 Entry = tuple[Event, Msg]
+
+# A batch this large is not a low rate: it waits no longer than this for more.
+BUSY_BATCH_EVENTS = 16
+BUSY_INTERVAL_SECONDS = 0.05
 
 
 class Ingestor:
@@ -48,7 +55,8 @@ class Ingestor:
         self._pending: list[Entry] = []
         self._oldest_at = 0.0
         self._arrived = asyncio.Event()
-        self._full = asyncio.Event()
+        self._grew = asyncio.Event()  # the batch reached BUSY_BATCH_EVENTS or batch_size
+        self._busy_until = 0.0  # a linger after the last batch of BUSY_BATCH_EVENTS or more
         self._stopping = False
 
     async def handle(self, event: Event, msg: Msg) -> None:
@@ -57,8 +65,14 @@ class Ingestor:
             self._oldest_at = time.monotonic()
             self._arrived.set()
         self._pending.append((event, msg))
-        if len(self._pending) >= self.batch_size:
-            self._full.set()
+        if len(self._pending) in (BUSY_BATCH_EVENTS, self.batch_size):
+            self._grew.set()
+
+    def _commit_at(self) -> float:
+        wait = self.batch_interval_seconds
+        if len(self._pending) >= BUSY_BATCH_EVENTS or self._oldest_at < self._busy_until:
+            wait = min(wait, BUSY_INTERVAL_SECONDS)
+        return self._oldest_at + wait
 
     async def run(self) -> None:
         """Commit batches until `stop()`; a commit in progress always finishes."""
@@ -66,20 +80,24 @@ class Ingestor:
             await self._arrived.wait()
             if self._stopping:
                 return
-            wait_seconds = self._oldest_at + self.batch_interval_seconds - time.monotonic()
-            if wait_seconds > 0 and len(self._pending) < self.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), wait_seconds)
+            while not self._stopping and len(self._pending) < self.batch_size:
+                wait_seconds = self._commit_at() - time.monotonic()
+                if wait_seconds <= 0:
+                    break
+                self._grew.clear()
+                try:
+                    await asyncio.wait_for(self._grew.wait(), wait_seconds)
+                except TimeoutError:
+                    break
             await self.flush_once()
 
     def _take_batch(self) -> list[Entry]:
         batch = self._pending[: self.batch_size]
         self._pending = self._pending[self.batch_size :]
-        self._full.clear()
+        if len(batch) >= BUSY_BATCH_EVENTS:
+            self._busy_until = time.monotonic() + self.batch_interval_seconds
         if self._pending:
             self._oldest_at = time.monotonic()
-            if len(self._pending) >= self.batch_size:
-                self._full.set()
         else:
             self._arrived.clear()
         return batch
@@ -119,7 +137,7 @@ class Ingestor:
         """Make `run` return after the batch in progress (call `drain` for the rest)."""
         self._stopping = True
         self._arrived.set()
-        self._full.set()
+        self._grew.set()
 
     async def drain(self) -> None:
         """Commit everything still queued (at shutdown, after the consumer stopped)."""

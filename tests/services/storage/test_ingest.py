@@ -10,6 +10,7 @@ from nats.aio.msg import Msg
 from ollamon_core import subjects
 from ollamon_core.bus import ERROR_HEADER, Bus
 from ollamon_core.events import Heartbeat, OllamaModelMetrics, ServiceName
+from ollamon_storage.ingest import BUSY_BATCH_EVENTS
 from ollamon_storage.service import running_storage
 from ollamon_storage.settings import StorageSettings
 from tests.conftest import BusFactory
@@ -201,6 +202,19 @@ async def test_events_within_the_linger_share_one_commit_and_none_is_acked_befor
         await _rows_reach(settings, "requests", 3)
         assert runtime.bus.counters["batches"] == 1
         await wait_for_async(lambda: unacked(0), timeout=5, message="acked after the commit")
+
+
+async def test_a_burst_is_not_held_back_by_the_linger(
+    tmp_path: Path, bus_factory: BusFactory, clean_nats_url: str
+) -> None:
+    # A batch of BUSY_BATCH_EVENTS or more commits after the short interval, not the linger.
+    settings = make_settings(tmp_path / "data", clean_nats_url, batch_interval_seconds=30.0)
+    async with running_storage(settings):
+        await wait_for_ready(settings)
+        bus = await bus_factory(ServiceName.PROBE)
+        burst = [factories.request() for _ in range(BUSY_BATCH_EVENTS * 2 + 3)]
+        await publish_all(bus, burst)
+        await _rows_reach(settings, "requests", len(burst))  # within 15 s, not 30
 
 
 async def test_storage_sets_the_stream_max_age_to_its_retention(
