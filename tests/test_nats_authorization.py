@@ -61,12 +61,15 @@ EVENT_PUBLISHES = [
     subjects.OLLAMA_MODELS,
     subjects.OLLAMA_LIFECYCLE,
     subjects.notifications_subject("ops"),
+    subjects.BENCHMARK_RUNS,
+    subjects.BENCHMARK_PROGRESS,
 ]
 CONTROL_PUBLISHES = [
     subjects.CONTROL_MONITORING,
     subjects.CONTROL_THRESHOLD,
     subjects.CONTROL_SILENCE,
     subjects.CONTROL_HEALTH_CHECK.subject,
+    subjects.CONTROL_BENCHMARK.subject,
 ]
 # Alerting's management routes (the gateway's REST asks them), apart from storage's queries.
 ALERTING_ROUTES = [
@@ -77,7 +80,8 @@ ALERTING_ROUTES = [
 QUERY_PUBLISHES = [
     route
     for route in subjects.QUERY_ROUTES
-    if route != subjects.CONTROL_HEALTH_CHECK.subject and route not in ALERTING_ROUTES
+    if route not in (subjects.CONTROL_HEALTH_CHECK.subject, subjects.CONTROL_BENCHMARK.subject)
+    and route not in ALERTING_ROUTES
 ]
 SERVICE_PUBLISHES = [
     subject
@@ -141,6 +145,7 @@ SUBSCRIBES = [
     *QUERY_PUBLISHES,
     *ALERTING_ROUTES,
     subjects.CONTROL_HEALTH_CHECK.subject,
+    subjects.CONTROL_BENCHMARK.subject,
     subjects.DEADLETTER_ALL,
     "_INBOX.>",
     *(f"{permissions.inbox_prefix(service.value)}.>" for service in ServiceName),
@@ -296,6 +301,16 @@ def test_only_the_gateway_publishes_control_and_the_probe_answers_health_checks(
         assert allowed(outcomes, Op.PUBLISH, subject) == {"gateway"}, subject
 
 
+def test_only_the_probe_runs_benchmarks_which_the_gateway_and_the_cli_ask_and_follow(
+    outcomes: dict[Attempt, bool],
+) -> None:
+    assert allowed(outcomes, Op.SUBSCRIBE, subjects.CONTROL_BENCHMARK.subject) == {"probe"}
+    assert allowed(outcomes, Op.PUBLISH, subjects.CONTROL_BENCHMARK.subject) == {"gateway", "cli"}
+    for subject in (subjects.BENCHMARK_RUNS, subjects.BENCHMARK_PROGRESS):
+        assert allowed(outcomes, Op.PUBLISH, subject) == {"probe"}, subject
+        assert {"gateway", "cli"} <= allowed(outcomes, Op.SUBSCRIBE, subject), subject
+
+
 def test_only_storage_answers_queries_and_only_the_gateway_and_cli_ask(
     outcomes: dict[Attempt, bool],
 ) -> None:
@@ -303,6 +318,8 @@ def test_only_storage_answers_queries_and_only_the_gateway_and_cli_ask(
         subjects.QUERY_BACKUP.subject: {"cli"},
         # The alerts firing: the notifier at its start, `ollamon alerts` before it follows.
         subjects.QUERY_ALERTS.subject: {"notifier", "cli"},
+        # How a run compares with earlier ones: `ollamon benchmark` after its run.
+        subjects.QUERY_BENCHMARKS.subject: {"cli"},
     }
     for subject in QUERY_PUBLISHES:
         assert allowed(outcomes, Op.SUBSCRIBE, subject) == {"storage"}, subject
