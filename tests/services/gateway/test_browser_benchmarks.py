@@ -110,7 +110,7 @@ async def test_a_run_from_the_card_shows_progress_then_the_ranking_and_the_flag(
         progress = page.locator("#benchmark-progress")
         await expect(progress).to_be_visible(timeout=UI_TIMEOUT_MS)
         assert bench_probe.asked(subjects.CONTROL_BENCHMARK) == [
-            BenchmarkRequest(models=[MODEL], repetitions=2)
+            BenchmarkRequest(models=[MODEL], repetitions=2, requested_by="dashboard")
         ]
         await expect(page.locator("#form-benchmark button")).to_be_disabled()
 

@@ -61,6 +61,7 @@ export function benchmarkBody(form) {
     repetitions: Number(form.repetitions),
     num_ctx: Number(form.numCtx),
     force: Boolean(form.force),
+    requested_by: "dashboard",
   };
 }
 
