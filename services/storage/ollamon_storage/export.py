@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from ollamon_core.events import (
+    BenchmarkRun,
     ModelLifecycleEvent,
     ModelScore,
     NotificationDelivery,
@@ -53,6 +54,7 @@ EXPORT_TABLES: dict[str, type[BaseModel]] = {
     "health": OllamaHealth,
     "model_snapshots": OllamaModelsSnapshot,
     "notification_deliveries": NotificationDelivery,
+    "benchmark_runs": BenchmarkRun,
 }
 FETCH_ROWS = 500
 

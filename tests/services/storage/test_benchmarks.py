@@ -4,14 +4,17 @@ take a run's results with it; schema version 7 adds the tables."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
 from ollamon_core import subjects
-from ollamon_core.events import Event, ServiceName
+from ollamon_core.events import BenchmarkRun, Event, ServiceName
 from ollamon_core.events.benchmark_queries import BenchmarksQuery, BenchmarksReply, ComparisonMetric
-from ollamon_storage import maintenance, rows, schema, writer
+from ollamon_core.events.queries import ExportFormat
+from ollamon_storage import export, maintenance, rows, schema, writer
 from ollamon_storage.database import Database
 from ollamon_storage.schema import MIGRATIONS, migrate, migrate_file
 from ollamon_storage.settings import StorageSettings
@@ -128,3 +131,16 @@ def test_the_run_row_is_stamped_when_the_run_finished() -> None:
     batch = rows.group_rows([(run, run.model_dump_json())])
     (row,) = batch.inserts["benchmark_runs"]
     assert row[2] == rows.timestamp_ms(run.finished_at)
+
+
+async def test_an_export_holds_the_benchmark_runs(database: Database, tmp_path: Path) -> None:
+    run = benchmark_run(0, "0.12.3", model_result("a", 50.0))
+    await _write(database, [run])
+    target = tmp_path / "all.json"
+    result = await asyncio.to_thread(
+        export.export_database, database.path, target, ExportFormat.JSON
+    )
+    assert result.row_counts["benchmark_runs"] == 1
+    document = json.loads(await asyncio.to_thread(target.read_text))
+    (exported,) = document["tables"]["benchmark_runs"]
+    assert BenchmarkRun.model_validate(exported) == run
