@@ -8,6 +8,7 @@ import { EVENT_TYPES, getJson, openStream } from "./api.js";
 import { wireBenchmarks } from "./benchmarks.js";
 import { comparableModels, metricsPath, renderCompare } from "./compare.js";
 import { wireControls } from "./controls.js";
+import { wireForecasts } from "./forecasts.js";
 import { h, setText } from "./dom.js";
 import {
   chosenCompareModel, chosenHost, hostKey, hostOf, noteHost, renderHostSelect, renderHosts, scoped,
@@ -81,6 +82,7 @@ function renderHostsPanel() {
 const dirty = new Set();
 let actions = null; // the management actions, once the page is wired
 let benchmarks = null; // the Benchmarks card, once wired
+let forecasts = null; // the Forecasts card, once wired
 const RENDERERS = {
   status: renderStatus, system: renderSystem, models: renderModels, feed: renderFeed,
   lifecycle: renderLifecycle, trends: renderTrends, compare: renderCompare, hosts: renderHostsPanel,
@@ -88,6 +90,7 @@ const RENDERERS = {
   alerts: (s) => renderAlerts(s, actions),
   silences: (s) => { renderSilences(s, actions.expire); renderSilenceChoices(s); },
   thresholds: (s) => renderThresholds(s, actions.saveThreshold),
+  forecasts: () => forecasts?.redraw(),
 };
 const ALL_PANELS = Object.keys(RENDERERS);
 function mark(...panels) {
@@ -176,7 +179,7 @@ const loadSilences = () => load("silences", "/silences", (r) => {
 }, ["silences"]);
 const loadThresholds = () => load("thresholds", "/thresholds", (r) => {
   state.thresholds = Array.isArray(r) ? r : r.thresholds || [];
-}, ["thresholds", "silences"]);
+}, ["thresholds", "silences", "forecasts"]);
 const loadLifecycle = () => load("lifecycle", scoped(state, "/lifecycle?hours=24&limit=100"),
   (r) => { state.lifecycle = r.events; }, ["lifecycle"]);
 function loadTrends() {
@@ -231,6 +234,7 @@ function loadHostScoped() {
   loadLifecycle();
   loadTrends();
   benchmarks?.load();
+  forecasts?.load();
 }
 
 // Show `host` ("" = every host): the URL keeps it, every host-scoped panel starts over.
@@ -282,6 +286,7 @@ function start() {
   loadSilences();
   loadThresholds();
   benchmarks = wireBenchmarks(state);
+  forecasts = wireForecasts(state);
   loadHostScoped();
   const handlers = { ...liveHandlers(state, mark, refreshSummarySoon), ...benchmarks.handlers };
   openStream((type, data, id) => {
