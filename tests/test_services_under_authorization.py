@@ -200,6 +200,21 @@ async def test_each_service_does_its_whole_job_as_its_own_nats_user(
 
         await wait_for_async(silence_audited, timeout=15, message="the silence audited")
 
+        # A benchmark run: the gateway asks the probe, which runs it through its proxy and
+        # publishes the run; storage keeps it and answers the gateway's benchmarks query.
+        started = await http.post(
+            f"{API}/benchmarks",
+            json={"models": [MODEL], "cases": ["short_chat"], "repetitions": 1, "force": True},
+        )
+        assert started.status_code == 202, started.text
+        run_id = started.json()["run_id"]
+
+        async def run_stored() -> bool:
+            body = (await http.get(f"{API}/benchmarks")).json()
+            return any(run["run_id"] == run_id for run in body.get("runs", []))
+
+        await wait_for_async(run_stored, timeout=15, message="the benchmark run stored")
+
         # The gateway's control reaches the probe and the collector.
         stop = await http.post(
             f"{API}/monitoring/stop",
