@@ -130,12 +130,19 @@ async def test_a_run_from_the_card_shows_progress_then_the_ranking_and_the_flag(
         stored.append(upgraded)
         await publisher.publish(
             BenchmarkProgress(
-                run_id="run-1", step=STEPS, total_steps=STEPS, state=BenchmarkState.DONE
+                run_id="run-1",
+                step=STEPS,
+                total_steps=STEPS,
+                state=BenchmarkState.DONE,
+                message="done; real traffic went through the proxy during the run: "
+                "its figures may be skewed",
             )
         )
         await publisher.publish(upgraded)
         await expect(page.locator("#benchmark-result")).to_contain_text(
-            "Run run-1 done: 1 model measured.", timeout=UI_TIMEOUT_MS
+            "Run run-1 done: 1 model measured; real traffic went through the proxy during the "
+            "run: its figures may be skewed",
+            timeout=UI_TIMEOUT_MS,
         )
         await expect(progress).to_be_hidden()
         flags = page.locator("#benchmark-flags li")

@@ -70,6 +70,7 @@ export function wireBenchmarks(state) {
   const result = document.getElementById("benchmark-result");
   const button = document.querySelector("#form-benchmark button");
   let runId = null;
+  let warning = ""; // what the run's final progress adds to "done" (real traffic met)
 
   const say = (text, bad = false) => {
     result.className = bad ? "result bad" : "result";
@@ -120,6 +121,8 @@ export function wireBenchmarks(state) {
       if (step.state === "failed") {
         finish();
         say(`Run ${step.run_id} failed: ${step.message}`, true);
+      } else if (step.state === "done") {
+        warning = step.message.replace(/^done;?\s*/, "");
       } else {
         say(`Run ${step.run_id}: step ${step.step} of ${step.total_steps}${where ? ` · ${where}` : ""}`);
       }
@@ -127,7 +130,9 @@ export function wireBenchmarks(state) {
     benchmark_run(run) {
       if (runId !== null && run.run_id === runId) {
         finish();
-        say(`Run ${run.run_id} done: ${run.models.length} model${run.models.length === 1 ? "" : "s"} measured.`);
+        const measured = `${run.models.length} model${run.models.length === 1 ? "" : "s"} measured`;
+        say(`Run ${run.run_id} done: ${measured}${warning ? `; ${warning}` : "."}`);
+        warning = "";
       }
       // Storage commits the run a moment after the stream shows it.
       setTimeout(load, 500);
