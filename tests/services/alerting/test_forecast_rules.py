@@ -111,7 +111,7 @@ def test_memory_filling_within_the_hour_fires_and_flat_memory_does_not(
     leak = [sample(10 + i / 6, memory_available_gib=8.0 - 0.3 * i / 6) for i in range(60)]
     (alert,) = of(RuleName.MEMORY_PRESSURE_FORECAST, feed(engine, leak))
     assert alert.threshold == 60.0
-    assert 27 < alert.metric_value < 60
+    assert alert.metric_value is not None and 27 < alert.metric_value < 60
     assert "memory full in ~" in alert.message and "GB/hour" in alert.message
 
 
