@@ -98,6 +98,7 @@ async def test_a_benchmark_ranks_the_emulators_models_by_warm_eval_speed(
     # The cold load is the emulator's load time; where each model sits in memory.
     assert swift.cold_load_ms is not None and swift.cold_load_ms >= 60
     assert steady.cold_load_ms is not None and steady.cold_load_ms >= 120
+    assert embed.cold_load_ms is not None and embed.cold_load_ms >= 20  # unloaded by /api/embed
     assert (swift.fits_in_vram, steady.fits_in_vram) == (True, False)
     assert (steady.size_bytes, steady.size_vram_bytes) == (6_000_000_000, 4_000_000_000)
     assert (steady.quantization, steady.parameter_size) == ("Q4_K_M", "7.6B")
@@ -163,6 +164,10 @@ async def test_a_bad_benchmark_request_gets_an_error_reply_and_the_probe_keeps_a
         assert reply.headers and reply.headers.get(ERROR_HEADER)
         error = json.loads(reply.data)
         assert error["status_code"] == status and says in error["error"]
-        request = BenchmarkRequest(models=["embed-mini"], repetitions=1, force=True)
+        # Still answering; a warm-only run skips the unload and the cold request.
+        request = BenchmarkRequest(models=["embed-mini"], repetitions=1, force=True, cold=False)
         accepted = await ask(bus, request)
-        await seen.run(accepted.run_id)
+        assert accepted.total_steps == 1
+        run = await seen.run(accepted.run_id)
+    [result] = run.models
+    assert result.cold_load_ms is None and [c.case for c in result.cases] == ["embeddings"]
