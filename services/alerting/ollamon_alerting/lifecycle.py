@@ -17,6 +17,7 @@ Pure code over observations and an explicit `now`:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -82,6 +83,7 @@ class Notification:
     ends_at: datetime | None = None
 
 
+@functools.lru_cache(maxsize=4096)  # several a request, on the same few (rule, host, model)
 def fingerprint(rule: str, host: str, model_name: str | None) -> str:
     """The stable identity of an alert: (rule, host, model)."""
     raw = f"{rule}\x1f{host}\x1f{model_name or ''}"
