@@ -5,8 +5,9 @@ runs against the emulator on free ports; Glances (`collector_cost`'s command) ru
 at the same time. After a warm-up that leaves start-up out, the stack idles for a window,
 then takes 10 requests/s through the proxy (`/api/generate`, every other one streamed)
 for a window of the same length. Every process of the stack is measured: the supervisor
-(`ollamon up` itself), nats-server and each service: CPU time over each window (user +
-system), and its largest RSS. Figures: idle % of one core (beside Glances), CPU per request
+(`ollamon up` itself, the slim `ollamon_cli.watch` once the stack is up), nats-server and the
+services (their one process, `services`, by default; each its own under
+`OLLAMON_PROCESSES=separate`): CPU time over each window (user + system), and its largest RSS. Figures: idle % of one core (beside Glances), CPU per request
 (the busy window's CPU less the idle rate, divided by the requests answered; beside the
 emulator's own CPU per request, a single Python HTTP server answering the same calls),
 and the stack's RSS (the sum of its processes' peaks, beside Glances'). The emulator and
@@ -64,6 +65,7 @@ class Footprint:
     busy_cpu_seconds: dict[str, float] = field(default_factory=dict)
     max_rss_bytes: dict[str, int] = field(default_factory=dict)
     pss_bytes: dict[str, int] = field(default_factory=dict)
+    shared_services: list[str] = field(default_factory=list)
     idle_wall_seconds: float = 0.0
     busy_wall_seconds: float = 0.0
     requests_sent: int = 0
@@ -97,6 +99,18 @@ def stack_processes(stack: RunningStack) -> dict[str, psutil.Process]:
     for child in root.children(recursive=True):
         found[process_name(child)] = child
     return found
+
+
+def services_sharing(processes: dict[str, psutil.Process]) -> list[str]:
+    """The services the one `services` process runs (none when each has its own)."""
+    shared = processes.get(PROCESS_NAMES["cli.services"])
+    if shared is None:
+        return []
+    try:
+        argv = shared.cmdline()
+    except psutil.Error:
+        return []
+    return argv[argv.index("ollamon_cli.services") + 1 :] if "ollamon_cli.services" in argv else []
 
 
 def cpu_seconds(proc: psutil.Process) -> float:
@@ -220,6 +234,7 @@ async def measure(work_dir: Path, windows: Windows) -> Footprint:
             if glances.returncode is not None:
                 raise RuntimeError(f"Glances exited early with {glances.returncode}")
             processes = await asyncio.to_thread(stack_processes, stack)
+            footprint.shared_services = await asyncio.to_thread(services_sharing, processes)
             others = {
                 "glances": await asyncio.to_thread(psutil.Process, glances.pid),
                 "emulator": await asyncio.to_thread(emulator_process),
@@ -287,6 +302,9 @@ def results(footprint: Footprint) -> list[BenchResult]:
         "stack_pss_mb_at_end": round(sum(footprint.pss_bytes.values()) / BYTES_PER_MB, 1),
         "busy_cpu_percent": round(100.0 * busy_cpu / footprint.busy_wall_seconds, 3),
         "processes": per_process,
+        # One process runs these services (`services` above): per service figures need
+        # OLLAMON_PROCESSES=separate.
+        "services_in_one_process": footprint.shared_services,
         "glances_command": " ".join(glances_command()[1:]),
         "run": "the stack at its default intervals and Glances at the same time",
     }

@@ -8,19 +8,12 @@ from pathlib import Path
 import pytest
 
 from bench.scenarios.stack_footprint import Windows, measure, results
+from ollamon_cli.stack_services import SERVICE_ORDER
 
 pytestmark = pytest.mark.timeout(90)
 
-STACK = {
-    "supervisor",
-    "nats-server",
-    "storage",
-    "alerting",
-    "notifier",
-    "collector",
-    "probe",
-    "gateway",
-}
+# The supervisor, nats-server and the six services' one process (`ollamon up`'s default).
+STACK = {"supervisor", "nats-server", "services"}
 
 
 async def test_a_short_run_measures_every_process_of_the_stack_and_answers_every_request(
@@ -29,6 +22,7 @@ async def test_a_short_run_measures_every_process_of_the_stack_and_answers_every
     footprint = await measure(tmp_path, Windows(warm_up=1.0, idle=2.0, busy=2.0))
 
     assert set(footprint.idle_cpu_seconds) == STACK
+    assert footprint.shared_services == list(SERVICE_ORDER)
     assert set(footprint.busy_cpu_seconds) == STACK
     assert all(footprint.max_rss_bytes[name] > 10 * 1024**2 for name in STACK)
     assert footprint.requests_sent == 20
