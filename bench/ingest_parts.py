@@ -3,7 +3,8 @@
 Each part of the path from JetStream to SQLite runs alone in this process on the same
 events (`storage_ingest`'s payloads, already in the stream), with the storage process's
 garbage-collector settings; CPU from `getrusage`, so aiosqlite's thread counts. Prints
-microseconds of CPU per event: the push consumer's delivery without and with acks, a pull
+microseconds of CPU per event: the push consumer's delivery without acks, with one
+`Msg.ack()` each and with a write of acks per batch (`ack_each`, as storage acks), a pull
 consumer's `fetch` with acks, pydantic validation, storage's msgspec decode (what it uses),
 the compact JSON it stores, building rows, and `write_batch` at several batch sizes (and
 with the JSON as received). docs/BENCHMARKS.md (storage_ingest, issue 18) explains them.
@@ -29,6 +30,7 @@ from bench.scenarios.storage_ingest import _payloads, _publish
 from ollamon_cli.nats_server import NatsServer
 from ollamon_core import subjects
 from ollamon_core.bus import Bus
+from ollamon_core.bus.consumers import ack_each
 from ollamon_core.bus.wire import parse
 from ollamon_core.events import Event, ServiceName
 from ollamon_storage import rows, writer
@@ -38,6 +40,7 @@ from ollamon_storage.decoding import Decoder
 
 BATCH_SIZES = (500, 2000)
 FETCH_BATCH = 1000
+ACK_BATCH = 2000
 
 T = TypeVar("T")
 
@@ -47,15 +50,18 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _push(nc: Client, count: int, *, acks: bool) -> list[Msg]:
-    """Receive `count` messages through a new push consumer (acking each if `acks`)."""
+async def _push(nc: Client, count: int, *, acks: str = "") -> list[Msg]:
+    """Receive `count` messages through a new push consumer; `acks`: "" none, "each" a
+    `Msg.ack()` per message, "batched" one `ack_each` per ACK_BATCH messages (storage's)."""
     received: list[Msg] = []
     done = asyncio.Event()
 
     async def callback(msg: Msg) -> None:
         received.append(msg)
-        if acks:
+        if acks == "each":
             await msg.ack()
+        elif acks == "batched" and len(received) % ACK_BATCH == 0:
+            await ack_each(received[-ACK_BATCH:])
         if len(received) >= count:
             done.set()
 
@@ -63,7 +69,7 @@ async def _push(nc: Client, count: int, *, acks: bool) -> list[Msg]:
     config = api.ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT, max_ack_pending=count + 1)
     subscription = await nc.jetstream().subscribe(
         subjects.EVERYTHING,
-        durable=f"parts-push-{int(acks)}",
+        durable=f"parts-push-{acks or 'none'}",
         stream=subjects.STREAM_EVENTS,
         cb=callback,
         manual_ack=True,
@@ -138,10 +144,12 @@ async def measure(count: int, work_dir: Path) -> dict[str, float]:
         try:
             await setup.ensure_streams()
             await _publish(nc, _payloads(count))
-            await _timed(report, "push delivery, no acks", count, _push(nc, count, acks=False))
+            await _timed(report, "push delivery, no acks", count, _push(nc, count))
             started = _cpu_seconds()
-            messages = await _push(nc, count, acks=True)
+            messages = await _push(nc, count, acks="each")
             report["push delivery with acks"] = round((_cpu_seconds() - started) * 1e6 / count, 1)
+            name = f"push delivery, acks in one write per {ACK_BATCH} (storage)"
+            await _timed(report, name, count, _push(nc, count, acks="batched"))
             await _timed(report, f"pull fetch({FETCH_BATCH}) with acks", count, _pull(nc, count))
             _timed_sync(report, "validation, pydantic", count, _validate, messages)
             events = _timed_sync(

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bench.ingest_parts import BATCH_SIZES, FETCH_BATCH
+from bench.ingest_parts import ACK_BATCH, BATCH_SIZES, FETCH_BATCH
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,6 +31,7 @@ def test_every_part_of_ingest_is_measured_on_the_same_events() -> None:
     assert set(figures) == {
         "push delivery, no acks",
         "push delivery with acks",
+        f"push delivery, acks in one write per {ACK_BATCH} (storage)",
         f"pull fetch({FETCH_BATCH}) with acks",
         "validation, pydantic",
         "decode, msgspec mirror (storage)",

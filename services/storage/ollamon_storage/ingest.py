@@ -4,7 +4,8 @@ The consumer callback only queues (event, message). One flusher task commits a b
 it holds `batch_size` events or its oldest has waited `batch_interval_seconds` (the linger:
 at a few events per second, one transaction per linger instead of one per event), then acks
 every message of it: the consumer's ack policy is `AckPolicy.EXPLICIT`, so each ack settles
-its own message only, and an ack is a publish that does not wait for a reply. The linger is
+its own message only, and an ack is a publish that does not wait for a reply (a batch's
+acks go out in one write, `ack_each`). The linger is
 for low rates: a batch of `BUSY_BATCH_EVENTS` or more, and any batch begun within a linger
 of such a batch, commits once its oldest has waited `BUSY_INTERVAL_SECONDS` (if the linger
 is longer), so the end of a burst is not held back.
@@ -24,6 +25,7 @@ from collections import Counter
 import nats.errors
 from nats.aio.msg import Msg
 
+from ollamon_core.bus.consumers import ack_each
 from ollamon_core.events import Event
 from ollamon_storage import rows, writer
 from ollamon_storage.database import Database
@@ -124,14 +126,13 @@ class Ingestor:
         return len(batch)
 
     async def _ack(self, batch: list[Entry]) -> None:
-        for _, msg in batch:
-            try:
-                await msg.ack()
-            except nats.errors.Error as error:  # stored already: a redelivery is ignored
-                self.counters["ack_failures"] += 1
-                log.debug("ack failed: %r", error)
-            else:
-                self.counters["acks_sent"] += 1
+        try:
+            await ack_each([msg for _, msg in batch])  # one write for the batch's acks
+        except nats.errors.Error as error:  # stored already: a redelivery is ignored
+            self.counters["ack_failures"] += len(batch)
+            log.debug("acks failed: %r", error)
+        else:
+            self.counters["acks_sent"] += len(batch)
 
     def stop(self) -> None:
         """Make `run` return after the batch in progress (call `drain` for the rest)."""

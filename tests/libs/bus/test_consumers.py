@@ -11,6 +11,7 @@ from nats.js import api
 
 from ollamon_core import subjects
 from ollamon_core.bus import AckMode, Bus, ConsumerMismatchError
+from ollamon_core.bus.consumers import ack_each
 from ollamon_core.events import OllamaModelMetrics, ServiceName
 from tests.conftest import BusFactory
 from tests.support.waiting import wait_for, wait_for_async
@@ -111,3 +112,19 @@ async def test_a_new_durable_can_start_at_a_stream_sequence(bus_factory: BusFact
     await bus.consume_durable(DURABLE, keep, ack=AckMode.EXPLICIT, start_sequence=4)
     await wait_for(lambda: len(received) == 2, timeout=5)
     assert received == events[3:]
+
+
+async def test_ack_each_settles_exactly_the_messages_given_in_one_write(
+    bus_factory: BusFactory,
+) -> None:
+    bus = await bus_factory(ServiceName.STORAGE)
+    for index in range(6):
+        await bus.publish_persistent(OllamaModelMetrics(model_name="m", response_time_ms=index))
+    handler = Keeper()
+    await bus.consume_durable(DURABLE, handler, ack=AckMode.EXPLICIT)
+    await wait_for(lambda: len(handler.msgs) == 6, message="six delivered")
+    await ack_each(handler.msgs[:4])
+    await wait_for_async(_settled(bus, pending=2, floor=4), message="the first four acked")
+    await ack_each([])
+    await ack_each(handler.msgs[4:])
+    await wait_for_async(_settled(bus, pending=0, floor=6), message="all six acked")

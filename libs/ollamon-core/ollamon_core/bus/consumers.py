@@ -18,7 +18,7 @@ ValidationError; storage's is `ollamon_storage/decoding.py`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -124,6 +124,29 @@ async def _check_existing(js: JetStreamContext, stream: str, durable: str, ack: 
         return
     if info.config.ack_policy != ack.policy:
         raise ConsumerMismatchError(durable, ack, info.config.ack_policy)
+
+
+async def ack_each(messages: Sequence[Msg]) -> None:
+    """Ack every message (as `Msg.ack()` does each, for `AckMode.EXPLICIT`) in one write.
+
+    nats-py has no batch publish, and a `Msg.ack()` (its `publish` of an empty `+ACK` to the
+    reply subject) costs about 2 µs of client CPU; this hands the same `PUB <reply> 0`
+    commands to the client's write buffer at once, through the method its `publish` uses
+    (`_send_command`), then wakes its flusher: about 0.2 µs per message
+    (`python -m bench.ingest_parts`). While the connection is not up (or with a nats-py
+    without that method) each message is acked by `Msg.ack()`, which buffers or raises as
+    a publish does. Raises nats-py's errors as `Msg.ack()` would.
+    """
+    if not messages:
+        return
+    client = messages[0]._client  # the connection the messages came on
+    send = getattr(client, "_send_command", None)
+    if send is None or not client.is_connected or any(not msg.reply for msg in messages):
+        for msg in messages:
+            await msg.ack()
+        return
+    await send(b"".join(b"PUB %s 0\r\n\r\n" % msg.reply.encode() for msg in messages))
+    await client._flush_pending()  # as its publish does
 
 
 async def _settle_invalid(msg: Msg, reason: str, ack: AckMode, dead_letters: DeadLetters) -> None:
