@@ -48,21 +48,22 @@ class ResourceSeries:
     points: deque[tuple[float, float]] = field(default_factory=deque)
     latest: Forecast | None = None
 
-    def add(self, at: float, used: float, capacity: float) -> None:
-        """Keep a sample: a new step adds a point and forecasts again; an older sample than
-        the newest point is ignored."""
+    def add(self, at: float, used: float, capacity: float) -> bool:
+        """Keep a sample: a new step adds a point and forecasts again (True); an older
+        sample than the newest point is ignored."""
         step = STEP_SECONDS[self.kind]
         self.capacity = capacity
         if self.points and at < self.points[-1][0]:
-            return
+            return False
         if self.points and at // step == self.points[-1][0] // step:
             self.points[-1] = (at, used)
-            return
+            return False
         self.points.append((at, used))
         policy = POLICIES[self.kind]
         while self.points and self.points[0][0] < at - policy.window_seconds:
             self.points.popleft()
         self.latest = forecast(list(self.points), capacity, policy)
+        return True
 
 
 class ForecastBook:
@@ -71,6 +72,7 @@ class ForecastBook:
     def __init__(self, hysteresis_fraction: float) -> None:
         self.hysteresis_fraction = hysteresis_fraction
         self.series: dict[SeriesKey, ResourceSeries] = {}
+        self.changed: set[str] = set()  # hosts with a new point since the last save
 
     def observe(
         self, event: OllamaSystemMetrics, thresholds: dict[RuleName, float]
@@ -83,10 +85,17 @@ class ForecastBook:
             series = self.series.get(key)
             if series is None or series.unit is not level.unit:
                 series = self.series[key] = ResourceSeries(level.kind, level.unit)
-            series.add(at, level.used, level.capacity)
+            if series.add(at, level.used, level.capacity):
+                self.changed.add(event.host)
             if level.kind not in kinds:
                 kinds.append(level.kind)
         return [self._observation(event.host, kind, thresholds) for kind in kinds]
+
+    def take_changes(self) -> list[str]:
+        """The hosts whose series gained a point since the last call (to save)."""
+        hosts = sorted(self.changed)
+        self.changed.clear()
+        return hosts
 
     def _observation(
         self, host: str, kind: ResourceKind, thresholds: dict[RuleName, float]

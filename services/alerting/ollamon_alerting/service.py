@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from pydantic import ValidationError
 
-from ollamon_alerting import snapshots
+from ollamon_alerting import forecast_state, snapshots
 from ollamon_alerting.anomalies import AnomalySnapshot
 from ollamon_alerting.clock import Clock
 from ollamon_alerting.commands import Commands
@@ -28,6 +28,7 @@ from ollamon_alerting.settings import AlertingSettings
 from ollamon_alerting.state_store import (
     ANOMALY_PREFIX,
     BASELINE_PREFIX,
+    FORECAST_PREFIX,
     WINDOW_PREFIX,
     AlertStateStore,
     silence_key,
@@ -91,6 +92,7 @@ class AlertingService:
         self.engine = AlertEngine(settings)
         self.commands = Commands(self)
         self._persist_lock = asyncio.Lock()
+        self._forecasts_saved_at = 0.0  # loop time of the last save of the forecast series
 
     async def restore(self) -> None:
         """Take up the alerts, silences and thresholds kept in the state bucket.
@@ -122,6 +124,11 @@ class AlertingService:
         for key, raw in stored.anomalies.items():
             try:
                 self.engine.anomalies.restore(AnomalySnapshot.model_validate_json(raw))
+            except ValidationError:
+                unusable.append(key)
+        for key, raw in stored.forecasts.items():
+            try:
+                forecast_state.restore(self.engine.forecasts, raw, now)
             except ValidationError:
                 unusable.append(key)
         self.engine.baselines.take_changes()  # what was just read needs no writing back
@@ -233,10 +240,11 @@ class AlertingService:
     async def close(self) -> None:
         """At shutdown: write the alert changes, then the windows and baselines."""
         await self.persist()
-        await self.save_learned()
+        await self.save_learned(final=True)
 
-    async def save_learned(self) -> None:
-        """Write the windows that changed (purging emptied ones) and the baselines."""
+    async def save_learned(self, *, final: bool = False) -> None:
+        """Write the windows that changed (purging emptied ones), the baselines, and the
+        forecast series every `forecast_state.SAVE_INTERVAL_SECONDS` (and when `final`)."""
         engine = self.engine
         removed: list[str] = []
         windows: list[tuple[str, str, str, list[RequestSample]]] = []
@@ -260,9 +268,21 @@ class AlertingService:
                 changed.append((key, kept.model_dump_json().encode()))
             else:
                 removed.append(key)
+        changed.extend(self._forecasts_to_save(final))
         if changed or removed:
             await self.guard(self.store.save_learned(changed, removed))
             self.bus.counters["state_saves"] += 1
+
+    def _forecasts_to_save(self, final: bool) -> list[tuple[str, bytes]]:
+        now = asyncio.get_running_loop().time()
+        if not final and now - self._forecasts_saved_at < forecast_state.SAVE_INTERVAL_SECONDS:
+            return []
+        self._forecasts_saved_at = now
+        book = self.engine.forecasts
+        return [
+            (snapshots.state_key(FORECAST_PREFIX, host, ""), forecast_state.host_bytes(book, host))
+            for host in book.take_changes()
+        ]
 
     async def guard(self, write: Coroutine[Any, Any, None]) -> None:
         """Await a state write; a failed one is logged and counted, never raised."""

@@ -4,7 +4,8 @@ Keys: `alert.<fingerprint>` (an `AlertRecord`), `silence.<hash of id>` (a `Silen
 `threshold.<rule>` (a runtime threshold with who set it and when; a bare number from an
 older version is read too), `window.<hash of host, model>` (the newest requests of a window)
 and `baseline.<hash of host, model>` (a model's tokens/s baselines on a host) and
-`anomaly.<hash of host, model>` (its anomaly baselines by digest, `anomalies.py`). A resolved
+`anomaly.<hash of host, model>` (its anomaly baselines by digest, `anomalies.py`) and
+`forecast.<hash of host>` (a host's forecast series, `forecast_state.py`). A resolved
 alert, a lifted silence or an emptied window is purged, so what the bucket holds is exactly
 the state to restore.
 """
@@ -34,6 +35,7 @@ THRESHOLD_PREFIX = "threshold."
 WINDOW_PREFIX = "window."
 BASELINE_PREFIX = "baseline."
 ANOMALY_PREFIX = "anomaly."
+FORECAST_PREFIX = "forecast."
 
 
 @dataclass
@@ -46,6 +48,7 @@ class StoredState:
     windows: dict[str, bytes] = field(default_factory=dict)  # key -> kept window
     baselines: dict[str, bytes] = field(default_factory=dict)  # key -> kept baselines
     anomalies: dict[str, bytes] = field(default_factory=dict)  # key -> anomaly baselines
+    forecasts: dict[str, bytes] = field(default_factory=dict)  # key -> a host's series
     unreadable: list[str] = field(default_factory=list)  # keys whose entry did not parse
 
 
@@ -111,6 +114,8 @@ class AlertStateStore:
                     state.baselines[key] = raw
                 elif key.startswith(ANOMALY_PREFIX):
                     state.anomalies[key] = raw
+                elif key.startswith(FORECAST_PREFIX):
+                    state.forecasts[key] = raw
             except (ValidationError, ValueError) as error:
                 log.warning("skipping unreadable alert state %s: %s", key, error)
                 state.unreadable.append(key)
