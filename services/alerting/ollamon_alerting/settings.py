@@ -103,8 +103,9 @@ class AlertingSettings(ServiceSettings):
         default=168.0,
         gt=0,
         le=MAX_FORECAST_HOURS,
-        description="Disk-full forecast: fires when a filesystem (root's, storage's) will be "
-        "full within this many hours at its rate over the last day (critical within a sixth)",
+        description="Disk-full forecast: fires when a filesystem (root's, storage's, Ollama's "
+        "models') will be full within this many hours at its rate over the last day "
+        "(critical within a sixth)",
     )
     memory_pressure_forecast_minutes: float = Field(
         default=60.0,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +91,7 @@ class HostSampler:
 
     Args:
         storage_path: the storage folder, whose filesystem usage is reported besides root.
+        disk_paths: other folders whose filesystems are reported in bytes (Ollama's models).
         connections: the TCP connection counter.
         ollama_processes: the Ollama process tracker.
     """
@@ -100,8 +101,11 @@ class HostSampler:
         storage_path: Path,
         connections: TcpConnectionCounter,
         ollama_processes: OllamaProcessTracker,
+        *,
+        disk_paths: Sequence[Path] = (),
     ) -> None:
         self._storage_path = storage_path
+        self._disk_paths = list(disk_paths)
         self._root_path = Path(Path.cwd().anchor or "/")
         self.connections = connections
         self.ollama_processes = ollama_processes
@@ -132,7 +136,9 @@ class HostSampler:
             active_connections=self.connections.count(),
             process_count=len(psutil.pids()),
             ollama_processes=self.ollama_processes.sample(),
-            disks=read_disks([self._root_path, existing_ancestor(self._storage_path)]),
+            disks=read_disks(
+                [self._root_path, existing_ancestor(self._storage_path), *self._disk_paths]
+            ),
         )
 
 
@@ -142,6 +148,14 @@ def _read_swap() -> tuple[float | None, int | None]:
     except (OSError, RuntimeError):  # no swap accounting (some containers)
         return None, None
     return float(swap.percent), int(swap.used)
+
+
+def ollama_models_folder(environ: Mapping[str, str]) -> Path | None:
+    """Where Ollama keeps its models: `OLLAMA_MODELS`, else ~/.ollama/models if it exists."""
+    if environ.get("OLLAMA_MODELS"):
+        return Path(environ["OLLAMA_MODELS"])
+    default = Path.home() / ".ollama" / "models"
+    return default if default.is_dir() else None
 
 
 def mount_point(path: Path) -> Path:

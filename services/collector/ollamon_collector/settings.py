@@ -30,6 +30,12 @@ class CollectorSettings(SpoolingServiceSettings):
         description="Where /proc/net/snmp is missing, how long a psutil.net_connections() "
         "count of active TCP connections is reused (that call is expensive)",
     )
+    ollama_models_path: Path | None = Field(
+        default=None,
+        description="Ollama's model folder: its filesystem is reported in bytes and forecast "
+        "(disk_full_forecast) besides root's and storage's; unset: Ollama's own OLLAMA_MODELS, "
+        "else ~/.ollama/models where it exists",
+    )
     sysfs_root: Path = Field(
         default=Path("/sys"),
         description="Where sysfs is mounted: AMD GPUs without AMD SMI are read from "

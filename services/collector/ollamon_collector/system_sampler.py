@@ -3,6 +3,7 @@ and the model counts."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Protocol
@@ -20,7 +21,7 @@ from ollamon_collector.gpu_detection import (
     detect_gpu,
     load_pynvml,
 )
-from ollamon_collector.host import HostSampler
+from ollamon_collector.host import HostSampler, existing_ancestor, ollama_models_folder
 from ollamon_collector.metrics import build_system_metrics
 from ollamon_collector.models_state import ModelCounts
 from ollamon_collector.nvml_reader import NvmlReader
@@ -104,11 +105,15 @@ def build_system_sampler(
         load_nvml, proc_driver_path, environ, load_amd=load_amd, sysfs_root=settings.sysfs_root
     )
     reader = gpu_reader_for(detection)
+    models = settings.ollama_models_path or ollama_models_folder(
+        os.environ if environ is None else environ
+    )
     host = HostSampler(
         settings.storage_path,
         TcpConnectionCounter(
             fallback_interval_seconds=settings.connections_fallback_interval_seconds
         ),
         OllamaProcessTracker(settings.process_rescan_interval_seconds),
+        disk_paths=[existing_ancestor(models)] if models is not None else [],
     )
     return SystemSampler(host, detection, reader)

@@ -5,9 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import psutil
+import pytest
 
 from ollamon_collector.connections import TcpConnectionCounter
-from ollamon_collector.host import HostSampler, existing_ancestor, mount_point, read_disks
+from ollamon_collector.host import (
+    HostSampler,
+    existing_ancestor,
+    mount_point,
+    ollama_models_folder,
+    read_disks,
+)
 from ollamon_collector.ollama_processes import OllamaProcessTracker
 
 
@@ -45,6 +52,20 @@ def test_disks_are_measured_once_per_mount_point_in_bytes(tmp_path: Path) -> Non
         usage = psutil.disk_usage(disk.mount)
         assert 0 <= disk.used_bytes <= disk.total_bytes == usage.used + usage.free
     assert make_sampler(tmp_path).sample().disks[0].mount == "/"
+    with_models = HostSampler(
+        tmp_path, TcpConnectionCounter(), OllamaProcessTracker(), disk_paths=[tmp_path / "m"]
+    )
+    assert [disk.mount for disk in with_models.sample().disks] == mounts[:2]
+
+
+def test_ollama_s_models_folder_is_its_variable_or_the_default_where_it_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ollama_models_folder({"OLLAMA_MODELS": "/srv/models"}) == Path("/srv/models")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert ollama_models_folder({}) is None
+    (tmp_path / ".ollama" / "models").mkdir(parents=True)
+    assert ollama_models_folder({"OLLAMA_MODELS": ""}) == tmp_path / ".ollama" / "models"
 
 
 def test_rates_come_from_the_counters_since_the_previous_sample(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ ENV_NAMES = {
     "OLLAMON_PROCESS_RESCAN_INTERVAL_SECONDS": "process_rescan_interval_seconds",
     "OLLAMON_CONNECTIONS_FALLBACK_INTERVAL_SECONDS": "connections_fallback_interval_seconds",
     "OLLAMON_SYSFS_ROOT": "sysfs_root",
+    "OLLAMON_OLLAMA_MODELS_PATH": "ollama_models_path",
 }
 
 
