@@ -20,6 +20,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
+from ollamon_cli.stack_services import SHARED_PROCESS_NAME
 from ollamon_core.events import AlertState, Heartbeat, OllamaPerformanceAlert
 from tests.support.stack import RunningStack, processes_by_service
 
@@ -136,6 +137,17 @@ def _service_processes(stack: RunningStack) -> dict[str, psutil.Process]:
     return {
         name: process for name, process in processes_by_service(stack).items() if name in SERVICES
     }
+
+
+def kill_reports(stack: RunningStack, service: str) -> list[str]:
+    """Lines where the supervisor reported the process running `service` killed (SIGKILL) and
+    restarted it: the services' one process (`services`) by default, else `service`'s own."""
+    return [
+        line
+        for line in stack.output
+        for name in (service, SHARED_PROCESS_NAME)
+        if f"service {name} exited with code -9; restarting" in line
+    ]
 
 
 def restarts_reported(stack: RunningStack) -> list[str]:

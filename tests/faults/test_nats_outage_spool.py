@@ -23,7 +23,7 @@ from ollamon_cli.nats_server import NatsServer
 from ollamon_core import subjects
 from ollamon_core.bus import MSG_ID_HEADER
 from ollamon_core.bus.spool import SPOOL_FILE
-from tests.faults.observers import SteadyTraffic, service_processes
+from tests.faults.observers import SteadyTraffic, kill_reports, service_processes
 from tests.faults.stack_under_fault import FaultStack, fault_stack
 from tests.support.waiting import wait_for, wait_for_async
 
@@ -111,7 +111,7 @@ async def test_every_request_answered_through_a_nats_outage_and_a_probe_kill_is_
         answered_at_kill = traffic.outcomes["200"]
         await asyncio.to_thread(probe.kill)
         await wait_for(
-            lambda: "service probe exited with code -9; restarting" in faults.stack.text(),
+            lambda: kill_reports(faults.stack, "probe"),
             timeout=10,
             message="the supervisor restarting the probe",
         )

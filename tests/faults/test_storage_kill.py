@@ -19,7 +19,7 @@ from nats.aio.client import Client as NatsClient
 from ollamon_core import subjects
 from ollamon_core.bus import MSG_ID_HEADER, encode
 from ollamon_core.events import OllamaModelMetrics
-from tests.faults.observers import restarts_reported, service_processes
+from tests.faults.observers import kill_reports, restarts_reported, service_processes
 from tests.faults.stack_under_fault import fault_stack
 from tests.support.waiting import wait_for, wait_for_async
 
@@ -72,7 +72,7 @@ async def test_storage_killed_mid_ingest_and_restarted_stores_every_event_exactl
         await asyncio.to_thread(storage.kill)  # psutil reads /proc first
         stored_at_kill = await stored()
         await wait_for(
-            lambda: "service storage exited with code -9; restarting" in faults.stack.text(),
+            lambda: kill_reports(faults.stack, "storage"),
             timeout=10,
             message="the supervisor restarting storage",
         )
@@ -108,9 +108,7 @@ async def test_storage_killed_mid_ingest_and_restarted_stores_every_event_exactl
         assert (total, distinct) == (EVENT_COUNT, EVENT_COUNT)
         assert ids == {event.event_id for event in events}
         assert rolled == {60: EVENT_COUNT, 3600: EVENT_COUNT}
-        assert restarts_reported(faults.stack) == [
-            line for line in faults.stack.output if "service storage exited with code -9" in line
-        ]
+        assert restarts_reported(faults.stack) == kill_reports(faults.stack, "storage")
 
 
 async def _at_least(count: Callable[[], Awaitable[int]], wanted: int) -> bool:
