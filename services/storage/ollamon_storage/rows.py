@@ -88,8 +88,10 @@ UPSERT_HOST_SQL = (
     "last_seen_ms = MAX(hosts.last_seen_ms, excluded.last_seen_ms)"
 )
 # The events that describe a monitored host (a service's own records, such as audit or
-# delivery events, do not make its host label a host of the fleet).
+# delivery events, do not make its host label a host of the fleet). A benchmark run is the
+# probe's measurement of its host, so its host is known to the benchmarks query.
 HOST_EVENTS = (
+    BenchmarkRun,
     OllamaModelMetrics,
     OllamaSystemMetrics,
     OllamaPerformanceAlert,

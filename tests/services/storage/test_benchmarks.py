@@ -1,6 +1,6 @@
 """Storage keeps benchmark runs from the stream (once each) and answers the benchmarks
-query: runs newest first, the ranking, the version comparisons; retention and the row cap
-take a run's results with it; schema version 7 adds the tables."""
+query: runs newest first, the ranking, the version comparisons (an unknown host is a 404);
+retention and the row cap take a run's results with it; schema version 7 adds the tables."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from ollamon_core import subjects
+from ollamon_core.bus import QueryFailedError
 from ollamon_core.events import BenchmarkRun, Event, ServiceName
 from ollamon_core.events.benchmark_queries import BenchmarksQuery, BenchmarksReply, ComparisonMetric
 from ollamon_core.events.queries import ExportFormat
 from ollamon_storage import export, maintenance, rows, schema, writer
+from ollamon_storage.benchmark_reads import BenchmarkReads
 from ollamon_storage.database import Database
 from ollamon_storage.schema import MIGRATIONS, migrate, migrate_file
 from ollamon_storage.settings import StorageSettings
@@ -89,6 +93,23 @@ async def test_a_run_is_stored_once_with_one_result_row_per_model_and_case(
     await _write(database, [run])
     assert await _count(database, "benchmark_runs") == 1
     assert await _count(database, "benchmark_results") == 4  # 2 models x 2 cases
+
+
+async def test_a_run_makes_its_host_known_and_an_unknown_host_is_a_404(
+    database: Database,
+) -> None:
+    await _write(database, [benchmark_run(0, "0.12.3", model_result("a", 50.0), host="bench-only")])
+    reads = BenchmarkReads(database.reader)
+    reply = await reads.benchmarks(BenchmarksQuery(host="bench-only"))
+    assert [run.run_id for run in reply.runs] == ["run-0"]
+    async with database.reader.execute("SELECT host FROM hosts") as cursor:
+        assert await cursor.fetchall() == [("bench-only",)]
+    # A known host with no run of the model is an empty answer, not a 404.
+    assert (await reads.benchmarks(BenchmarksQuery(host="bench-only", model="b"))).runs == []
+    with pytest.raises(QueryFailedError) as raised:
+        await reads.benchmarks(BenchmarksQuery(host="nowhere"))
+    assert raised.value.error.status_code == 404
+    assert "'nowhere'" in raised.value.error.error
 
 
 async def test_retention_and_the_row_cap_delete_runs_with_their_results(
