@@ -28,7 +28,7 @@ from nats.aio.msg import Msg
 from ollama_emulator.config import EmulatorConfig, ModelSpec, fast_config
 from ollama_emulator.server import running_emulator
 from ollamon_core.events import AlertState, OllamaPerformanceAlert
-from tests.support.stack import RunningStack, processes_by_service, start_stack, stop_stack
+from tests.support.stack import RunningStack, launch, processes_by_service, stop_stack
 from tests.support.waiting import wait_for, wait_for_async
 
 SUMMARY = "/api/ai/ollama/performance/summary"
@@ -47,18 +47,18 @@ def emulator_config() -> EmulatorConfig:
 
 
 @contextlib.asynccontextmanager
-async def stack_against_emulator(tmp_path: Path, **env: str) -> AsyncIterator[RunningStack]:
+async def stack_against_emulator(tmp_path: Path, *options: str) -> AsyncIterator[RunningStack]:
+    """`ollamon up [options]` in front of the emulator, alerting on one slow request."""
+    env = {
+        "OLLAMON_ALERT_RESPONSE_TIME_MS": "300",
+        "OLLAMON_ALERT_FOR_SECONDS": "0",
+        "OLLAMON_ALERT_REQUEST_RULE_BREACHES": "1",  # the one slow request fires
+        "OLLAMON_ALERT_REQUEST_RULE_REQUESTS": "1",
+        "OLLAMON_ALERT_EVALUATION_INTERVAL": "0.2",
+    }
     async with running_emulator(emulator_config()) as ollama_url:
         stack = await asyncio.to_thread(
-            start_stack,
-            tmp_path / "data",
-            ollama_url,
-            OLLAMON_ALERT_RESPONSE_TIME_MS="300",
-            OLLAMON_ALERT_FOR_SECONDS="0",
-            OLLAMON_ALERT_REQUEST_RULE_BREACHES="1",  # the one slow request fires
-            OLLAMON_ALERT_REQUEST_RULE_REQUESTS="1",
-            OLLAMON_ALERT_EVALUATION_INTERVAL="0.2",
-            **env,
+            launch, ("up", *options), tmp_path / "data", ollama_url, None, env
         )
         try:
             yield stack
@@ -170,7 +170,7 @@ async def service_children(stack: RunningStack) -> dict[str, psutil.Process]:
 async def test_ollamon_up_restarts_a_crashed_service_and_stops_everything_on_sigterm(
     tmp_path: Path, processes: str, crashed: str
 ) -> None:
-    async with stack_against_emulator(tmp_path, OLLAMON_PROCESSES=processes) as stack:
+    async with stack_against_emulator(tmp_path, "--processes", processes) as stack:
         children = await service_children(stack)
         assert set(children) == SERVICES
         assert len({child.pid for child in children.values()}) == (
