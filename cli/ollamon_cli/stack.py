@@ -6,8 +6,11 @@ services start, and a read-only `alerts` user whose login the banner prints. Pas
 made on first start and kept under the storage path (`credentials.py`).
 
 Before anything starts, `ollamon up` locks its storage path (one stack per data folder) and
-checks that its ports are free (`preflight.py`); the services start once NATS answers, and
-the embedded server is watched and restarted like a service, and stopped last.
+checks that its ports are free (`preflight.py`); the services start once NATS answers (in
+one process by default, `stack_services.py`), and the embedded server is watched and
+restarted like a service, and stopped last. Once the stack is up and the banner printed,
+this program hands the watching over to the slim supervisor in the same process
+(`handover.py`, `watch.py`).
 """
 
 from __future__ import annotations
@@ -52,8 +55,17 @@ from ollamon_core.redaction import redact_url
 from ollamon_notifier.routing import Routing, RoutingError, read_routing
 from ollamon_notifier.settings import NotifierSettings
 
-# Re-exported: tests and the fleet helpers import them from here.
-__all__ = ["SERVICE_ORDER", "StackNats", "create_streams", "run_stack", "service_specs"]
+# Also imported from here by tests and the fleet helpers (SERVICE_ORDER, StackNats and
+# service_specs live in stack_services.py).
+__all__ = [
+    "SERVICE_ORDER",
+    "StackNats",
+    "create_streams",
+    "run_stack",
+    "service_specs",
+    "stack_ports",
+    "wait_for_port",
+]
 
 READY_TIMEOUT_SECONDS = 30.0
 EXTERNAL_NATS_TIMEOUT_SECONDS = 15.0
