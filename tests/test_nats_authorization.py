@@ -70,6 +70,7 @@ CONTROL_PUBLISHES = [
     subjects.CONTROL_SILENCE,
     subjects.CONTROL_HEALTH_CHECK.subject,
     subjects.CONTROL_BENCHMARK.subject,
+    subjects.benchmark_route("gpu-b").subject,
 ]
 # Alerting's management routes (the gateway's REST asks them), apart from storage's queries.
 ALERTING_ROUTES = [
@@ -146,6 +147,7 @@ SUBSCRIBES = [
     *ALERTING_ROUTES,
     subjects.CONTROL_HEALTH_CHECK.subject,
     subjects.CONTROL_BENCHMARK.subject,
+    subjects.benchmark_route("gpu-b").subject,
     subjects.DEADLETTER_ALL,
     "_INBOX.>",
     *(f"{permissions.inbox_prefix(service.value)}.>" for service in ServiceName),
@@ -304,8 +306,10 @@ def test_only_the_gateway_publishes_control_and_the_probe_answers_health_checks(
 def test_only_the_probe_runs_benchmarks_which_the_gateway_and_the_cli_ask_and_follow(
     outcomes: dict[Attempt, bool],
 ) -> None:
-    assert allowed(outcomes, Op.SUBSCRIBE, subjects.CONTROL_BENCHMARK.subject) == {"probe"}
-    assert allowed(outcomes, Op.PUBLISH, subjects.CONTROL_BENCHMARK.subject) == {"gateway", "cli"}
+    # Any probe's route, and one host's (`benchmark --host`, a POST naming the host).
+    for route in (subjects.CONTROL_BENCHMARK, subjects.benchmark_route("gpu-b")):
+        assert allowed(outcomes, Op.SUBSCRIBE, route.subject) == {"probe"}, route.subject
+        assert allowed(outcomes, Op.PUBLISH, route.subject) == {"gateway", "cli"}, route.subject
     for subject in (subjects.BENCHMARK_RUNS, subjects.BENCHMARK_PROGRESS):
         assert allowed(outcomes, Op.PUBLISH, subject) == {"probe"}, subject
         assert {"gateway", "cli"} <= allowed(outcomes, Op.SUBSCRIBE, subject), subject

@@ -1,7 +1,8 @@
 """`ollamon benchmark`: ask the probe for a benchmark run over NATS, follow it, rank.
 
 It connects as the command line's NATS user (`cli`), follows `ollamon.benchmarks.progress`
-and `ollamon.benchmarks.runs` first, then asks the probe (`ollamon.control.benchmark`);
+and `ollamon.benchmarks.runs` first, then asks the probe (`ollamon.control.benchmark`, or
+with `--host` that host's probe alone on `ollamon.control.benchmark.<host>`);
 progress goes to stderr (a bar on a terminal, plain lines elsewhere), the ranking table (or
 `--json`) to stdout. Then it asks storage (`ollamon.query.benchmarks`) how the run compares
 with the latest one on another server version; without storage the table stands alone.
@@ -88,11 +89,16 @@ async def run_benchmark(
 async def _start(
     nc: NatsClient, benchmark: BenchmarkRequest, target: NatsTarget
 ) -> BenchmarkAccepted:
+    route = subjects.benchmark_route(benchmark.host)
     try:
-        return await request(
-            nc, subjects.CONTROL_BENCHMARK, benchmark, timeout=ACCEPT_TIMEOUT_SECONDS
-        )
+        return await request(nc, route, benchmark, timeout=ACCEPT_TIMEOUT_SECONDS)
     except ServiceUnavailableError as error:
+        if benchmark.host is not None:
+            raise CommandError(
+                f"no probe of host {benchmark.host!r} answered on {error.subject} "
+                f"({error.reason}) at {target.public_url}: is the host label right, and its "
+                "probe running and linked?"
+            ) from None
         raise CommandError(
             f"the probe did not answer on {error.subject} ({error.reason}) at "
             f"{target.public_url}: is the stack (`ollamon up`) running there?"

@@ -104,6 +104,7 @@ def command_benchmark(args: argparse.Namespace) -> int:
             force=args.force,
             cold=not args.no_cold,
             requested_by="ollamon benchmark",
+            host=args.host,
         )
     except ValidationError as error:
         reasons = "; ".join(
@@ -291,6 +292,11 @@ def _benchmark_parser(commands: Any) -> None:
     )
     benchmark.add_argument(
         "--no-cold", action="store_true", help="skip the unload and the cold load"
+    )
+    benchmark.add_argument(
+        "--host",
+        metavar="LABEL",
+        help="the fleet host whose probe runs it (its host label; default: any probe)",
     )
     benchmark.add_argument("--json", action="store_true", help="the run as JSON on stdout")
     benchmark.set_defaults(handler=command_benchmark)

@@ -1,6 +1,7 @@
 """`ollamon benchmark` end to end: the command (a child process) asks a running probe over
 NATS, follows the run step by step, prints the ranking table, and the comparison with the
-previous server version that storage makes of it; refused runs are one line."""
+previous server version that storage makes of it; refused runs are one line; `--host` asks
+that host's probe, and a host no probe serves is one line too."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import httpx
 from ollama_emulator.__main__ import configured
 from ollamon_storage.settings import StorageSettings
 from tests.cli.commands import run_ollamon
-from tests.services.probe.benchmark_probe import benchmark_probe, ranked_config
+from tests.services.probe.benchmark_probe import HOST, benchmark_probe, ranked_config
 from tests.services.storage.conftest import running_storage, storage_settings
 
 __all__ = ["running_storage", "storage_settings"]  # the storage tests' fixtures, used here
@@ -53,6 +54,23 @@ async def test_benchmark_waits_for_quiet_then_ranks_the_models_in_a_table(
     assert "ollama 0.12.6" in done.stdout and "suite 1" in done.stdout
     eval_mean, _, eval_half = rows[0][2].partition(" ± ")
     assert float(eval_mean) > 800 and float(eval_half) >= 0
+
+
+async def test_host_runs_it_on_that_host_s_probe_and_an_unknown_host_is_one_line(
+    tmp_path: Path, clean_nats_url: str
+) -> None:
+    url = clean_nats_url
+    async with benchmark_probe(url, tmp_path):
+        quick = ("--case", "short_chat", "--repetitions", "1", "--no-cold", "--force")
+        done = await ollamon(tmp_path, url, "benchmark", "swift:1b", "--host", HOST, *quick)
+        unknown = await ollamon(tmp_path, url, "benchmark", "--host", "nowhere", *quick)
+    assert done.returncode == 0, done.stderr
+    assert "swift:1b" in done.stdout
+    assert unknown.returncode == 1
+    assert (
+        "ollamon: no probe of host 'nowhere' answered on ollamon.control.benchmark.nowhere"
+        in unknown.stderr
+    )
 
 
 async def test_an_upgrade_that_slows_eval_is_flagged_against_the_previous_version(

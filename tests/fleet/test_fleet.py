@@ -9,6 +9,7 @@ included.
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import time
 from collections.abc import Iterator
@@ -17,8 +18,14 @@ import httpx
 import nats
 import pytest
 from nats.aio.client import Client as NatsClient
+from pydantic import SecretStr
 
+from ollamon_cli.benchmark import run_benchmark
+from ollamon_cli.exits import CommandError
+from ollamon_cli.nats_target import NatsTarget
 from ollamon_core import subjects
+from ollamon_core.bus import NatsLogin
+from ollamon_core.events import BenchmarkCase, BenchmarkRequest
 from tests.faults.observers import SteadyTraffic
 from tests.fleet.fleet import HOSTS, Edge, Fleet, running_fleet
 from tests.support.waiting import wait_for_async
@@ -196,6 +203,27 @@ async def test_an_edge_cut_from_the_hub_for_60_s_catches_up_exactly_once(
     )
     assert during_a - cut_rows <= RATE_PER_SECOND * 2  # at most what was in flight
     assert during_b > before["host-b"]
+
+
+async def test_a_benchmark_asked_on_the_hub_for_one_host_runs_on_that_edge_alone(
+    fleet: Fleet,
+) -> None:
+    # `ollamon benchmark --host host-b` on the hub, as the cli user: the request crosses the
+    # leaf link to host-b's probe alone, its answer and progress come back across it.
+    login = await asyncio.to_thread(fleet.hub.stack.nats_login, "cli")
+    password = SecretStr(login["password"]) if login else None
+    target = NatsTarget.given(fleet.hub.stack.nats_url, NatsLogin(login.get("user"), password))
+    quick = BenchmarkRequest(
+        cases=[BenchmarkCase.SHORT_CHAT], repetitions=1, cold=False, force=True
+    )
+    notes = io.StringIO()
+    run = await run_benchmark(
+        target, quick.model_copy(update={"host": HOSTS[1]}), io.StringIO(), notes=notes
+    )
+    assert run.host == HOSTS[1], notes.getvalue()
+    assert run.models
+    with pytest.raises(CommandError, match="no probe of host 'host-z' answered"):
+        await run_benchmark(target, quick.model_copy(update={"host": "host-z"}), io.StringIO())
 
 
 def test_no_hub_node_refused_anything_an_edge_sent_over_its_leaf_link(fleet: Fleet) -> None:

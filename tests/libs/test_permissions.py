@@ -44,16 +44,32 @@ def test_the_gateway_may_ask_alerting_what_it_manages_and_change_it() -> None:
 
 def test_the_probe_answers_benchmark_requests_and_publishes_their_progress_and_runs() -> None:
     probe = SERVICE_PERMISSIONS[ServiceName.PROBE]
-    assert subjects.CONTROL_BENCHMARK.subject in probe.subscribe
+    # Any probe's route and each host's own (`ollamon.control.benchmark.<host>`).
+    routes = (subjects.CONTROL_BENCHMARK.subject, subjects.CONTROL_BENCHMARK_HOSTS)
+    assert set(routes) <= set(probe.subscribe)
     assert {subjects.BENCHMARK_PROGRESS, subjects.BENCHMARK_RUNS} <= set(probe.publish)
     for asker in (ServiceName.GATEWAY, ServiceName.CLI):
         rules = SERVICE_PERMISSIONS[asker]
-        assert subjects.CONTROL_BENCHMARK.subject in rules.publish
+        assert set(routes) <= set(rules.publish)
         assert {subjects.BENCHMARK_PROGRESS, subjects.BENCHMARK_RUNS} <= set(rules.subscribe)
-    # An edge's probe is asked through the leaf link and answers its progress through it.
-    assert subjects.CONTROL_BENCHMARK.subject in permissions.LEAF_PERMISSIONS.subscribe
-    assert subjects.BENCHMARK_PROGRESS in permissions.LEAF_PERMISSIONS.publish
+    # An edge's probe is asked through the leaf link and answers (to the gateway's or the
+    # command line's inbox) and sends its progress through it.
+    leaf = permissions.LEAF_PERMISSIONS
+    assert set(routes) <= set(leaf.subscribe)
+    assert subjects.BENCHMARK_PROGRESS in leaf.publish
+    for asker in (ServiceName.GATEWAY, ServiceName.CLI):
+        assert f"{inbox_prefix(asker.value)}.>" in leaf.publish
     assert subjects.BENCHMARK_RUNS in subjects.EDGE_STREAM_SUBJECTS
+
+
+@pytest.mark.parametrize("host", ["gpu-b", "edge b.local", "x" * 255])
+def test_a_hosts_benchmark_route_is_one_token_under_the_routes_the_permissions_name(
+    host: str,
+) -> None:
+    route = subjects.benchmark_route(host)
+    assert subjects.subject_matches(subjects.CONTROL_BENCHMARK_HOSTS, route.subject)
+    assert route.subject != subjects.CONTROL_BENCHMARK.subject
+    assert subjects.benchmark_route(None) is subjects.CONTROL_BENCHMARK
 
 
 def test_the_command_line_may_ask_storage_for_the_stored_benchmarks() -> None:

@@ -78,3 +78,13 @@ def test_alerting_audit_events_are_kept_in_the_stream_and_its_management_is_requ
     for route in (subjects.CONTROL_ACK, subjects.CONTROL_SILENCES, subjects.CONTROL_THRESHOLDS):
         assert subjects.QUERY_ROUTES[route.subject] is route
         assert route.subject.startswith("ollamon.control.alerting.")
+
+
+def test_a_host_route_token_is_the_label_when_safe_and_never_shared_by_two_labels() -> None:
+    assert subjects.benchmark_route("gpu-b").subject == "ollamon.control.benchmark.gpu-b"
+    labels = ["gpu.a", "gpu_a", "gpu a", "x" * 200, "x" * 201]
+    tokens = [subjects.host_route_token(label) for label in labels]
+    assert tokens[1] == "gpu_a"
+    assert len(set(tokens)) == len(labels)
+    assert all(len(token) <= subjects.MAX_TOKEN_LENGTH for token in tokens)
+    assert not any(char in token for token in tokens for char in ".*> ")

@@ -18,9 +18,9 @@ Each service's user may:
   alerts (delivered to its inbox) and its acks; alerting its key-value bucket; the
   collector reads the stream's last model snapshot. The rest of the API is the admin's.
 - answer requests (`allow_responses`, one reply each) only where it serves them: storage
-  (`ollamon.query.*`), the probe (`ollamon.control.health_check`, `ollamon.control.benchmark`)
-  and alerting (its
-  management routes: acknowledgements, silences, thresholds).
+  (`ollamon.query.*`), the probe (`ollamon.control.health_check`, `ollamon.control.benchmark`
+  and its host's `ollamon.control.benchmark.<host>`) and alerting (its management routes:
+  acknowledgements, silences, thresholds).
 """
 
 from __future__ import annotations
@@ -153,6 +153,7 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             subjects.CONTROL_MONITORING,
             subjects.CONTROL_HEALTH_CHECK.subject,
             subjects.CONTROL_BENCHMARK.subject,
+            subjects.CONTROL_BENCHMARK_HOSTS,  # its own host's route
             subjects.SYSTEM,
         ),
         allow_responses=True,
@@ -189,6 +190,7 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             subjects.QUERY_ALL,
             subjects.CONTROL_HEALTH_CHECK.subject,
             subjects.CONTROL_BENCHMARK.subject,
+            subjects.CONTROL_BENCHMARK_HOSTS,  # a run on one host of the fleet
             # Alerting's management over REST: thresholds, silences, acknowledgements.
             subjects.CONTROL_THRESHOLD,
             subjects.CONTROL_SILENCE,
@@ -213,6 +215,7 @@ SERVICE_PERMISSIONS: dict[ServiceName, Permissions] = {
             subjects.QUERY_BACKUP.subject,
             subjects.QUERY_ALERTS.subject,
             subjects.CONTROL_BENCHMARK.subject,
+            subjects.CONTROL_BENCHMARK_HOSTS,  # `ollamon benchmark --host`
             subjects.QUERY_BENCHMARKS.subject,
         ),
         subscribe=(
@@ -256,7 +259,8 @@ LEAF_PERMISSIONS = Permissions(
         subjects.heartbeat_subject(ServiceName.COLLECTOR),
         subjects.IN_FLIGHT,  # the probe's requests in flight, for the gateway
         subjects.BENCHMARK_PROGRESS,  # the probe's benchmark runs, step by step
-        f"{inbox_prefix(service_user(ServiceName.GATEWAY))}.>",  # the probe's health checks
+        f"{inbox_prefix(service_user(ServiceName.GATEWAY))}.>",  # the probe's answers
+        f"{inbox_prefix(service_user(ServiceName.CLI))}.>",  # `ollamon benchmark --host`
         JS_API_REPLIES,
         JS_SOURCE_DELIVERIES,
     ),
@@ -264,6 +268,7 @@ LEAF_PERMISSIONS = Permissions(
         subjects.CONTROL_MONITORING,
         subjects.CONTROL_HEALTH_CHECK.subject,
         subjects.CONTROL_BENCHMARK.subject,
+        subjects.CONTROL_BENCHMARK_HOSTS,  # a run on this edge's host alone
         JS_DOMAIN_API_ALL,
         JS_FLOW_CONTROL,
     ),

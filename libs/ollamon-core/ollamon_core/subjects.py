@@ -9,6 +9,7 @@ request and reply models), so requests and their handlers are typed from here.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -246,7 +247,33 @@ CONTROL_HEALTH_CHECK = QueryRoute(
 )
 
 # Start a benchmark run on the probe (request/reply; progress and the run follow as events).
+# Any probe answers it (one queue group); a request naming a host goes to that host's probe
+# alone, on its own route (`benchmark_route`), which each probe serves besides this one.
 CONTROL_BENCHMARK = QueryRoute(f"{PREFIX}.control.benchmark", BenchmarkRequest, BenchmarkAccepted)
+# Every host's benchmark route (`ollamon.control.benchmark.<host token>`).
+CONTROL_BENCHMARK_HOSTS = f"{CONTROL_BENCHMARK.subject}.*"
+
+
+def host_route_token(host: str) -> str:
+    """One token naming exactly one host: the label itself when it is a safe token (`gpu-a`),
+    else its `subject_token` with a hash of the label, so no two labels share a route."""
+    token = subject_token(host)
+    if token == host:
+        return token
+    digest = hashlib.sha256(host.encode()).hexdigest()[:16]
+    return f"{token[:100]}-{digest}"
+
+
+def benchmark_route(host: str | None) -> QueryRoute[BenchmarkRequest, BenchmarkAccepted]:
+    """Where a benchmark request goes: `host`'s probe alone, or any probe when None."""
+    if host is None:
+        return CONTROL_BENCHMARK
+    return QueryRoute(
+        f"{CONTROL_BENCHMARK.subject}.{host_route_token(host)}",
+        BenchmarkRequest,
+        BenchmarkAccepted,
+    )
+
 
 # Alerting's management (request/reply, not persisted; the changes are audited on
 # AUDIT_ALERTING): acknowledge a firing alert, list the silences in force, the thresholds.

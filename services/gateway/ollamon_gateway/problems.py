@@ -26,7 +26,10 @@ ALERTING_SUBJECTS = frozenset(
 
 def service_for_subject(subject: str) -> ServiceName:
     """The service that answers requests on `subject`."""
-    if subject in (subjects.CONTROL_HEALTH_CHECK.subject, subjects.CONTROL_BENCHMARK.subject):
+    if subject in (
+        subjects.CONTROL_HEALTH_CHECK.subject,
+        subjects.CONTROL_BENCHMARK.subject,
+    ) or subjects.subject_matches(subjects.CONTROL_BENCHMARK_HOSTS, subject):
         return ServiceName.PROBE
     if subject in ALERTING_SUBJECTS:
         return ServiceName.ALERTING

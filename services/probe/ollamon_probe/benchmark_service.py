@@ -4,8 +4,10 @@ A request is refused (the request helpers' error reply, `QueryError`) with `busy
 while a run is going or, unless forced, while real traffic is in flight through the proxy
 or went through it in the last `benchmark_quiet_seconds`; with `no_models` (400) when the
 server serves none of the models asked (or none at all); with 503 when the server does not
-answer. Otherwise the run starts in the background and the reply says its id, its models
-and its steps; progress follows on `ollamon.benchmarks.progress` and the finished run on
+answer; with `bad_request` (400) when it names another host than this probe's (it came on
+the shared route: a host's requests go to its own, `subjects.benchmark_route`). Otherwise
+the run starts in the background and the reply says its id, its models and its steps;
+progress follows on `ollamon.benchmarks.progress` and the finished run on
 `ollamon.benchmarks.runs` (JetStream: storage keeps it).
 """
 
@@ -30,6 +32,7 @@ from ollamon_core.events import (
 )
 from ollamon_core.events.benchmarks import (
     REFUSAL_STATUS,
+    REFUSED_BAD_REQUEST,
     REFUSED_BUSY,
     REFUSED_NO_MODELS,
 )
@@ -108,6 +111,11 @@ class BenchmarkService:
 
     async def handle(self, request: BenchmarkRequest) -> BenchmarkAccepted:
         """Start a run, or refuse it (`QueryFailedError`)."""
+        if request.host is not None and request.host != self.context.host:
+            raise refusal(
+                REFUSED_BAD_REQUEST,
+                f"this probe benchmarks host {self.context.host!r}, not {request.host!r}",
+            )
         if self.task is not None and not self.task.done():
             raise refusal(REFUSED_BUSY, "a benchmark run is going on")
         if not request.force:

@@ -138,9 +138,9 @@ async def _serve_benchmarks(
         context, quiet_seconds=settings.benchmark_quiet_seconds, emit=runtime.bus.emit
     )
     runtime.on_close(benchmarks.close)
-    runtime.unsubscribe_at_close(
-        await runtime.bus.serve(subjects.CONTROL_BENCHMARK, benchmarks.handle)
-    )
+    # Any probe's route, and this host's own (a request naming the host goes there alone).
+    for route in (subjects.CONTROL_BENCHMARK, subjects.benchmark_route(app.origin.host)):
+        runtime.unsubscribe_at_close(await runtime.bus.serve(route, benchmarks.handle))
 
 
 LOG_POLL_SECONDS = 0.25

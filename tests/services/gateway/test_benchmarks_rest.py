@@ -1,6 +1,6 @@
 """`/api/ai/ollama/performance/benchmarks` on a real bus: GET from storage, POST to the probe
-(202, bounds, 409 busy, 503 away, the token and origin guards), and the run's progress and
-result on the SSE stream."""
+(202, bounds, 409 busy, 503 away, a named host's probe alone or a 503 naming the host, the
+token and origin guards), and the run's progress and result on the SSE stream."""
 
 from __future__ import annotations
 
@@ -131,6 +131,8 @@ async def test_post_starts_a_run_on_the_probe_and_answers_202_with_its_id(
         ({"cases": ["nonsense"]}, "cases"),
         ({"repetitions": "3"}, "repetitions"),
         ({"surprise": 1}, "surprise"),
+        ({"host": ""}, "host"),
+        ({"host": "x" * 256}, "host"),
     ],
 )
 async def test_post_with_a_body_out_of_bounds_is_400_and_reaches_no_probe(
@@ -157,6 +159,34 @@ async def test_post_without_a_probe_is_503_naming_the_probe_without_hanging(
     body = assert_problem(await client.post(BENCHMARKS, json={}, headers=AUTH), 503, "probe")
     assert body["service"] == "probe"
     assert time.monotonic() - started < TEST_REQUEST_TIMEOUT_SECONDS + 3
+
+
+async def test_post_naming_a_host_asks_that_host_s_probe_alone(
+    client: httpx.AsyncClient, bench_probe: Responder, bus_factory: BusFactory
+) -> None:
+    edge_b = Responder(await bus_factory(ServiceName.PROBE))
+    route_b = subjects.benchmark_route("gpu-b")
+    await edge_b.answer(
+        route_b, lambda request: BenchmarkAccepted(run_id="run-b", models=[], total_steps=1)
+    )
+    response = await client.post(BENCHMARKS, json={"host": "gpu-b"}, headers=AUTH)
+    assert response.status_code == 202, response.text
+    assert response.json()["run_id"] == "run-b"
+    assert edge_b.asked(route_b) == [BenchmarkRequest(host="gpu-b")]
+    assert bench_probe.asked(subjects.CONTROL_BENCHMARK) == []
+
+
+async def test_post_naming_a_host_no_probe_serves_is_503_naming_the_host_without_hanging(
+    client: httpx.AsyncClient, bench_probe: Responder
+) -> None:
+    started = time.monotonic()
+    response = await client.post(BENCHMARKS, json={"host": "gpu-z"}, headers=AUTH)
+    body = assert_problem(response, 503, "'gpu-z'")
+    assert (body["service"], body["host"]) == ("probe", "gpu-z")
+    assert body["subject"] == subjects.benchmark_route("gpu-z").subject
+    assert response.headers["Retry-After"]
+    assert time.monotonic() - started < TEST_REQUEST_TIMEOUT_SECONDS + 3
+    assert bench_probe.asked(subjects.CONTROL_BENCHMARK) == []
 
 
 async def test_post_needs_the_token_and_the_gateway_s_own_origin(

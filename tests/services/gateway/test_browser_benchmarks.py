@@ -1,7 +1,8 @@
 """The dashboard's Benchmarks card in a real Chromium: the ranking with its intervals, "Run
 benchmark" with its progress bar fed by the stream, and the upgrade's flagged comparison.
 
-First with storage and the probe as stand-ins (every step under the test's control), then
+First with storage and the probe as stand-ins (every step under the test's control; with a
+host chosen, the run is asked of that host's probe alone), then
 through the real storage, probe and gateway in front of the emulator, twice: as Ollama
 0.12.3, then restarted as 0.12.6 with eval 20 % slower. Set OLLAMON_SCREENSHOT_DIR to keep
 the card's screenshots (docs/screenshots/dashboard-benchmarks.png is the second test's).
@@ -160,6 +161,35 @@ async def test_a_run_from_the_card_shows_progress_then_the_ranking_and_the_flag(
         await asyncio.to_thread(
             shutil.copy, card, Path(keep) / "dashboard-benchmarks-stand-ins.png"
         )
+
+
+async def test_with_a_host_chosen_the_run_is_asked_of_that_host_s_probe_alone(
+    live_server: AppServer,
+    bench_storage: Responder,
+    bench_probe: Responder,
+    bus_factory: BusFactory,
+) -> None:
+    host_probe = Responder(await bus_factory(ServiceName.PROBE))
+    route = subjects.benchmark_route("gpu-a")
+    await host_probe.answer(
+        route, lambda request: BenchmarkAccepted(run_id="run-a", models=[], total_steps=STEPS)
+    )
+    try:
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(f"{live_server.url}{DASHBOARD}?host=gpu-a")
+            await expect(page.locator("#pill-stream")).to_have_text("live", timeout=UI_TIMEOUT_MS)
+            await page.locator("#benchmark-models").fill(MODEL)
+            await page.locator("#form-benchmark button").click()
+            await expect(page.locator("#benchmark-result")).to_contain_text(
+                "Run run-a", timeout=UI_TIMEOUT_MS
+            )
+    finally:
+        await host_probe.stop()
+    assert host_probe.asked(route) == [
+        BenchmarkRequest(models=[MODEL], requested_by="dashboard", host="gpu-a")
+    ]
+    assert bench_probe.asked(subjects.CONTROL_BENCHMARK) == []
 
 
 async def test_a_refused_run_says_why_and_frees_the_button(

@@ -83,13 +83,16 @@ async def benchmark_probe(
         yield probe_settings
 
 
-async def raw_request(nc: NatsClient, data: bytes) -> Msg:
-    """Send `data` to the probe's benchmark route; "no responders" is asked again (the
-    probe's interest once reached the server only after a first request)."""
+async def raw_request(
+    nc: NatsClient, data: bytes, subject: str = subjects.CONTROL_BENCHMARK.subject
+) -> Msg:
+    """Send `data` to the probe's benchmark route (any probe's by default); "no responders"
+    is asked again (the probe's interest once reached the server only after a first
+    request)."""
     deadline = time.monotonic() + ANSWER_WAIT_SECONDS
     while True:
         try:
-            return await nc.request(subjects.CONTROL_BENCHMARK.subject, data, timeout=10)
+            return await nc.request(subject, data, timeout=10)
         except nats.errors.NoRespondersError:
             if time.monotonic() > deadline:
                 raise
@@ -97,8 +100,10 @@ async def raw_request(nc: NatsClient, data: bytes) -> Msg:
 
 
 async def ask(bus: Bus, request: BenchmarkRequest) -> BenchmarkAccepted:
-    """Ask the probe for a run (as `raw_request` does, typed)."""
-    reply = await raw_request(bus.nc, encode(request))
+    """Ask the probe for a run (as `raw_request` does, typed), on the route of the host it
+    names, as the gateway and the command line do."""
+    route = subjects.benchmark_route(request.host)
+    reply = await raw_request(bus.nc, encode(request), route.subject)
     if reply.headers and reply.headers.get(ERROR_HEADER):
         raise QueryFailedError(QueryError.model_validate_json(reply.data))
     return BenchmarkAccepted.model_validate_json(reply.data)

@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field, model_validator
 
 from ollamon_core.events.base import Event, FrozenModel
-from ollamon_core.events.limits import JsonInteger
+from ollamon_core.events.limits import HostLabel, JsonInteger
 from ollamon_core.redaction import PublicUrl
 
 # The suite's version: bumped whenever a prompt, a case or how a case is measured changes,
@@ -63,7 +63,8 @@ class BenchmarkRequest(FrozenModel):
 
     `models` empty: every model the server lists; `cases` empty: every case. `cold` unloads
     each model first (`keep_alive: 0`) and measures its load; `force` runs even while real
-    traffic is in flight or was seen lately.
+    traffic is in flight or was seen lately. `host` (a probe's host label) asks that host's
+    probe alone, on its own subject (`subjects.benchmark_route`); None: any probe.
     """
 
     models: list[BenchmarkModelName] = Field(default_factory=list, max_length=MAX_BENCHMARK_MODELS)
@@ -75,6 +76,7 @@ class BenchmarkRequest(FrozenModel):
     force: bool = False
     cold: bool = True
     requested_by: str | None = Field(default=None, max_length=MAX_REQUESTED_BY_CHARS)
+    host: HostLabel | None = None
 
 
 class BenchmarkAccepted(FrozenModel):

@@ -1,10 +1,12 @@
 """`/api/ai/ollama/performance/benchmarks`: stored runs and their ranking; start a run.
 
 GET asks storage (`ollamon.query.benchmarks`); POST asks the probe to start the suite
-(`ollamon.control.benchmark`) and answers 202 with the run id as soon as the probe took it:
-the run's progress (`benchmark_progress`) and its result (`benchmark_run`) follow on the
-SSE stream. A POST passes the guards of every state change (token, same origin, JSON) and
-its body is the `BenchmarkRequest` a NATS client sends, with the same bounds.
+(`ollamon.control.benchmark`, or the named host's own route) and answers 202 with the run
+id as soon as the probe took it: the run's progress (`benchmark_progress`) and its result
+(`benchmark_run`) follow on the SSE stream. A POST passes the guards of every state change
+(token, same origin, JSON) and its body is the `BenchmarkRequest` a NATS client sends, with
+the same bounds. A host no probe answers for is a 503 naming the host, at once (NATS says
+nobody listens on its route).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.params import JSONBody, QueryParameter
+from litestar.plugins.problem_details import ProblemDetailsException
 
 from ollamon_core import subjects
+from ollamon_core.bus import ServiceUnavailableError
 from ollamon_core.events import BenchmarkAccepted, BenchmarkRequest
 from ollamon_core.events.benchmark_queries import (
     MAX_BENCHMARK_RUNS,
@@ -24,9 +28,24 @@ from ollamon_core.events.benchmark_queries import (
 from ollamon_core.events.limits import MAX_HOST_CHARS, MAX_MODEL_NAME_CHARS
 from ollamon_gateway.auth import BEARER_SCHEME
 from ollamon_gateway.openapi_docs import STATE_CHANGE, problem_responses
+from ollamon_gateway.problems import RETRY_AFTER_SECONDS
 from ollamon_gateway.resources import GatewayDep
 
 POST_SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+
+
+def no_probe_for(host: str, error: ServiceUnavailableError) -> ProblemDetailsException:
+    """503 naming the host whose probe did not answer on its benchmark route."""
+    return ProblemDetailsException(
+        status_code=503,
+        title="Service Unavailable",
+        detail=(
+            f"no probe of host {host!r} answered on {error.subject}: {error.reason} "
+            "(is the host label right, and its probe running and linked?)"
+        ),
+        extra={"service": "probe", "host": host, "subject": error.subject},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 class BenchmarksController(Controller):
@@ -93,7 +112,8 @@ class BenchmarksController(Controller):
             ),
             e409="Real traffic is in flight or was seen lately (send `force: true`), or a run "
             "is going on already",
-            e503="The probe did not answer (`service`: probe); `Retry-After` says when to retry",
+            e503="The probe did not answer (`service`: probe), or no probe of the `host` asked "
+            "(`host` names it); `Retry-After` says when to retry",
         ),
     )
     async def start(
@@ -107,7 +127,14 @@ class BenchmarksController(Controller):
         Answers 202 with the `run_id` once the probe has started it; follow the run on the
         stream (`GET .../stream`: `benchmark_progress` events, then one `benchmark_run` with
         the results, stored and listed by `GET .../benchmarks`). `models` empty: every model
-        the server lists.
+        the server lists. `host` (a host label of the fleet): that host's probe runs it; none:
+        any probe.
         """
-        accepted: BenchmarkAccepted = await gateway.request(subjects.CONTROL_BENCHMARK, data)
+        route = subjects.benchmark_route(data.host)
+        try:
+            accepted: BenchmarkAccepted = await gateway.request(route, data)
+        except ServiceUnavailableError as error:
+            if data.host is None:
+                raise
+            raise no_probe_for(data.host, error) from None
         return accepted

@@ -1,7 +1,8 @@
 // The Benchmarks card: the ranking (each (host, model)'s latest run, fastest warm eval first,
 // with 95 % intervals), the comparisons against the previous server version (flagged ones
 // first), and "Run benchmark": POST /benchmarks, then the run's progress from the stream
-// (`benchmark_progress`) until its result (`benchmark_run`) reloads the ranking.
+// (`benchmark_progress`) until its result (`benchmark_run`) reloads the ranking. With a host
+// chosen in the host selector, the run is that host's probe's (`host` in the body).
 
 import { getJson, postJson, withHost } from "./api.js";
 import { fmt, h, replaceChildren, setText } from "./dom.js";
@@ -53,7 +54,8 @@ export function renderBenchmarks(reply) {
     : "");
 }
 
-// The form's body: models typed comma- or space-separated (none: every model listed).
+// The form's body: models typed comma- or space-separated (none: every model listed); the
+// chosen host's probe runs it (none chosen: any probe).
 export function benchmarkBody(form) {
   const models = form.models.split(/[\s,]+/).filter(Boolean).slice(0, MAX_MODELS);
   return {
@@ -62,6 +64,7 @@ export function benchmarkBody(form) {
     num_ctx: Number(form.numCtx),
     force: Boolean(form.force),
     requested_by: "dashboard",
+    ...(form.host ? { host: form.host } : {}),
   };
 }
 
@@ -96,6 +99,7 @@ export function wireBenchmarks(state) {
       repetitions: document.getElementById("benchmark-repetitions").value,
       numCtx: document.getElementById("benchmark-num-ctx").value,
       force: document.getElementById("benchmark-force").checked,
+      host: state.host,
     });
     button.disabled = true;
     say("Starting…");
