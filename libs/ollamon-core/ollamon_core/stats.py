@@ -12,7 +12,12 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
         return None
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction must be within 0..1, got {fraction}")
-    ordered = sorted(values)
+    return percentile_of_sorted(sorted(values), fraction)
+
+
+def percentile_of_sorted(ordered: Sequence[float], fraction: float) -> float:
+    """`percentile` of values already in ascending order (not empty; `fraction` in 0..1):
+    for those who keep their values sorted as they arrive."""
     position = (len(ordered) - 1) * fraction
     lower = math.floor(position)
     upper = math.ceil(position)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, insort
 
+from ollamon_core.stats import percentile_of_sorted
+
 # Every finite float is a whole multiple of 2**-FLOAT_STEP_BITS (the smallest subnormal).
 FLOAT_STEP_BITS = 1074
 
@@ -53,16 +55,9 @@ class SortedValues:
 
     def percentile(self, fraction: float) -> float | None:
         """Linear-interpolated percentile, as `ollamon_core.stats.percentile` computes it."""
-        ordered = self._values
-        if not ordered:
+        if not self._values:
             return None
-        position = (len(ordered) - 1) * fraction
-        lower = math.floor(position)
-        upper = math.ceil(position)
-        if lower == upper:
-            return float(ordered[lower])
-        weight = position - lower
-        return float(ordered[lower] * (1 - weight) + ordered[upper] * weight)
+        return percentile_of_sorted(self._values, fraction)
 
     def mean(self) -> float | None:
         """Arithmetic mean; None when empty."""

@@ -7,8 +7,9 @@ counted with the warm ones. Then each case `repetitions` times, one request at a
 marked `X-Ollamon-Benchmark: <run id>`. The figures are the proxy's own request events
 (tokens/s, prompt tokens/s, time to first token, latency), which the tap hands over, so
 a benchmark is measured exactly like real traffic; each case is summarised as means with
-95 % Student t intervals (`benchmark_stats`). Last, `/api/ps` gives the model's size and
-VRAM share. A model that fails (unload, server gone) keeps its error and the run goes on.
+95 % Student t intervals (`ollamon_core.insights.student_t`). Last, `/api/ps` gives the
+model's size and VRAM share. A model that fails (unload, server gone) keeps its error and
+the run goes on.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from ollamon_core.events import (
     utc_now,
 )
 from ollamon_core.events.benchmarks import BENCHMARK_HEADER, SUITE_VERSION
+from ollamon_core.insights.student_t import t_interval
 from ollamon_core.redaction import redact_text
 from ollamon_probe.benchmark_server import ModelFacts, ServerFacts, loaded, unload
-from ollamon_probe.benchmark_stats import t_interval
 from ollamon_probe.benchmark_suite import case_request
 from ollamon_probe.benchmark_tap import BenchmarkTap
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ollamon_core.insights.forecast import ForecastPolicy, forecast, linear_fit, t_quantile
+from ollamon_core.insights.forecast import ForecastPolicy, forecast, linear_fit
 
 GB = 10**9
 DAY = 86400.0
@@ -116,11 +116,3 @@ def test_a_resource_already_full_has_no_time_left() -> None:
 def test_a_line_needs_a_spread_of_times() -> None:
     assert linear_fit([(1.0, 1.0), (1.0, 2.0), (1.0, 3.0)]) is None
     assert linear_fit([(1.0, 1.0), (2.0, 2.0)]) is None
-
-
-def test_the_t_quantile_falls_to_the_normal_one() -> None:
-    assert t_quantile(1) == pytest.approx(12.706)
-    assert t_quantile(10) == pytest.approx(2.228)
-    assert t_quantile(1000) == pytest.approx(1.96)
-    with pytest.raises(ValueError, match="degree"):
-        t_quantile(0)

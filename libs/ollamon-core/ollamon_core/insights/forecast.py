@@ -21,24 +21,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# Two-sided 95 % quantiles of Student's t by degrees of freedom (1-30); 1.96 beyond.
-T_975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-Z_975 = 1.96
+from ollamon_core.insights.student_t import t_quantile_95
+
 MAD_TO_SIGMA = 1.4826
 RESET_SIGMAS = 6.0
-
-
-def t_quantile(degrees_of_freedom: int) -> float:
-    """The two-sided 95 % quantile of Student's t (1.96 above 30 degrees of freedom)."""
-    if degrees_of_freedom < 1:
-        raise ValueError("at least one degree of freedom")
-    if degrees_of_freedom <= len(T_975):
-        return T_975[degrees_of_freedom - 1]
-    return Z_975
 
 
 @dataclass(frozen=True)
@@ -100,7 +86,7 @@ def linear_fit(points: Sequence[tuple[float, float]]) -> LinearFit | None:
     sxy = sum((t - mean_t) * (y - mean_y) for t, y in points)
     slope = sxy / sxx
     sse = sum((y - mean_y - slope * (t - mean_t)) ** 2 for t, y in points)
-    margin = t_quantile(n - 2) * math.sqrt(max(sse, 0.0) / (n - 2) / sxx)
+    margin = t_quantile_95(n - 2) * math.sqrt(max(sse, 0.0) / (n - 2) / sxx)
     last = points[-1][0]
     return LinearFit(
         at=last,

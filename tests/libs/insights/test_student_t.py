@@ -1,4 +1,4 @@
-"""The benchmark's interval: the mean of the repetitions with a 95 % Student t interval."""
+"""Student's t: the 95 % quantiles, and the mean of a small sample with its interval."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from ollamon_probe.benchmark_stats import t_interval, t_quantile_95
+from ollamon_core.insights.student_t import t_interval, t_quantile_95
 
 
 def test_no_sample_gives_no_interval() -> None:
@@ -44,7 +44,7 @@ def test_non_finite_samples_are_left_out() -> None:
 
 @pytest.mark.parametrize(
     ("df", "quantile"),
-    [(1, 12.706), (2, 4.303), (10, 2.228), (30, 2.042), (60, 2.000), (120, 1.980)],
+    [(1, 12.706), (2, 4.303), (10, 2.228), (30, 2.042), (60, 2.000), (120, 1.980), (1000, 1.962)],
 )
 def test_the_quantiles_are_students(df: int, quantile: float) -> None:
     assert t_quantile_95(df) == pytest.approx(quantile, abs=1.5e-3)
