@@ -98,19 +98,31 @@ def run_service(
     """
     settings = settings_type()
     configure_logging(settings.log_level, service.value)
+    run_until_signalled(
+        lambda stop: serve_until(lifespan, settings, stop), service.value, loop_factory
+    )
 
-    async def main() -> None:
+
+def run_until_signalled(
+    main: Callable[[asyncio.Event], Awaitable[None]],
+    who: str,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+) -> None:
+    """Run `main(stop)` on a new event loop until SIGTERM or SIGINT sets `stop` (a process's
+    whole life): exit with status 1, the error logged as `who`'s, when it raised."""
+
+    async def signalled() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await run_until_stopped(lambda stop: serve_until(lifespan, settings, stop), stop)
+        await run_until_stopped(main, stop)
 
     try:
         with asyncio.Runner(loop_factory=loop_factory or default_loop_factory()) as runner:
-            runner.run(main())
+            runner.run(signalled())
     except KeyboardInterrupt:
         pass
     except Exception as error:
-        log.critical("%s stopped by an error", service.value, exc_info=error)
+        log.critical("%s stopped by an error", who, exc_info=error)
         raise SystemExit(1) from error

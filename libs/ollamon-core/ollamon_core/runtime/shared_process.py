@@ -13,18 +13,14 @@ process again, as it would a single service's.
 from __future__ import annotations
 
 import asyncio
-import logging
-import signal
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from ollamon_core.events import ServiceName
 from ollamon_core.runtime.log_context import configure_shared_logging, current_service
-from ollamon_core.runtime.process import default_loop_factory, run_until_stopped
+from ollamon_core.runtime.process import run_until_signalled
 from ollamon_core.settings import ServiceSettings
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,20 +62,7 @@ def run_services(
     if not services:
         raise ValueError("no service to run")
     configure_shared_logging(services[0].settings.log_level, default="services")
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await run_until_stopped(lambda stop: serve_together(services, stop), stop)
-
-    try:
-        with asyncio.Runner(loop_factory=loop_factory or default_loop_factory()) as runner:
-            runner.run(main())
-    except KeyboardInterrupt:
-        pass
-    except Exception as error:
-        names = ", ".join(hosted.service.value for hosted in services)
-        log.critical("the services (%s) stopped by an error", names, exc_info=error)
-        raise SystemExit(1) from error
+    names = ", ".join(hosted.service.value for hosted in services)
+    run_until_signalled(
+        lambda stop: serve_together(services, stop), f"the services ({names})", loop_factory
+    )
