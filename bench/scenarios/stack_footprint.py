@@ -1,19 +1,20 @@
 """The whole stack's footprint: CPU and RSS of every process of `ollamon up`, idle and busy.
 
-`ollamon up` (its defaults: heartbeats, polls and samples at their default intervals)
-runs against the emulator on free ports; Glances (`collector_cost`'s command) runs beside it
-at the same time. After a warm-up that leaves start-up out, the stack idles for a window,
-then takes 10 requests/s through the proxy (`/api/generate`, every other one streamed)
-for a window of the same length. Every process of the stack is measured: the supervisor
-(`ollamon up` itself, the slim `ollamon_cli.watch` once the stack is up), nats-server and the
-services (their one process, `services`, by default; each its own under
-`OLLAMON_PROCESSES=separate`): CPU time over each window (user + system), and its largest RSS. Figures: idle % of one core (beside Glances), CPU per request
-(the busy window's CPU less the idle rate, divided by the requests answered; beside the
-emulator's own CPU per request, a single Python HTTP server answering the same calls),
-and the stack's RSS (the sum of its processes' peaks, beside Glances'). The emulator and
-the load generator are not the stack and are not counted. The notes add each process's
-PSS at the end (shared pages, such as libpython's or libcrypto's, divided among the
-processes that map them), which a sum of RSS counts once per process.
+`ollamon up` (its defaults: heartbeats, polls and samples at their default intervals) runs
+against the emulator on free ports; Glances (`collector_cost`'s command) runs beside it at
+the same time. After a warm-up that leaves start-up out, the stack idles for a window, then
+takes 10 requests/s through the proxy (`/api/generate`, every other one streamed) for a
+window of the same length. Every process of the stack is measured: the supervisor (`ollamon
+up` itself, the slim `ollamon_cli.watch` once the stack is up), nats-server and the services
+(their one process, `services`, by default; each its own under
+`OLLAMON_PROCESSES=separate`): CPU time over each window (user + system), and its largest
+RSS. Figures: idle % of one core (beside Glances), CPU per request (the busy window's CPU
+less the idle rate, divided by the requests answered; beside the emulator's own CPU per
+request, a single Python HTTP server answering the same calls), and the stack's RSS (the sum
+of its processes' peaks, beside Glances'). The emulator and the load generator are not the
+stack and are not counted. The notes add each process's PSS at the end (shared pages, such
+as libpython's or libcrypto's, divided among the processes that map them), which a sum of
+RSS counts once per process.
 """
 
 from __future__ import annotations
