@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 
 
 class StreamFrame:
@@ -21,10 +22,10 @@ class StreamFrame:
 
     __slots__ = ("_payload", "data", "event_type", "sequence")
 
-    def __init__(self, sequence: int, event_type: str, data: bytes) -> None:
+    def __init__(self, sequence: int, event_type: str, data: bytes | Callable[[], bytes]) -> None:
         self.sequence = sequence
         self.event_type = event_type
-        self.data = data
+        self.data = data  # or what makes it, called once when a client needs the frame
         self._payload: bytes | None = None
 
     @property
@@ -36,7 +37,8 @@ class StreamFrame:
     def payload(self) -> bytes:
         """The encoded frame (`encode_frame`)."""
         if self._payload is None:
-            self._payload = encode_frame(self.sequence, self.event_type, self.data)
+            data = self.data if isinstance(self.data, bytes) else self.data()
+            self._payload = encode_frame(self.sequence, self.event_type, data)
         return self._payload
 
 
@@ -114,7 +116,7 @@ class Fanout:
         """The id of the latest frame (one below the first id when none yet)."""
         return self._next_sequence - 1
 
-    def publish(self, event_type: str, data: bytes) -> StreamFrame:
+    def publish(self, event_type: str, data: bytes | Callable[[], bytes]) -> StreamFrame:
         """Number, buffer and queue one event for every client (encoded if there is one)."""
         sequence = self._next_sequence
         self._next_sequence += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -10,6 +11,7 @@ from nats.aio.msg import Msg
 from pydantic import BaseModel, ValidationError
 
 from ollamon_core.bus import Bus
+from ollamon_core.bus.wire import COMPACT_MODELS, encode_whole
 from ollamon_core.events import (
     Event,
     Heartbeat,
@@ -46,6 +48,10 @@ STREAM_TYPES: dict[str, str] = {
 ModelT = TypeVar("ModelT", bound=BaseModel)
 RequestT = TypeVar("RequestT", bound=BaseModel)
 ReplyT = TypeVar("ReplyT", bound=BaseModel)
+
+
+def _whole_json(event: BaseModel) -> bytes:
+    return redact_bytes(encode_whole(event))
 
 
 def stream_type(event: BaseModel) -> str | None:
@@ -96,7 +102,8 @@ class Gateway:
         """Handle one live event from the bus: state, metrics, then stream clients.
 
         The event model holds redacted URLs already (`PublicUrl`); the message is forwarded
-        as sent unless it holds a URL with credentials (`redact_bytes`).
+        as sent unless it holds a URL with credentials (`redact_bytes`), and a compact one
+        (requests, system samples: `ollamon_core.bus.wire`) goes out whole.
         """
         match event:
             case Heartbeat():
@@ -109,8 +116,13 @@ class Gateway:
                 self.live.apply_control(event)
         self.exporter.observe(event)
         event_type = stream_type(event)
-        if event_type is not None:
-            # The message is valid JSON of the model already: forward it as sent.
+        if event_type is None:
+            return
+        if isinstance(event, COMPACT_MODELS):
+            # Compact on the bus (the wire rule): stream clients get every field, encoded
+            # only when one needs the frame.
+            self.fanout.publish(event_type, functools.partial(_whole_json, event))
+        else:  # the message is the model's whole JSON already: forwarded as sent
             self.fanout.publish(event_type, redact_bytes(msg.data))
 
     async def request(

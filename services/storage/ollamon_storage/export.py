@@ -16,15 +16,18 @@ export that fails or passes a limit on the way removes the files it wrote.
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
+import functools
 import json
 import os
 import sqlite3
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
@@ -157,22 +160,54 @@ def _table_rows(conn: sqlite3.Connection, table: str, quota: _Quota) -> Iterator
 
 
 def _full_json(model: type[BaseModel]) -> Callable[[str], str]:
-    """Rows stored without their default fields (`COMPACT_TABLES`) get them back, in the
-    model's order, so an export holds every field whenever the row was written."""
-    defaults = {
-        name: info.default
-        for name, info in model.model_fields.items()
-        if info.default is not PydanticUndefined and info.default_factory is None
-    }
+    """Rows stored without their default fields (`COMPACT_TABLES`, nested objects
+    included) get them back, in the model's order, so an export holds every field whenever
+    the row was written (plain JSON work: validating each row grew memory with pydantic's
+    string cache)."""
+    fill = _filler(model)
 
     def full(data: str) -> str:
-        record = json.loads(data)
-        if len(record) == len(model.model_fields):
-            return data
-        ordered = {name: record.get(name, defaults.get(name)) for name in model.model_fields}
-        return json.dumps(ordered, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(fill(json.loads(data)), separators=(",", ":"), ensure_ascii=False)
 
     return full
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _nested_model(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _filler(model: type[BaseModel]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A function giving a record every field of `model` (its defaults where missing, and
+    the same inside nested models), in the model's order."""
+    fields: list[tuple[str, Callable[[], Any], Callable[[Any], Any] | None]] = []
+    for name, info in model.model_fields.items():
+        if info.default_factory is not None:
+            default = cast(Callable[[], Any], info.default_factory)
+        else:
+            value = None if info.default is PydanticUndefined else info.default
+            default = functools.partial(copy.copy, value)
+        nested = _nested_model(info.annotation)
+        fields.append((name, default, None if nested is None else _filler(nested)))
+
+    def inner(value: Any, fill: Callable[[Any], Any]) -> Any:
+        if isinstance(value, list):
+            return [inner(item, fill) for item in value]
+        return fill(value) if isinstance(value, dict) else value
+
+    def fill(record: dict[str, Any]) -> dict[str, Any]:
+        filled = {}
+        for name, default, nested in fields:
+            value = record[name] if name in record else default()
+            filled[name] = value if nested is None else inner(value, nested)
+        return filled
+
+    return fill
 
 
 def _cell(value: Any) -> Any:

@@ -64,10 +64,15 @@ INSERT_SQL: dict[str, str] = {
 }
 
 # Tables whose `data` is stored without the fields that hold their default (`stored_json`):
-# requests grow with traffic, and writing their ~1,100 bytes of JSON was half of SQLite's
-# cost per event. Readers validate rows with the model, which fills the fields in again;
-# exports put them back (`export.py`).
-COMPACT_TABLES = frozenset({"requests"})
+# requests and system samples grow with traffic and time, and writing a request's ~1,100
+# bytes of JSON was half of SQLite's cost per event. They travel compact on the bus already
+# (`ollamon_core.bus.wire`), so the message is stored as it came. Readers validate rows
+# with the model, which fills the fields in again; exports put them back (`export.py`).
+COMPACT_TABLES = frozenset({"requests", "system_samples"})
+_COMPACT_MODELS = (OllamaModelMetrics, OllamaSystemMetrics)
+# In a message sent whole: `kind` is left out only of the compact form (it holds its
+# default, the pattern allows no other), and a quote in a string value is escaped.
+_WHOLE_MARK = b'"kind":'
 
 # Latest-only tables: a row replaces the stored one only when it is not older.
 UPSERT_ALERT_STATE_SQL = (
@@ -159,8 +164,9 @@ class BatchRows:
 
 
 def stored_json(event: Any, data: bytes) -> str:
-    """The JSON a row keeps for an event: compact for `COMPACT_TABLES`, else as it came."""
-    if model_of(event) is OllamaModelMetrics:
+    """The JSON a row keeps for an event: compact for `COMPACT_TABLES` (the message as it
+    came when it came compact, the bus's form; else re-encoded), else as it came."""
+    if model_of(event) in _COMPACT_MODELS and _WHOLE_MARK in data:
         return compact_json(event, data)
     return data.decode()
 

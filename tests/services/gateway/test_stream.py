@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator
 
@@ -130,6 +131,23 @@ async def test_live_events_arrive_typed_with_increasing_ids(
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
     assert received[0].data["model_name"] == MODEL_WITH_NAMESPACE
+
+
+async def test_requests_and_system_samples_stream_whole_though_compact_on_the_bus(
+    client: httpx.AsyncClient, app: Litestar, publisher: Bus
+) -> None:
+    request = OllamaModelMetrics(model_name="m", response_time_ms=5.0)
+    sample = system_sample()
+    await publisher.publish(request)  # buffered before the client came: replayed whole too
+    await wait_for(lambda: gateway_of(app).fanout.frames_published >= 1)
+    first = gateway_of(app).fanout.replay_after(0)[0].sequence
+    async with open_stream(client, app, headers={"Last-Event-ID": str(first - 1)}) as reader:
+        await publisher.publish(sample)
+        received = await next_events(reader, 2)
+    assert [message.data for message in received] == [
+        json.loads(request.model_dump_json()),
+        json.loads(sample.model_dump_json()),
+    ]
 
 
 async def test_last_event_id_replays_the_events_missed(

@@ -13,8 +13,9 @@ import pytest
 
 from ollamon_core import subjects
 from ollamon_core.bus import QueryFailedError
-from ollamon_core.events import OllamaModelMetrics, ServiceName
+from ollamon_core.events import OllamaModelMetrics, OllamaSystemMetrics, ServiceName
 from ollamon_core.events.queries import ExportFormat, ExportRequest
+from ollamon_core.events.system import GpuSample
 from ollamon_storage import schema
 from ollamon_storage.export import EXPORT_TABLES, export_database
 from ollamon_storage.settings import StorageSettings
@@ -72,7 +73,10 @@ async def stored(running_storage: StorageSettings, bus_factory: BusFactory) -> S
     await publish_all(
         bus,
         [factories.request(f"m{index % 2}") for index in range(10)]
-        + [factories.system(), factories.alert()],
+        + [
+            factories.system().model_copy(update={"gpus": [GpuSample(index=0, name="gpu")]}),
+            factories.alert(),
+        ],
     )
 
     async def all_there() -> bool:
@@ -101,6 +105,11 @@ async def test_a_json_export_holds_every_table_with_row_counts(
     first = document["tables"]["requests"][0]
     assert list(first) == list(OllamaModelMetrics.model_fields)
     assert (first["method"], first["tokens_generated"], first["done_reason"]) == ("POST", 0, None)
+    # So are system samples (compact on the bus), nested objects included.
+    [system] = document["tables"]["system_samples"]
+    assert list(system) == list(OllamaSystemMetrics.model_fields)
+    assert list(system["gpus"][0]) == list(GpuSample.model_fields)
+    assert (system["gpus"][0]["name"], system["gpus"][0]["uuid"]) == ("gpu", "")
 
 
 async def test_a_csv_export_writes_one_file_per_table_with_event_columns(

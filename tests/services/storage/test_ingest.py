@@ -8,8 +8,9 @@ from pathlib import Path
 from nats.aio.msg import Msg
 
 from ollamon_core import subjects
-from ollamon_core.bus import ERROR_HEADER, Bus
-from ollamon_core.events import Heartbeat, OllamaModelMetrics, ServiceName
+from ollamon_core.bus import ERROR_HEADER, Bus, encode
+from ollamon_core.events import Heartbeat, OllamaModelMetrics, OllamaSystemMetrics, ServiceName
+from ollamon_core.events.system import GpuSample
 from ollamon_storage.ingest import BUSY_BATCH_EVENTS
 from ollamon_storage.service import running_storage
 from ollamon_storage.settings import StorageSettings
@@ -154,7 +155,35 @@ async def test_a_request_row_keeps_only_the_fields_off_their_default_and_reads_b
     assert "source" not in stored  # RequestSource.PROXY, the default
     assert (stored["streamed"], stored["tokens_per_second"]) == (True, 33.5)
     assert len(data) < len(event.model_dump_json()) / 2
+    assert data == encode(event).decode()  # the bus's compact form, stored as it came
     assert OllamaModelMetrics.model_validate_json(data) == event
+
+
+async def test_a_request_sent_whole_by_another_client_is_stored_compact_and_reads_back_whole(
+    running_storage: StorageSettings, bus_factory: BusFactory
+) -> None:
+    bus = await bus_factory(ServiceName.PROBE)
+    event = factories.request(tokens_per_second=12.0)
+    await bus.js.publish(subjects.subject_for(event), event.model_dump_json().encode())
+    await _rows_reach(running_storage, "requests", 1)
+    [(data,)] = await fetch_all_async(running_storage.database_path, "SELECT data FROM requests")
+    assert "memory_usage_mb" not in json.loads(data)  # None, the default
+    assert len(data) < len(event.model_dump_json()) / 2
+    assert OllamaModelMetrics.model_validate_json(data) == event
+
+
+async def test_a_system_sample_is_stored_compact_and_reads_back_whole(
+    running_storage: StorageSettings, bus_factory: BusFactory
+) -> None:
+    bus = await bus_factory(ServiceName.COLLECTOR)
+    sample = factories.system().model_copy(update={"gpus": [GpuSample(index=0, name="gpu")]})
+    await bus.publish_persistent(sample)
+    await _rows_reach(running_storage, "system_samples", 1)
+    [(data,)] = await fetch_all_async(
+        running_storage.database_path, "SELECT data FROM system_samples"
+    )
+    assert json.loads(data)["gpus"] == [{"index": 0, "name": "gpu"}]
+    assert OllamaSystemMetrics.model_validate_json(data) == sample
 
 
 async def test_heartbeats_carry_ingest_counters(
