@@ -17,6 +17,9 @@ from ollama_emulator.config import (
 from ollama_emulator.server_log import ServerLog
 
 SHUTDOWN_SECONDS = 1
+# Ollama (Go's http.Server without an IdleTimeout) keeps an idle connection open; uvicorn's
+# default closes it after 5 s, just when a client polling every 5 s comes back.
+KEEP_ALIVE_SECONDS = 300
 SCENARIOS = {
     "demo": demo_config,
     "fast": fast_config,
@@ -73,6 +76,7 @@ def main() -> None:
         lifespan="off",
         # open streams are cut after this, so a stop takes under 2 s
         timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 

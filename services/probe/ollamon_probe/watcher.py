@@ -13,6 +13,15 @@ between; every consumer keeps the latest snapshot). llama.cpp: `/props` and `/v1
 where it has them (vLLM). Only Ollama's residency feeds cold starts: the others load their
 model at start.
 
+An Ollama server that answered the last poll is asked its version only on the polls
+whose health is published (every `health_every_polls`th): in between, its models answering is
+its health (up, same kind and version), one request of three saved each poll while idle; a
+models poll that fails is followed by the full health check at once, so a server going down
+is still seen at the next poll, a new version within `health_every_polls` polls. Ollama's
+`/api/ps` and `/api/tags`, the two requests of every poll, go over the watcher's own
+keep-alive connection with the proxy's light HTTP/1.1 client (`http1_pool`, about a fifth of
+httpx's CPU per request, docs/decisions/0001-own-http1-client.md); the rest uses httpx.
+
 The watcher polls the real URLs (httpx sends their userinfo as Basic auth); what it
 publishes and logs names each server by its redacted URL, error texts redacted too.
 """
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import Counter
@@ -51,6 +61,7 @@ from ollamon_probe.backends import (
     still_alive,
 )
 from ollamon_probe.catalog import catalog_models, loaded_models, with_show_details
+from ollamon_probe.http1_pool import UpstreamError, UpstreamPool
 from ollamon_probe.lifecycle import lifecycle_events
 from ollamon_probe.proxy import EventSink
 from ollamon_probe.residency import ResidencyBook
@@ -59,6 +70,10 @@ from ollamon_probe.server_reader import ServerReader
 log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 5.0
+POLL_CONNECT_TIMEOUT_SECONDS = 5.0
+POLL_READ_TIMEOUT_SECONDS = 30.0
+# What a failed poll of an Ollama server raises.
+POLL_ERRORS = (httpx.HTTPError, UpstreamError, ValueError, NotThisKindError)
 
 Pause = Callable[[asyncio.Event, float], Awaitable[None]]
 
@@ -112,6 +127,7 @@ class Watcher:
         # url -> (the last published snapshot's contents, polls since it was published)
         self._snapshots: dict[str, tuple[SnapshotContents, int]] = {}
         self._servers = ServerReader(http_client, health_every_polls, self.counters)
+        self._pools: dict[str, UpstreamPool] = {}
 
     async def run(self) -> None:
         """Poll forever (cancel to stop); a stopped watcher idles until started again."""
@@ -127,15 +143,54 @@ class Watcher:
 
     async def poll(self, url: str) -> OllamaHealth:
         """Health, then (when up) the models of one URL; never raises on Ollama errors."""
+        if self._models_tell_health(url):
+            started = time.perf_counter()
+            try:
+                await self.poll_models(url)
+            except POLL_ERRORS:
+                self.counters["model_poll_retries"] += 1  # the full check says why, below
+            else:
+                return self._still_up(url, time.perf_counter() - started)
         health = await self.check_health(url)
         if health.up:
             try:
                 await self.poll_models(url)
-            except (httpx.HTTPError, ValueError, NotThisKindError) as error:
+            except POLL_ERRORS as error:
                 self.counters["model_poll_errors"] += 1
                 log.warning(
                     "could not read the models of %s: %s", redact_url(url), redact_text(repr(error))
                 )
+        return health
+
+    def _models_tell_health(self, url: str) -> bool:
+        """True when this poll's health need not ask the server who it is: an Ollama server
+        (the others have a health endpoint of their own, which may fail while their models
+        answer) that answered the last poll, and this poll's health is not a published one."""
+        previous = self._last_health.get(url)
+        identity = self._identities.get(url)
+        return (
+            previous is not None
+            and previous.up
+            and identity is not None
+            and identity.kind is BackendKind.OLLAMA
+            and (self._health_polls[url] + 1) % self.health_every_polls != 0
+        )
+
+    def _still_up(self, url: str, seconds: float) -> OllamaHealth:
+        """The health of a server whose models just answered: as last time, unchanged (not
+        published: only a change or every `health_every_polls`th poll is)."""
+        previous = self._last_health[url]
+        health = OllamaHealth(
+            host=previous.host,
+            ollama_url=previous.ollama_url,
+            up=True,
+            backend=previous.backend,
+            version=previous.version,
+            response_time_ms=round(seconds * 1000.0, 3),
+            changed=False,
+        )
+        self._last_health[url] = health
+        self._health_polls[url] += 1
         return health
 
     async def check_health(self, url: str, *, force_publish: bool = False) -> OllamaHealth:
@@ -236,9 +291,7 @@ class Watcher:
 
     async def _poll_ollama(self, url: str) -> None:
         """`/api/ps` and `/api/tags` (+ `/api/show` for new digests) -> events."""
-        ps = await self.http_client.get(f"{url}/api/ps")
-        ps.raise_for_status()
-        loaded = loaded_models(ps.json())
+        loaded = loaded_models(await self._get_json(url, b"/api/ps"))
         self.residency.replace(url, loaded)
         for event in lifecycle_events(
             self._loaded.get(url), loaded, ollama_url=redact_url(url), host=self.labels[url]
@@ -246,10 +299,36 @@ class Watcher:
             self.sink.emit(event)
             self.counters["lifecycle_events"] += 1
         self._loaded[url] = loaded
-        tags = await self.http_client.get(f"{url}/api/tags")
-        tags.raise_for_status()
-        available = [await self._described(url, model) for model in catalog_models(tags.json())]
+        tags = await self._get_json(url, b"/api/tags")
+        available = [await self._described(url, model) for model in catalog_models(tags)]
         self._emit_snapshot(url, BackendKind.OLLAMA, loaded, available, None)
+
+    async def _get_json(self, url: str, path: bytes) -> Any:
+        """GET `path` of the server at `url` on the watcher's keep-alive connection to it;
+        raises `UpstreamError` (no answer), `ValueError` (not a 200 of JSON)."""
+        pool = self._pools.get(url)
+        if pool is None:
+            pool = self._pools[url] = UpstreamPool(
+                url, POLL_CONNECT_TIMEOUT_SECONDS, POLL_READ_TIMEOUT_SECONDS
+            )
+        reply = await pool.request("GET", path, [], None)
+        body = bytearray()
+        try:
+            async for piece, _last in reply.pieces():
+                body += piece
+        except BaseException:
+            reply.close()
+            raise
+        reply.release()
+        if reply.status != 200:
+            raise ValueError(f"{path.decode()} answered HTTP {reply.status}")
+        return json.loads(body)
+
+    async def close(self) -> None:
+        """Close the watcher's own connections."""
+        for pool in self._pools.values():
+            await pool.close()
+        self._pools.clear()
 
     async def _described(self, url: str, model: CatalogModel) -> CatalogModel:
         key = model.digest or f"{url}|{model.name}"

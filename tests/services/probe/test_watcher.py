@@ -125,6 +125,7 @@ async def watched(bus_factory: BusFactory) -> AsyncIterator[Watched]:
         await listener.subscribe(subjects.REQUESTS_ALL, keep)
         await listener.nc.flush()
         yield state
+        await watcher.close()
 
 
 def changes(state: Watched) -> list[tuple[str, LifecycleChange, str | None]]:
@@ -204,8 +205,43 @@ async def test_snapshots_carry_loaded_models_and_the_described_catalogue(watched
     assert snapshot.available[0].context_length == 131072
     show_calls = watched.emulator.engine.stats["requests"]
     await watched.watcher.poll_all()
-    # /api/show is cached by digest: a poll costs version + ps + tags only.
-    assert watched.emulator.engine.stats["requests"] - show_calls == 3
+    # /api/show is cached by digest, the version asked only on the polls whose health is
+    # published: a poll costs ps + tags only.
+    assert watched.emulator.engine.stats["requests"] - show_calls == 2
+
+
+async def test_the_version_is_asked_only_on_the_polls_whose_health_is_published() -> None:
+    events: list[Any] = []
+    paths: list[str] = []
+
+    class Keep:
+        def emit(self, event: Any) -> bool:
+            events.append(event)
+            return True
+
+    async def record(request: httpx.Request) -> None:
+        paths.append(request.url.path)
+
+    async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
+        async with serve_app(create_app(models())) as url:
+            watcher = Watcher(
+                {url: "box-1"}, Keep(), http, ResidencyBook(), 60.0, health_every_polls=3
+            )
+            healths = [health for _ in range(6) for health in await watcher.poll_all()]
+            # httpx asks the version: on the first poll, the 3rd and the 6th only
+            assert paths.count("/api/version") == 3
+            assert "/api/ps" not in paths  # the watcher's own keep-alive connection asks it
+            assert {(h.up, h.version) for h in healths} == {(True, "0.12.6")}
+        [gone] = await watcher.poll_all()  # the server stopped: seen at the next poll
+        await watcher.close()
+    assert (gone.up, gone.changed) == (False, True)
+    published = [event for event in events if isinstance(event, OllamaHealth)]
+    assert [(h.up, h.changed) for h in published] == [
+        (True, True),
+        (True, False),
+        (True, False),
+        (False, True),
+    ]
 
 
 async def test_an_unchanged_snapshot_is_sent_again_only_every_few_polls_or_on_a_health_check(
