@@ -59,6 +59,7 @@ class ServerState:
     die_with_parent: bool
     pid: int
     log_fd: int
+    environment: dict[str, str] = field(default_factory=dict)
 
     def server(self) -> NatsServer:
         """The `NatsServer`, adopted: watched, restarted and stopped by this program."""
@@ -70,6 +71,7 @@ class ServerState:
             extra_args=self.extra_args,
             config_file=Path(self.config_file) if self.config_file else None,
             die_with_parent=self.die_with_parent,
+            environment=self.environment,
         )
         return server.adopt(self.pid, self.log_fd)
 
@@ -112,6 +114,7 @@ def server_state(server: NatsServer) -> ServerState | None:
         die_with_parent=server.die_with_parent,
         pid=server.process.pid,
         log_fd=log_fd,
+        environment=dict(server.environment),
     )
 
 

@@ -16,6 +16,7 @@ import sys
 import sysconfig
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -26,6 +27,17 @@ from ollamon_cli.supervisor import die_with_parent
 LISTENING_PATTERN = re.compile(r"Listening for client connections on (\S+):(\d+)")
 READY_PATTERN = re.compile(r"Server is ready")
 DEFAULT_START_TIMEOUT_SECONDS = 15.0
+# Go's scheduler on one CPU for `ollamon up`'s own server: once a JetStream stream exists an
+# idle nats-server wakes ten times a second for a timer, and with a scheduler per CPU each
+# wake-up hands work between threads; on one it idled at 0.14-0.17 % of a core against
+# 0.19-0.23 % (docs/BENCHMARKS.md, stack_footprint). A monitor's bus needs no second core.
+EMBEDDED_GOMAXPROCS = "1"
+
+
+def embedded_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """What `ollamon up`'s nats-server gets besides its parent's environment: one CPU for
+    Go's scheduler, unless GOMAXPROCS is set already (the user's choice wins)."""
+    return {"GOMAXPROCS": environ.get("GOMAXPROCS", EMBEDDED_GOMAXPROCS)}
 
 
 def find_nats_server_binary() -> Path:
@@ -57,7 +69,8 @@ class NatsServer:
 
     Port 0 picks a free port (the server's own `-p -1`); `url` is known once started.
     `config_file` is a nats-server configuration read besides (the stack's authorization);
-    the address, port and store given here take precedence over it.
+    the address, port and store given here take precedence over it. `environment` is added
+    to this process's for the server (`embedded_environment()` for `ollamon up`'s).
     """
 
     def __init__(
@@ -70,8 +83,10 @@ class NatsServer:
         extra_args: list[str] | None = None,
         config_file: Path | None = None,
         die_with_parent: bool = False,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
+        self.environment = dict(environment or {})
         self.host = host
         self.port = port
         self.start_timeout_seconds = start_timeout_seconds
@@ -108,6 +123,7 @@ class NatsServer:
             stdout=subprocess.DEVNULL,
             text=True,
             start_new_session=True,
+            env={**os.environ, **self.environment} if self.environment else None,
             # SIGTERM if the starting thread ends: only for a program that starts it from
             # its main thread (`ollamon up`)
             preexec_fn=die_with_parent if self.die_with_parent else None,

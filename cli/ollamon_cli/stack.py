@@ -27,7 +27,7 @@ from ollamon_cli.banner import banner
 from ollamon_cli.credentials import load_or_create_credentials
 from ollamon_cli.fleet_node import create_role_streams, node_ports, node_server, prepare_external
 from ollamon_cli.handover import hand_over
-from ollamon_cli.nats_server import NatsServer
+from ollamon_cli.nats_server import NatsServer, embedded_environment
 from ollamon_cli.preflight import (
     PreflightError,
     ServedPort,
@@ -132,6 +132,7 @@ def start_nats(settings: StackSettings, role: Role = Role.ALL) -> StackNats:
             port=settings.embedded_nats_port,
             config_file=credentials.server_config,
             die_with_parent=True,
+            environment=embedded_environment(),
         )
     else:
         server, credentials = node_server(settings, role)
