@@ -2,7 +2,10 @@
 
 The body is read from ASGI `receive` and sampled for measuring as it passes. After the last
 piece, a `DisconnectWatch` keeps reading `receive` so that a client that leaves before its
-reply ended cancels the request's task, which drops the upstream connection.
+reply ended cancels the request's task, which drops the upstream connection. The watching
+task starts `WATCH_AFTER_SECONDS` after the body is in: an exchange over sooner (an error, a
+cached or quick reply) costs a timer instead of a task, its start and its cancelling
+(docs/BENCHMARKS.md, proxy_overhead); a client that leaves sooner is seen when it starts.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 
 MAX_UNSENT_BODY_BYTES = 16 * 1024 * 1024
+# How long after the body is in the watch begins reading `receive` (Ollama generates on for
+# at most this long for a client that left at once).
+WATCH_AFTER_SECONDS = 0.1
 
 
 class ClientGoneError(Exception):
@@ -30,18 +36,32 @@ class DisconnectWatch:
     leave (the upstream body writer turns that into an `UpstreamError` of the request).
     """
 
-    __slots__ = ("finished", "gone", "left_mid_body", "task", "watcher")
+    __slots__ = ("finished", "gone", "left_mid_body", "started", "task", "timer", "watcher")
 
     def __init__(self, task: asyncio.Task[Any] | None) -> None:
         self.task = task
         self.gone = False
         self.left_mid_body = False
         self.finished = False
+        self.started = False  # the body is read: `receive` is the watch's from now on
+        self.timer: asyncio.TimerHandle | None = None
         self.watcher: asyncio.Task[None] | None = None
 
-    def start(self, receive: Receive) -> None:
-        """Watch `receive` for the client's disconnect (once the body is read)."""
-        if self.watcher is None:
+    def start(self, receive: Receive, after_seconds: float = WATCH_AFTER_SECONDS) -> None:
+        """Watch `receive` for the client's disconnect (once the body is read), beginning
+        `after_seconds` from now unless the exchange is over by then."""
+        if self.started:
+            return
+        self.started = True
+        if after_seconds <= 0:
+            self._begin(receive)
+        else:
+            loop = asyncio.get_running_loop()
+            self.timer = loop.call_later(after_seconds, self._begin, receive)
+
+    def _begin(self, receive: Receive) -> None:
+        self.timer = None
+        if not self.finished and self.watcher is None:
             self.watcher = asyncio.create_task(self._watch(receive))
 
     async def _watch(self, receive: Receive) -> None:
@@ -54,6 +74,9 @@ class DisconnectWatch:
     def stop(self) -> None:
         """The exchange is over: a disconnect from now on cancels nothing."""
         self.finished = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if self.watcher is not None:
             self.watcher.cancel()
 

@@ -142,7 +142,7 @@ class ProxyApp:
             if watch.left_mid_body:
                 self._cancelled(exchange)
                 return
-            if exchange is not None and watch.watcher is None:
+            if exchange is not None and not watch.started:
                 await sample_rest_of_body(receive, exchange)
             await self._bad_gateway(send, error, exchange, scope["path"])
             return

@@ -123,6 +123,11 @@ class Bus:
         """
         return self._outbox.emit(event)
 
+    def linger_outbox(self, seconds: float) -> None:
+        """Let the outbox gather what is emitted within `seconds` into one batch of
+        publishes (`Outbox`: fewer wake-ups and writes per event, up to `seconds` later)."""
+        self._outbox.linger(seconds)
+
     @property
     def spool(self) -> Spool | None:
         """The disk spool, if this bus has one."""

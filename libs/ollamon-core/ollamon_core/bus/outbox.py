@@ -26,6 +26,8 @@ OUTBOX_WORKERS = 8
 PERSIST_TIMEOUT_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 1.0
 REPLAY_BATCH = 256
+# A lingering outbox publishes at most this many events together.
+LINGER_BATCH = 256
 
 
 class Publisher:
@@ -77,6 +79,15 @@ class Outbox:
     With a `spool`, an event goes to disk instead of being retried in memory: when NATS is
     not connected, when its publish is not acknowledged, and while the spool holds anything
     (so that order is kept); a replay task publishes the spool in order once NATS answers.
+
+    With `linger_seconds` above 0, the worker that takes an event waits that long and takes
+    what else was emitted meanwhile (up to `LINGER_BATCH`), then publishes them together:
+    one write to NATS, their acknowledgements awaited together, each event spooled or
+    retried on its own as above. It costs each event up to the linger in latency and saves
+    a publisher wake-up, a socket write and an acknowledgement wake-up per event it joins
+    (the probe's request events, docs/BENCHMARKS.md); 0, the default, publishes at once.
+    There is no linger while the spool holds events or NATS is not connected (an event goes
+    to disk at once, as without it); a stop spools what a worker lingers with.
     """
 
     def __init__(
@@ -88,8 +99,12 @@ class Outbox:
         spool: Spool | None = None,
         publish_spooled: Callable[[SpooledEvent], Awaitable[object]] | None = None,
         connected: Callable[[], bool] = lambda: True,
+        linger_seconds: float = 0.0,
     ) -> None:
         self._publish_persistent = publish_persistent
+        self.linger_seconds = linger_seconds
+        self._taking = asyncio.Lock()  # while lingering, one worker takes from the queue
+        self._waiting: set[asyncio.Task[None] | None] = set()  # workers waiting, no linger
         self.counters = counters
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=size)
         self._workers: list[asyncio.Task[None]] = []
@@ -131,6 +146,17 @@ class Outbox:
             return False
         return True
 
+    def linger(self, seconds: float) -> None:
+        """Linger `seconds` from the next event on (0: publish at once); workers already
+        waiting for an event are replaced (they hold none) so that they linger as well."""
+        self.linger_seconds = seconds
+        for task in list(self._waiting):
+            if task is not None and task in self._workers:
+                task.cancel()
+                index = self._workers.index(task)
+                self._workers[index] = asyncio.create_task(self._drain(), name=task.get_name())
+        self._waiting.clear()
+
     def start(self, workers: int = OUTBOX_WORKERS) -> None:
         """Start the worker tasks (idempotent)."""
         if not self._workers:
@@ -171,21 +197,53 @@ class Outbox:
 
     async def _drain(self) -> None:
         while True:
-            event = await self._queue.get()
-            self._taken += 1
-            taken = self._taken
+            batch: list[tuple[int, Event]] = []  # (order taken, event)
             try:
-                if self.spool is None:
-                    await self._publish_until_acknowledged(event)
+                if self.linger_seconds > 0:
+                    async with self._taking:
+                        await self._take(batch)
+                        await self._linger(batch)
                 else:
-                    await self._publish_or_spool(event, self.spool)
+                    task = asyncio.current_task()
+                    self._waiting.add(task)
+                    try:
+                        await self._take(batch)
+                    finally:
+                        self._waiting.discard(task)
+                if len(batch) == 1:
+                    await self._publish(batch[0][1])
+                else:  # issued in order in one loop pass: one write, acks awaited together
+                    await asyncio.gather(*(self._publish(event) for _, event in batch))
             except asyncio.CancelledError:
-                # stopped with the event in hand: `stop` spools it (again, if its append had
-                # already run: a replayed duplicate is dropped by its event id)
-                self._interrupted.append((taken, event))
+                # stopped with events in hand: `stop` spools them (again, if an append had
+                # already run or one was acknowledged: a replayed duplicate is dropped by
+                # its event id)
+                self._interrupted.extend(batch)
                 raise
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _take(self, batch: list[tuple[int, Event]]) -> None:
+        event = await self._queue.get()
+        self._taken += 1
+        batch.append((self._taken, event))
+
+    async def _linger(self, batch: list[tuple[int, Event]]) -> None:
+        # Only towards a stream that answers: otherwise the event goes to the spool at once.
+        spooling = self.spool is not None and (self.spool.events or not self._connected())
+        if not spooling and self._queue.qsize() < LINGER_BATCH - len(batch):
+            await asyncio.sleep(self.linger_seconds)
+        while len(batch) < LINGER_BATCH and not self._queue.empty():
+            event = self._queue.get_nowait()
+            self._taken += 1
+            batch.append((self._taken, event))
+
+    async def _publish(self, event: Event) -> None:
+        if self.spool is None:
+            await self._publish_until_acknowledged(event)
+        else:
+            await self._publish_or_spool(event, self.spool)
 
     async def _publish_or_spool(self, event: Event, spool: Spool) -> None:
         if not spool.events and self._connected():
