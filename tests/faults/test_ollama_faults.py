@@ -101,13 +101,16 @@ async def test_ollama_stopped_erroring_and_dropping_streams_alerts_and_recovers(
 
         # Ollama stopped: the probe's poll fails; the proxy answers 502 with Ollama's error shape.
         traffic = await with_traffic(faults, STOPPED_MODEL)
+        # The fault starts as the stop begins: closing the server can take a while on a busy
+        # machine, and an alert that fires meanwhile is this fault's alert all the same.
+        stopped_at = time.monotonic()
         await faults.ollama.stop()
 
         async def restart_ollama() -> None:
             await faults.ollama.start()
 
         figures["stopped"] = await fires_then_resolves(
-            faults, ("ollama_unreachable", None), time.monotonic(), restart_ollama
+            faults, ("ollama_unreachable", None), stopped_at, restart_ollama
         )
         await traffic.stop()
         outcomes["stopped"] = traffic.outcomes
