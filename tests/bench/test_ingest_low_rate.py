@@ -30,5 +30,6 @@ def test_a_longer_linger_groups_low_rate_events_into_fewer_commits() -> None:
         dict(part.strip().rsplit(" ", 1) for part in line.split(":", 1)[1].split(","))
         for line in lines
     ]
-    assert all(float(figure["cpu_ms_per_event"]) > 0 for figure in figures)
+    # CPU comes in 10 ms ticks: a short quiet run may read 0, so only its presence is checked.
+    assert all(float(figure["cpu_ms_per_event"]) >= 0 for figure in figures)
     assert float(figures[1]["events_per_commit"]) > float(figures[0]["events_per_commit"])
