@@ -111,21 +111,23 @@ def case_result(case: BenchmarkCase, samples: list[Sample]) -> BenchmarkCaseResu
         sample.event.response_time_ms if sample.event is not None else sample.latency_ms
         for sample in samples
     ]
-    latency = t_interval(latencies) or Interval(mean=0.0, low=0.0, high=0.0, samples=1)
+    latency = t_interval(latencies, lowest=0.0) or Interval(mean=0.0, low=0.0, high=0.0, samples=1)
     return BenchmarkCaseResult(
         case=case,
         eval_tokens_per_second=t_interval(
-            [event.tokens_per_second for event in good if event.tokens_per_second]
+            [event.tokens_per_second for event in good if event.tokens_per_second], lowest=0.0
         ),
         prompt_tokens_per_second=t_interval(
-            [event.prompt_tokens_per_second for event in good if event.prompt_tokens_per_second]
+            [event.prompt_tokens_per_second for event in good if event.prompt_tokens_per_second],
+            lowest=0.0,
         ),
         ttft_ms=t_interval(
             [
                 event.time_to_first_token_ms
                 for event in good
                 if event.time_to_first_token_ms is not None
-            ]
+            ],
+            lowest=0.0,
         ),
         latency_ms=latency,
         errors=sum(sample.failed for sample in samples),

@@ -64,3 +64,16 @@ def test_the_interval_covers_the_true_mean_about_95_times_in_100() -> None:
         assert interval is not None
         covered += interval.low <= 100.0 <= interval.high
     assert 0.935 <= covered / trials <= 0.965
+
+
+def test_a_widely_spread_sample_of_a_rate_stops_its_interval_at_zero() -> None:
+    spread = [10.0, 12.0, 9_000.0]
+    assert (t := t_interval(spread)) is not None and t.low < 0
+    interval = t_interval(spread, lowest=0.0)
+    assert interval is not None
+    assert interval.low == 0.0
+    assert interval.high == t.high and interval.mean == t.mean
+
+
+def test_the_lowest_bound_leaves_a_narrow_interval_alone() -> None:
+    assert t_interval([5.0, 6.0, 7.0], lowest=0.0) == t_interval([5.0, 6.0, 7.0])

@@ -36,11 +36,13 @@ def t_quantile_95(degrees_of_freedom: int) -> float:
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
 
 
-def t_interval(samples: Sequence[float]) -> Interval | None:
+def t_interval(samples: Sequence[float], *, lowest: float | None = None) -> Interval | None:
     """The mean of `samples` with its 95 % Student t interval; None for no sample.
 
     One sample gives low == high == mean (no spread is known); the interval is the mean
     plus or minus t * s / sqrt(n), s the sample standard deviation (n - 1 in the divisor).
+    Given `lowest` (0 for what is never negative: durations, rates), the low end stops
+    there: a widely spread sample of a rate says "somewhere up to high", not a negative rate.
     """
     values = [float(value) for value in samples if math.isfinite(value)]
     count = len(values)
@@ -51,6 +53,7 @@ def t_interval(samples: Sequence[float]) -> Interval | None:
         return Interval(mean=mean, low=mean, high=mean, samples=1)
     variance = math.fsum((value - mean) ** 2 for value in values) / (count - 1)
     half = t_quantile_95(count - 1) * math.sqrt(variance / count)
-    return Interval(
-        mean=mean, low=min(mean, mean - half), high=max(mean, mean + half), samples=count
-    )
+    low = min(mean, mean - half)
+    if lowest is not None:
+        low = max(low, min(lowest, mean))
+    return Interval(mean=mean, low=low, high=max(mean, mean + half), samples=count)
