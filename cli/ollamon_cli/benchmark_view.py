@@ -3,6 +3,8 @@ comparisons (pure formatting on a rich console; nothing here talks to NATS)."""
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,14 +22,18 @@ from ollamon_core.insights.benchmark_comparison import ranking
 
 
 def interval_text(interval: Interval | None, digits: int = 1) -> str:
-    """`123.4 ± 5.6` (the half width of the 95 % interval), the mean alone for one sample,
-    `-` when not measured."""
+    """`123.4 ± 5.6` (the half width of the 95 % interval), `12.0 (0.0 to 95.3)` when the
+    interval is lopsided (its low end stopped at 0), the mean alone for one sample, `-`
+    when not measured."""
     if interval is None:
         return "-"
     if interval.samples < 2:
         return f"{interval.mean:.{digits}f}"
-    half = (interval.high - interval.low) / 2
-    return f"{interval.mean:.{digits}f} ± {half:.{digits}f}"
+    above, below = interval.high - interval.mean, interval.mean - interval.low
+    if not math.isclose(above, below, rel_tol=1e-6, abs_tol=1e-9):
+        low, high = f"{interval.low:.{digits}f}", f"{interval.high:.{digits}f}"
+        return f"{interval.mean:.{digits}f} ({low} to {high})"
+    return f"{interval.mean:.{digits}f} ± {above:.{digits}f}"
 
 
 def _number(value: float | None, digits: int = 0) -> str:

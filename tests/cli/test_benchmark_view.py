@@ -47,6 +47,11 @@ def test_an_interval_reads_as_mean_plus_or_minus_half_its_width() -> None:
     assert interval_text(None) == "-"
 
 
+def test_an_interval_stopped_at_zero_reads_as_its_two_ends() -> None:
+    lopsided = Interval(mean=12.0, low=0.0, high=95.25, samples=5)
+    assert interval_text(lopsided) == "12.0 (0.0 to 95.2)"
+
+
 def test_the_table_ranks_the_fastest_first_with_its_figures() -> None:
     now = datetime.now(UTC)
     run = BenchmarkRun(
