@@ -1,14 +1,17 @@
-"""Fixtures of the alerting tests: a fake clock, settings with short timings and a plain
-NATS client (what any user would connect with)."""
+"""Fixtures of the alerting tests: a fake clock, settings with short timings, a plain NATS
+client (what any user would connect with) and an inbox of the alerts it receives."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import nats
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 
 from ollamon_alerting.lifecycle import AlertTracker, LifecycleTiming
 from ollamon_alerting.settings import AlertingSettings
@@ -70,3 +73,30 @@ async def plain_client(clean_nats_url: str) -> AsyncIterator[NatsClient]:
         yield nc
     finally:
         await nc.drain()
+
+
+class AlertInbox:
+    """A plain nats-py subscriber on `ollamon.alerts.>` (what any user would write)."""
+
+    def __init__(self) -> None:
+        self.alerts: list[dict[str, Any]] = []
+        self.subjects: list[str] = []
+
+    async def on_message(self, msg: Msg) -> None:
+        self.subjects.append(msg.subject)
+        self.alerts.append(json.loads(msg.data))
+
+    def states(self, alert_type: str | None = None) -> list[tuple[str, str]]:
+        return [
+            (alert["alert_type"], alert["state"])
+            for alert in self.alerts
+            if alert_type is None or alert["alert_type"] == alert_type
+        ]
+
+
+@pytest.fixture
+async def inbox(plain_client: NatsClient) -> AlertInbox:
+    box = AlertInbox()
+    await plain_client.subscribe("ollamon.alerts.>", cb=box.on_message)
+    await plain_client.flush()
+    return box

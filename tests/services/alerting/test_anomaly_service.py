@@ -12,10 +12,10 @@ from ollamon_alerting.state_store import AlertStateStore
 from ollamon_core.bus import Bus
 from ollamon_core.events import OllamaModelMetrics, ServiceName
 from tests.conftest import BusFactory
-from tests.services.alerting.conftest import FakeClock
+from tests.services.alerting.conftest import AlertInbox, FakeClock
 from tests.services.alerting.factories import HOST, MODEL, request
 from tests.services.alerting.test_management_routes import send_until_seen
-from tests.services.alerting.test_service import AlertInbox, fast_settings
+from tests.services.alerting.test_service import fast_settings
 from tests.support.waiting import wait_for, wait_for_async
 
 LEARNED = 40  # requests a minute apart: past the 30 the baseline learns before it judges
@@ -29,11 +29,8 @@ async def send_one(service: AlertingService, publisher: Bus, event: OllamaModelM
 
 
 async def test_a_latency_step_fires_performance_anomaly_with_its_evidence_and_the_baseline_is_kept(
-    clean_nats_url: str, bus_factory: BusFactory, plain_client: NatsClient
+    clean_nats_url: str, bus_factory: BusFactory, plain_client: NatsClient, inbox: AlertInbox
 ) -> None:
-    inbox = AlertInbox()
-    await plain_client.subscribe("ollamon.alerts.>", cb=inbox.on_message)
-    await plain_client.flush()
     publisher = await bus_factory(ServiceName.PROBE)
     clock = FakeClock()
     settings = fast_settings(

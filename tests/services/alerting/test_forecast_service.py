@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from nats.aio.client import Client as NatsClient
 
 from ollamon_alerting.service import AlertingService, running_alerting
 from ollamon_core.bus import Bus
@@ -14,19 +13,12 @@ from ollamon_core.events import OllamaSystemMetrics, ServiceName, utc_now
 from ollamon_core.events.system import DiskUsageSample
 from ollamon_core.insights.forecast_resources import ResourceKind
 from tests.conftest import BusFactory
-from tests.services.alerting.test_service import AlertInbox, fast_settings
+from tests.services.alerting.conftest import AlertInbox
+from tests.services.alerting.test_service import fast_settings
 from tests.support.waiting import wait_for
 
 GB = 10**9
 DISK_SERIES = ("gpu-a", ResourceKind.DISK, "/")
-
-
-@pytest.fixture
-async def inbox(plain_client: NatsClient) -> AlertInbox:
-    box = AlertInbox()
-    await plain_client.subscribe("ollamon.alerts.>", cb=box.on_message)
-    await plain_client.flush()
-    return box
 
 
 @pytest.fixture

@@ -32,8 +32,9 @@ from ollamon_core.events import (
 )
 from ollamon_core.subjects import QueryRoute
 from tests.conftest import BusFactory
+from tests.services.alerting.conftest import AlertInbox
 from tests.services.alerting.factories import HOST, MODEL, request
-from tests.services.alerting.test_service import AlertInbox, fast_settings, slow_request_seen
+from tests.services.alerting.test_service import fast_settings, slow_request_seen
 from tests.support.waiting import wait_for, wait_for_async
 
 
@@ -110,14 +111,6 @@ async def publisher(bus_factory: BusFactory) -> Bus:
 @pytest.fixture
 async def gateway(bus_factory: BusFactory) -> Bus:
     return await bus_factory(ServiceName.GATEWAY)
-
-
-@pytest.fixture
-async def inbox(plain_client: NatsClient) -> AlertInbox:
-    box = AlertInbox()
-    await plain_client.subscribe("ollamon.alerts.>", cb=box.on_message)
-    await plain_client.flush()
-    return box
 
 
 async def test_an_acknowledged_alert_is_answered_republished_audited_and_kept_across_a_restart(

@@ -15,36 +15,9 @@ from ollamon_alerting.service import AlertingService, running_alerting
 from ollamon_core.bus import Bus
 from ollamon_core.events import ServiceName, Silence, ThresholdUpdate, utc_now
 from tests.conftest import BusFactory
-from tests.services.alerting.conftest import make_settings
+from tests.services.alerting.conftest import AlertInbox, make_settings
 from tests.services.alerting.factories import failed_request, request
 from tests.support.waiting import wait_for, wait_for_async
-
-
-class AlertInbox:
-    """A plain nats-py subscriber on `ollamon.alerts.>` (what any user would write)."""
-
-    def __init__(self) -> None:
-        self.alerts: list[dict[str, Any]] = []
-        self.subjects: list[str] = []
-
-    async def on_message(self, msg: Msg) -> None:
-        self.subjects.append(msg.subject)
-        self.alerts.append(json.loads(msg.data))
-
-    def states(self, alert_type: str | None = None) -> list[tuple[str, str]]:
-        return [
-            (alert["alert_type"], alert["state"])
-            for alert in self.alerts
-            if alert_type is None or alert["alert_type"] == alert_type
-        ]
-
-
-@pytest.fixture
-async def inbox(plain_client: NatsClient) -> AlertInbox:
-    box = AlertInbox()
-    await plain_client.subscribe("ollamon.alerts.>", cb=box.on_message)
-    await plain_client.flush()
-    return box
 
 
 @pytest.fixture
