@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENDOR = ROOT / "services" / "gateway" / "ollamon_gateway" / "static" / "vendor"
 LOCK_NAME = "vendor.lock.json"
 REGISTRY = "https://registry.npmjs.org"
+# The licence file looked for inside each npm package's tarball (it is vendored beside the code).
 LICENSE_NAMES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "license", "license.md")
 TIMEOUT_S = 60
 
