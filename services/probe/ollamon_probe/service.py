@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 # its GPU utilisation.
 SAMPLE_MAX_AGE_INTERVALS = 3
 # The outbox gathers the request events of this long into one batch of JetStream publishes
-# (`Bus.linger_outbox`): at 10 requests/s two or three share a write and an acknowledgement
-# wake-up. A tenth of alerting's 1 s evaluation; the dashboard sees an event that much later.
+# (`outbox_linger_seconds`): at 10 requests/s two or three share a write and an
+# acknowledgement wake-up. A tenth of alerting's 1 s evaluation; the dashboard sees an event
+# that much later.
 OUTBOX_LINGER_SECONDS = 0.1
 
 
@@ -50,9 +51,10 @@ OUTBOX_LINGER_SECONDS = 0.1
 async def running_probe(settings: ProbeSettings) -> AsyncIterator[ServiceRuntime]:
     """Run the probe until the block ends; in-flight proxied requests finish first."""
     spool = SpoolConfig(settings.spool_folder(ServiceName.PROBE.value), settings.spool_max_bytes)
-    async with service_runtime(ServiceName.PROBE, settings, spool=spool) as runtime:
+    async with service_runtime(
+        ServiceName.PROBE, settings, spool=spool, outbox_linger_seconds=OUTBOX_LINGER_SECONDS
+    ) as runtime:
         bus = runtime.bus
-        bus.linger_outbox(OUTBOX_LINGER_SECONDS)
         http_client = await runtime.enter(create_watcher_client(settings))
         proxy_upstream = create_proxy_pool(settings)
         runtime.on_close(proxy_upstream.close)

@@ -53,10 +53,9 @@ async def test_without_a_spool_events_being_retried_at_shutdown_are_counted_unse
 async def test_a_lingering_outbox_publishes_what_came_within_the_linger_together_in_order(
     clean_nats_url: str,
 ) -> None:
-    bus = await Bus.connect(clean_nats_url, ServiceName.PROBE)
+    bus = await Bus.connect(clean_nats_url, ServiceName.PROBE, outbox_linger_seconds=1.0)
     try:
         await bus.ensure_streams()
-        bus.linger_outbox(1.0)
         sent = [OllamaModelMetrics(model_name="m", response_time_ms=n) for n in range(5)]
         for event in sent:
             assert bus.emit(event)
@@ -77,9 +76,10 @@ async def test_events_lingering_at_shutdown_are_spooled_then_replayed(
     tmp_path: Path, clean_nats_url: str
 ) -> None:
     config = SpoolConfig(tmp_path / "spool")
-    bus = await Bus.connect(clean_nats_url, ServiceName.PROBE, spool=config)
+    bus = await Bus.connect(
+        clean_nats_url, ServiceName.PROBE, spool=config, outbox_linger_seconds=10.0
+    )
     await bus.ensure_streams()
-    bus.linger_outbox(10.0)
     sent = [OllamaModelMetrics(model_name="m", response_time_ms=n) for n in range(3)]
     for event in sent:
         assert bus.emit(event)

@@ -48,6 +48,7 @@ class Bus:
         outbox_size: int = OUTBOX_SIZE,
         connection: ConnectionEvents | None = None,
         spool: Spool | None = None,
+        outbox_linger_seconds: float = 0.0,
     ) -> None:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
@@ -62,6 +63,7 @@ class Bus:
             spool=spool,
             publish_spooled=self._publisher.publish_spooled,
             connected=lambda: nc.is_connected,
+            linger_seconds=outbox_linger_seconds,
         )
         self._dead_letters = DeadLetters(nc, self.service, self.counters)
 
@@ -73,11 +75,15 @@ class Bus:
         *,
         login: NatsLogin | None = None,
         spool: SpoolConfig | None = None,
+        outbox_linger_seconds: float = 0.0,
         **options: Any,
     ) -> Bus:
         """Connect (as `login` says, else without credentials), reconnecting forever, and
         start the JetStream outbox; given `spool` (and a bound above 0), what NATS does not
-        acknowledge waits on disk there, and what a previous process left is replayed."""
+        acknowledge waits on disk there, and what a previous process left is replayed.
+        Given `outbox_linger_seconds`, the outbox gathers what is emitted within that long
+        into one batch of publishes (`Outbox`: fewer wake-ups and writes per event, each up
+        to that much later)."""
         connection = ConnectionEvents()
         opened = None
         if spool is not None and spool.max_bytes > 0:
@@ -99,7 +105,13 @@ class Bus:
             if opened is not None:
                 await opened.close()
             raise
-        bus = cls(nc, service, connection=connection, spool=opened)
+        bus = cls(
+            nc,
+            service,
+            connection=connection,
+            spool=opened,
+            outbox_linger_seconds=outbox_linger_seconds,
+        )
         bus._outbox.start()
         return bus
 
@@ -122,11 +134,6 @@ class Bus:
         nothing; what could not be queued is counted as `outbox_dropped`.
         """
         return self._outbox.emit(event)
-
-    def linger_outbox(self, seconds: float) -> None:
-        """Let the outbox gather what is emitted within `seconds` into one batch of
-        publishes (`Outbox`: fewer wake-ups and writes per event, up to `seconds` later)."""
-        self._outbox.linger(seconds)
 
     @property
     def spool(self) -> Spool | None:

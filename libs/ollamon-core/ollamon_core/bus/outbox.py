@@ -104,7 +104,6 @@ class Outbox:
         self._publish_persistent = publish_persistent
         self.linger_seconds = linger_seconds
         self._taking = asyncio.Lock()  # while lingering, one worker takes from the queue
-        self._waiting: set[asyncio.Task[None] | None] = set()  # workers waiting, no linger
         self.counters = counters
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=size)
         self._workers: list[asyncio.Task[None]] = []
@@ -145,17 +144,6 @@ class Outbox:
         except TimeoutError:
             return False
         return True
-
-    def linger(self, seconds: float) -> None:
-        """Linger `seconds` from the next event on (0: publish at once); workers already
-        waiting for an event are replaced (they hold none) so that they linger as well."""
-        self.linger_seconds = seconds
-        for task in list(self._waiting):
-            if task is not None and task in self._workers:
-                task.cancel()
-                index = self._workers.index(task)
-                self._workers[index] = asyncio.create_task(self._drain(), name=task.get_name())
-        self._waiting.clear()
 
     def start(self, workers: int = OUTBOX_WORKERS) -> None:
         """Start the worker tasks (idempotent)."""
@@ -204,12 +192,7 @@ class Outbox:
                         await self._take(batch)
                         await self._linger(batch)
                 else:
-                    task = asyncio.current_task()
-                    self._waiting.add(task)
-                    try:
-                        await self._take(batch)
-                    finally:
-                        self._waiting.discard(task)
+                    await self._take(batch)
                 if len(batch) == 1:
                     await self._publish(batch[0][1])
                 else:  # issued in order in one loop pass: one write, acks awaited together

@@ -162,6 +162,7 @@ async def service_runtime(
     *,
     retention_seconds: float | None = None,
     spool: SpoolConfig | None = None,
+    outbox_linger_seconds: float = 0.0,
 ) -> AsyncIterator[ServiceRuntime]:
     """Connect `service` to NATS and create the streams; at exit undo it all in reverse.
 
@@ -172,6 +173,8 @@ async def service_runtime(
             keep events this long, and an existing stream is updated to it.
         spool: given by the services that emit events NATS must not lose (probe,
             collector): the disk spool where unacknowledged events wait (`bus/spool.py`).
+        outbox_linger_seconds: how long the outbox gathers emitted events into one batch
+            of publishes (`Bus.connect`; the probe's request events), 0 for at once.
 
     Raises:
         ExceptionGroup: what stopped the service: a step of its start that failed, or a
@@ -179,7 +182,11 @@ async def service_runtime(
     """
     async with asyncio.TaskGroup() as group, contextlib.AsyncExitStack() as stack:
         bus = await Bus.connect(
-            settings.nats_url, service, login=NatsLogin.of(settings), spool=spool
+            settings.nats_url,
+            service,
+            login=NatsLogin.of(settings),
+            spool=spool,
+            outbox_linger_seconds=outbox_linger_seconds,
         )
         stack.push_async_callback(bus.close)
         if retention_seconds is None:
